@@ -1,0 +1,341 @@
+#include "app/commands.h"
+
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "app/config.h"
+#include "app/daemon.h"
+#include "app/logging.h"
+#include "app/signals.h"
+#include "ingest/dead_letters.h"
+#include "ingest/decode.h"
+#include "ingest/file_source.h"
+#include "ingest/mock_cluster.h"
+#include "ingest/pipeline.h"
+#include "ingest/rebuild.h"
+#include "sim/season_output.h"
+#include "sim/simulator.h"
+#include "store/schema.h"
+#include "validate/text.h"
+
+namespace wijkpuls {
+namespace {
+
+// Records the default register gives at scale 1 (measured; see sim/simulator.h).
+constexpr double kRecordsAtScale1 = 27600.0;
+
+int Fail(const std::string& command, const absl::Status& st) {
+  std::cerr << "wijkpuls " << command << ": " << MessageOf(st) << "\n";
+  return ExitCodeOf(st);
+}
+
+absl::Status WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  out.close();
+  if (!out) return absl::UnavailableError(Cat(path, ": cannot be written"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::pair<Methodology, DistrictRegister>> LoadDefinitions(const std::string& methodology,
+                                                                        const std::string& districts) {
+  absl::StatusOr<Methodology> m = methodology.empty()
+                                      ? ParseMethodology(DefaultMethodologyYaml(), "built-in methodology.yaml")
+                                      : LoadMethodology(methodology);
+  if (!m.ok()) return absl::InvalidArgumentError(Cat("methodology: ", m.status().message()));
+  absl::StatusOr<DistrictRegister> d = districts.empty()
+                                           ? DistrictRegister::Parse(DefaultDistrictsCsv(), "built-in districts.csv")
+                                           : DistrictRegister::Load(districts);
+  if (!d.ok()) return absl::InvalidArgumentError(Cat("districts: ", d.status().message()));
+  return std::make_pair(std::move(*m), std::move(*d));
+}
+
+// Counts committed outcomes for the replay summary.
+class Tally : public PipelineObserver {
+ public:
+  void OnRecord(const std::string&, const RecordResult& r) override {
+    if (r.kind == RecordKind::kWithdrawal) {
+      ++withdrawals;
+    } else {
+      ++outcomes[static_cast<int>(r.outcome)];
+    }
+  }
+  void OnBatchCommitted(int, double) override {}
+  void OnPartitions(const std::vector<PartitionStatus>&) override {}
+  void OnDeadLetters(size_t, uint64_t) override {}
+  void OnStorageError() override {}
+  void OnRollback() override {}
+  int64_t outcomes[kOutcomeCount] = {};
+  int64_t withdrawals = 0;
+};
+
+}  // namespace
+
+int ServeCommand(const ServeArgs& args) {
+  absl::StatusOr<Config> config = LoadConfig(args.config);
+  if (!config.ok()) return Fail("serve", config.status());
+  SetUpLogging(args.log_format.empty() ? config->log_format : args.log_format,
+               args.log_level.empty() ? config->log_level : args.log_level);
+  SignalWatcher::BlockInThisThread();
+  absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Make(*config, DaemonOptions{args.exit_at_end, false});
+  if (!daemon.ok()) {
+    spdlog::error("{}", MessageOf(daemon.status()));
+    return ExitCodeOf(daemon.status());
+  }
+  std::atomic<bool> stop{false};
+  Daemon* d = daemon->get();
+  SignalWatcher watcher(stop, [d] { d->ReloadDistricts(); });
+  absl::Status st = d->Run(stop);
+  if (!st.ok()) {
+    spdlog::error("{}", MessageOf(st));
+    return kExitRuntime;
+  }
+  return kExitOk;
+}
+
+int DemoCommand(const DemoArgs& a) {
+  SetUpLogging(a.log_format, "info");
+  SignalWatcher::BlockInThisThread();
+  namespace fs = std::filesystem;
+  std::string dir = a.state_dir;
+  bool temporary = false;
+  if (dir.empty()) {
+    std::string tmpl = (fs::temp_directory_path() / "wijkpuls-demo-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) return Fail("demo", absl::UnavailableError("cannot create a temporary directory"));
+    dir = tmpl;
+    temporary = true;
+  }
+  fs::create_directories(dir);
+  Config c;
+  c.path = dir + "/demo (built-in configuration)";
+  c.methodology_path = dir + "/methodology.yaml";
+  c.districts_path = dir + "/districts.csv";
+  if (absl::Status st = WriteFile(c.methodology_path, DefaultMethodologyYaml()); !st.ok()) return Fail("demo", st);
+  if (absl::Status st = WriteFile(c.districts_path, DefaultDistrictsCsv()); !st.ok()) return Fail("demo", st);
+  c.store.dir = dir + "/state";
+  if (!ParseListen(a.listen, &c.http_host, &c.http_port)) {
+    return Fail("demo", absl::InvalidArgumentError(Cat("--listen ", a.listen, ": must be host:port")));
+  }
+  c.publish.quota_debounce = std::chrono::milliseconds(1000);
+  c.publish.scores_interval = std::chrono::milliseconds(5000);
+
+  absl::StatusOr<std::unique_ptr<MockCluster>> cluster = MockCluster::Start(3);
+  if (!cluster.ok()) return Fail("demo", cluster.status());
+  c.kafka.brokers = (*cluster)->bootstrap();
+  for (const auto& [topic, partitions] : std::vector<std::pair<std::string, int>>{
+           {c.kafka.topics.responses, 8}, {c.kafka.topics.withdrawals, 2}, {c.kafka.topics.rejected, 4},
+           {c.kafka.topics.quota, 4}, {c.kafka.topics.scores, 4}}) {
+    if (absl::Status st = (*cluster)->CreateTopic(topic, partitions); !st.ok()) return Fail("demo", st);
+  }
+  absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Make(c, DaemonOptions{false, true});
+  if (!daemon.ok()) return Fail("demo", daemon.status());
+
+  absl::StatusOr<std::pair<Methodology, DistrictRegister>> defs = LoadDefinitions(c.methodology_path, c.districts_path);
+  if (!defs.ok()) return Fail("demo", defs.status());
+  sim::SimOptions so;
+  so.seed = a.seed;
+  so.scale = static_cast<double>(a.records) / kRecordsAtScale1;
+  std::vector<sim::SimRecord> season = sim::Generate(defs->first, defs->second, so);
+  const Wave& wave = *defs->first.FindWave(so.wave);
+
+  std::atomic<bool> stop{false};
+  Daemon* d = daemon->get();
+  SignalWatcher watcher(stop, [d] { d->ReloadDistricts(); });
+  std::thread producer([&] {
+    sim::ProduceOptions po;
+    po.duration_seconds = a.duration_seconds;
+    po.stop = &stop;
+    po.window_start = wave.window_start;
+    po.window_end = wave.grace_end;
+    absl::Status st = sim::ProduceToKafka(season, c.kafka, po);
+    if (st.ok()) {
+      spdlog::info("demo: the simulated season ({} records) is produced; Ctrl-C stops the demo", season.size());
+    } else if (!stop.load()) {
+      spdlog::error("demo: producing the season: {}", MessageOf(st));
+    }
+  });
+  const std::string base = Cat("http://", c.http_host, ":", d->http_port());
+  std::cout << "\nwijkpuls demo: a simulated fieldwork season of " << season.size() << " records over "
+            << a.duration_seconds << " s\n"
+            << "  fieldwork page   " << base << "/\n"
+            << "  quotas (JSON)    " << base << "/api/v1/quotas\n"
+            << "  scores (JSON)    " << base << "/api/v1/scores\n"
+            << "  quality (JSON)   " << base << "/api/v1/quality\n"
+            << "  metrics          " << base << "/metrics\n"
+            << "  readiness        " << base << "/readyz\n"
+            << "  kafka (mock)     " << c.kafka.brokers << "  (e.g. kcat -b " << c.kafka.brokers
+            << " -C -t " << c.kafka.topics.quota << " -e)\n"
+            << "  state            " << c.store.dir << "\n"
+            << "Ctrl-C stops everything.\n\n"
+            << std::flush;
+  absl::Status st = d->Run(stop);
+  stop = true;
+  producer.join();
+  daemon->reset();
+  cluster->reset();
+  if (temporary) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  if (!st.ok()) return Fail("demo", st);
+  return kExitOk;
+}
+
+int SimulateCommand(const SimulateArgs& a) {
+  if (a.out.empty() == a.brokers.empty()) {
+    return Fail("simulate", absl::InvalidArgumentError("give exactly one of --out FILE or --brokers HOST:PORT"));
+  }
+  absl::StatusOr<std::pair<Methodology, DistrictRegister>> defs = LoadDefinitions(a.methodology, a.districts);
+  if (!defs.ok()) return Fail("simulate", defs.status());
+  sim::SimOptions so;
+  so.seed = a.seed;
+  so.scale = a.scale > 0 ? a.scale : static_cast<double>(a.records) / kRecordsAtScale1;
+  so.json_share = a.json_share;
+  so.responses_topic = a.responses_topic;
+  so.withdrawals_topic = a.withdrawals_topic;
+  std::vector<sim::SimRecord> season = sim::Generate(defs->first, defs->second, so);
+  if (!a.truth.empty()) {
+    if (absl::Status st = WriteFile(a.truth, sim::TruthJson(sim::Summarise(season)) + "\n"); !st.ok()) {
+      return Fail("simulate", st);
+    }
+  }
+  if (!a.out.empty()) {
+    if (absl::Status st = sim::WriteRecordFile(season, a.out); !st.ok()) return Fail("simulate", st);
+  } else {
+    for (sim::SimRecord& r : season) r.partition = -1;  // the topic's own partitioner decides
+    KafkaSettings k;
+    k.brokers = a.brokers;
+    sim::ProduceOptions po;
+    po.duration_seconds = a.duration_seconds;
+    const Wave& wave = *defs->first.FindWave(so.wave);
+    po.window_start = wave.window_start;
+    po.window_end = wave.grace_end;
+    if (absl::Status st = sim::ProduceToKafka(season, k, po); !st.ok()) return Fail("simulate", st);
+  }
+  std::cerr << "wijkpuls simulate: " << season.size() << " records (seed " << a.seed << ") written to "
+            << (a.out.empty() ? a.brokers : a.out) << "\n";
+  return kExitOk;
+}
+
+int ReplayCommand(const ReplayArgs& a) {
+  absl::StatusOr<Config> config = LoadConfig(a.config);
+  if (!config.ok()) return Fail("replay", config.status());
+  SetUpLogging(config->log_format, config->log_level);
+  if (!a.state_dir.empty()) config->store.dir = a.state_dir;
+  auto methodology = LoadMethodology(config->methodology_path);
+  if (!methodology.ok()) return Fail("replay", absl::InvalidArgumentError(Cat("methodology: ", methodology.status().message())));
+  auto districts = DistrictRegister::Load(config->districts_path);
+  if (!districts.ok()) return Fail("replay", absl::InvalidArgumentError(Cat("districts: ", districts.status().message())));
+  std::optional<Pseudonymiser> pseudonymiser;
+  if (a.ephemeral_key) {
+    pseudonymiser = Pseudonymiser::Ephemeral();
+  } else {
+    auto p = Pseudonymiser::FromKeyFile(config->pseudonymisation_key_file);
+    if (!p.ok()) return Fail("replay", absl::InvalidArgumentError(Cat("pseudonymisation_key_file: ", p.status().message())));
+    pseudonymiser = std::move(*p);
+  }
+  QuietProtobufLogging();
+  auto store = StateStore::Open(config->store);
+  if (!store.ok()) return Fail("replay", store.status());
+  auto m = std::make_shared<const Methodology>(std::move(*methodology));
+  auto d = std::make_shared<const DistrictRegister>(std::move(*districts));
+  if (auto h = (*store)->GetMeta(store::kMetaMethodologyHash); h.ok() && h->has_value() && **h != m->sha256) {
+    return Fail("replay", absl::InvalidArgumentError("the methodology changed since the state was built: run `wijkpuls rebuild` first"));
+  } else if (h.ok() && !h->has_value()) {
+    auto b = (*store)->NewBatch();
+    b->PutMeta(store::kMetaMethodologyHash, m->sha256);
+    if (absl::Status st = (*store)->Commit(*b); !st.ok()) return Fail("replay", st);
+  }
+  auto dead = FileDeadLetters::Open(a.rejected_out.empty() ? a.file + ".rejected" : a.rejected_out);
+  if (!dead.ok()) return Fail("replay", dead.status());
+  StateHub hub;
+  Health health;
+  Tally tally;
+  PipelineOptions po = config->pipeline;
+  po.exit_at_end = true;
+  Pipeline pipeline(**store, m, d, *pseudonymiser, SystemClock, config->processor, **dead, hub, health, &tally, po);
+  if (absl::Status st = pipeline.Start(); !st.ok()) return Fail("replay", st);
+  auto source = FileSource::Open(a.file, &pipeline);
+  if (!source.ok()) return Fail("replay", source.status());
+  std::atomic<bool> stop{false};
+  const auto started = std::chrono::steady_clock::now();
+  absl::Status st = pipeline.Run(**source, stop);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!st.ok()) return Fail("replay", st);
+  if (!(*source)->error().ok()) return Fail("replay", (*source)->error());
+  const int64_t n = pipeline.records_committed();
+  std::cout << "replayed " << n << " records in " << secs << " s (" << static_cast<int64_t>(n / std::max(secs, 1e-9))
+            << " records/s): accepted " << tally.outcomes[0] << ", flagged " << tally.outcomes[1] << ", duplicate "
+            << tally.outcomes[2] << ", rejected " << tally.outcomes[3] << ", withdrawals " << tally.withdrawals << "\n";
+  return kExitOk;
+}
+
+int CheckConfigCommand(const std::string& file) {
+  absl::StatusOr<Config> config = LoadConfig(file);
+  if (!config.ok()) return Fail("check-config", absl::InvalidArgumentError(config.status().message()));
+  if (absl::Status st = CheckConfig(*config); !st.ok()) return Fail("check-config", absl::InvalidArgumentError(st.message()));
+  std::cout << file << ": ok (state " << config->store.dir << ", methodology " << config->methodology_path
+            << ", districts " << config->districts_path << ", http " << config->http_host << ":"
+            << config->http_port << ")\n";
+  return kExitOk;
+}
+
+int RebuildCommand(const std::string& config_path, const std::string& state_dir) {
+  absl::StatusOr<Config> config = LoadConfig(config_path);
+  if (!config.ok()) return Fail("rebuild", config.status());
+  if (!state_dir.empty()) config->store.dir = state_dir;
+  auto defs = LoadDefinitions(config->methodology_path, config->districts_path);
+  if (!defs.ok()) return Fail("rebuild", defs.status());
+  StoreOptions so = config->store;
+  so.create_if_missing = false;
+  auto store = StateStore::Open(so);
+  if (!store.ok()) return Fail("rebuild", store.status());
+  const auto started = std::chrono::steady_clock::now();
+  RebuildCounts counts;
+  absl::StatusOr<FieldworkState> state = RecomputeAggregates(**store, defs->first, defs->second, &counts);
+  if (!state.ok()) return Fail("rebuild", state.status());
+  absl::Status st = (*store)->ReplaceAggregates(*state, static_cast<int>(defs->first.indicators.size()),
+                                                defs->first.sha256);
+  if (!st.ok()) return Fail("rebuild", st);
+  std::cout << "rebuilt the aggregates of " << state->wijken().size() << " wave/wijk keys from "
+            << counts.counted << " counted, " << counts.rejected << " rejected and " << counts.erased
+            << " erased responses in "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()
+            << " s; methodology " << defs->first.sha256.substr(0, 12) << "\n";
+  return kExitOk;
+}
+
+int DevClusterCommand(const DevClusterArgs& a) {
+  SignalWatcher::BlockInThisThread();
+  auto cluster = MockCluster::Start(a.brokers);
+  if (!cluster.ok()) return Fail("dev-cluster", cluster.status());
+  KafkaTopics t;
+  for (const std::string& topic : {t.responses, t.withdrawals, t.rejected, t.quota, t.scores}) {
+    if (absl::Status st = (*cluster)->CreateTopic(topic, a.partitions); !st.ok()) return Fail("dev-cluster", st);
+  }
+  std::cout << (*cluster)->bootstrap() << std::endl;
+  std::cerr << "wijkpuls dev-cluster: " << a.brokers << " mock broker(s) at " << (*cluster)->bootstrap()
+            << "; type 'down' or 'up' to take them down or up; Ctrl-C stops\n";
+  std::atomic<bool> stop{false};
+  SignalWatcher watcher(stop, nullptr);
+  std::thread input([&] {
+    std::string line;
+    while (!stop.load() && std::getline(std::cin, line)) {
+      if (line == "down" || line == "up") {
+        absl::Status st = (*cluster)->SetBrokersDown(line == "down");
+        std::cerr << "brokers " << line << (st.ok() ? "" : Cat(": ", MessageOf(st))) << "\n";
+      }
+    }
+  });
+  while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  input.detach();  // blocked on stdin; the process ends
+  return kExitOk;
+}
+
+}  // namespace wijkpuls

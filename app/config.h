@@ -1,0 +1,50 @@
+// The daemon's configuration file (YAML; config/wijkpuls.yaml is the
+// annotated example). Relative paths are resolved against the file's folder.
+// Every error names the file, the key and what is wrong.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "ingest/kafka_settings.h"
+#include "ingest/pipeline.h"
+#include "ingest/record_processor.h"
+#include "store/state_store.h"
+
+namespace wijkpuls {
+
+struct PublishOptions {
+  std::chrono::milliseconds quota_debounce{2000};    // a changed wijk is published at most this often
+  std::chrono::milliseconds scores_interval{10000};  // a changed unit's scores at most this often
+};
+
+struct Config {
+  std::string path;
+  KafkaSettings kafka;
+  StoreOptions store;
+  std::string http_host = "127.0.0.1";
+  int http_port = 8080;
+  std::string bearer_token_file;  // empty: the API is open
+  std::string methodology_path;
+  std::string districts_path;
+  std::string pseudonymisation_key_file;
+  ProcessorOptions processor;
+  PipelineOptions pipeline;
+  PublishOptions publish;
+  std::set<std::string> closed_waves;
+  std::string city_name = "Rotterdam";
+  std::string log_level = "info";
+  std::string log_format = "text";
+};
+
+// Parses `text` as the config file `path` (paths resolve against its folder).
+absl::StatusOr<Config> ParseConfig(std::string_view text, const std::string& path);
+absl::StatusOr<Config> LoadConfig(const std::string& path);
+
+// "host:port" -> host, port; false when malformed.
+bool ParseListen(const std::string& listen, std::string* host, int* port);
+
+}  // namespace wijkpuls

@@ -1,0 +1,224 @@
+#include "app/daemon.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "ingest/dead_letters.h"
+#include "ingest/decode.h"
+#include "ingest/health.h"
+#include "ingest/kafka_source.h"
+#include "ingest/output_publisher.h"
+#include "ingest/pipeline.h"
+#include "ingest/state_hub.h"
+#include "serve/api.h"
+#include "serve/http_server.h"
+#include "serve/metrics.h"
+#include "store/schema.h"
+#include "validate/text.h"
+#include "validate/yaml_reader.h"
+
+#ifndef WIJKPULS_VERSION
+#define WIJKPULS_VERSION "dev"
+#endif
+
+namespace wijkpuls {
+
+int ExitCodeOf(const absl::Status& status) {
+  if (status.ok()) return kExitOk;
+  if (absl::IsInvalidArgument(status) || absl::IsNotFound(status)) return kExitConfig;
+  return kExitRuntime;
+}
+
+struct Daemon::Parts {
+  Config config;
+  DaemonOptions options;
+  std::shared_ptr<const Methodology> methodology;
+  std::shared_ptr<const DistrictRegister> districts;
+  std::optional<Pseudonymiser> pseudonymiser;
+  std::unique_ptr<StateStore> store;
+  StateHub hub;
+  Health health;
+  std::unique_ptr<Metrics> metrics;
+  std::unique_ptr<Api> api;
+  std::unique_ptr<HttpServer> http;
+  std::unique_ptr<KafkaDeadLetters> dead_letters;
+  std::unique_ptr<OutputPublisher> publisher;
+  std::unique_ptr<Pipeline> pipeline;
+};
+
+namespace {
+
+absl::Status CheckMethodologyHash(StateStore& store, const Methodology& m, const Config& config) {
+  absl::StatusOr<std::optional<std::string>> stored = store.GetMeta(store::kMetaMethodologyHash);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) {
+    std::unique_ptr<StateBatch> b = store.NewBatch();
+    b->PutMeta(store::kMetaMethodologyHash, m.sha256);
+    return store.Commit(*b);
+  }
+  if (**stored != m.sha256) {
+    return absl::InvalidArgumentError(Cat(
+        "methodology ", m.path, " has changed since the state in ", store.dir(), " was built (sha256 ",
+        (**stored).substr(0, 12), "… then, ", m.sha256.substr(0, 12),
+        "… now). Quotas and scores must not mix methods: run `wijkpuls rebuild --config ", config.path,
+        "` first"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadToken(const std::string& path) {
+  if (path.empty()) return std::string();
+  absl::StatusOr<std::string> t = yaml::ReadFileToString(path);
+  if (!t.ok()) return absl::InvalidArgumentError(Cat("http.bearer_token_file: ", t.status().message()));
+  std::string token(Trim(*t));
+  if (token.size() < 16) {
+    return absl::InvalidArgumentError(Cat("http.bearer_token_file ", path, ": the token needs at least 16 characters"));
+  }
+  return token;
+}
+
+}  // namespace
+
+absl::Status CheckConfig(const Config& config) {
+  absl::StatusOr<Methodology> m = LoadMethodology(config.methodology_path);
+  if (!m.ok()) return absl::InvalidArgumentError(Cat("methodology: ", m.status().message()));
+  absl::StatusOr<DistrictRegister> d = DistrictRegister::Load(config.districts_path);
+  if (!d.ok()) return absl::InvalidArgumentError(Cat("districts: ", d.status().message()));
+  for (const std::string& w : config.closed_waves) {
+    if (!m->FindWave(w)) {
+      return absl::InvalidArgumentError(Cat("config ", config.path, ": closed_waves: wave \"", w,
+                                            "\" is not in the methodology"));
+    }
+  }
+  if (config.pseudonymisation_key_file.empty()) {
+    return absl::InvalidArgumentError(Cat("config ", config.path,
+                                          ": pseudonymisation_key_file: is required (make one with "
+                                          "`openssl rand -hex 32 > FILE`)"));
+  }
+  absl::StatusOr<Pseudonymiser> p = Pseudonymiser::FromKeyFile(config.pseudonymisation_key_file);
+  if (!p.ok()) {
+    return absl::InvalidArgumentError(Cat("config ", config.path, ": pseudonymisation_key_file: ", p.status().message()));
+  }
+  if (absl::StatusOr<std::string> t = ReadToken(config.bearer_token_file); !t.ok()) {
+    return absl::InvalidArgumentError(Cat("config ", config.path, ": ", t.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, DaemonOptions options) {
+  std::unique_ptr<Daemon> d(new Daemon());
+  d->parts_ = std::make_unique<Parts>();
+  Parts& p = *d->parts_;
+  p.config = config;
+  p.options = options;
+  QuietProtobufLogging();
+
+  absl::StatusOr<Methodology> m = LoadMethodology(config.methodology_path);
+  if (!m.ok()) return absl::InvalidArgumentError(Cat("methodology: ", m.status().message()));
+  p.methodology = std::make_shared<const Methodology>(std::move(*m));
+  absl::StatusOr<DistrictRegister> reg = DistrictRegister::Load(config.districts_path);
+  if (!reg.ok()) return absl::InvalidArgumentError(Cat("districts: ", reg.status().message()));
+  p.districts = std::make_shared<const DistrictRegister>(std::move(*reg));
+  if (options.ephemeral_key) {
+    p.pseudonymiser = Pseudonymiser::Ephemeral();
+  } else {
+    if (config.pseudonymisation_key_file.empty()) {
+      return absl::InvalidArgumentError(Cat("config ", config.path,
+                                            ": pseudonymisation_key_file: is required to serve (make one with "
+                                            "`openssl rand -hex 32 > FILE`)"));
+    }
+    absl::StatusOr<Pseudonymiser> ps = Pseudonymiser::FromKeyFile(config.pseudonymisation_key_file);
+    if (!ps.ok()) {
+      return absl::InvalidArgumentError(Cat("config ", config.path, ": pseudonymisation_key_file: ", ps.status().message()));
+    }
+    p.pseudonymiser = std::move(*ps);
+  }
+  absl::StatusOr<std::string> token = ReadToken(config.bearer_token_file);
+  if (!token.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": ", token.status().message()));
+
+  absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(config.store);
+  if (!store.ok()) return store.status();
+  p.store = std::move(*store);
+  if (absl::Status st = CheckMethodologyHash(*p.store, *p.methodology, config); !st.ok()) return st;
+
+  p.metrics = std::make_unique<Metrics>(WIJKPULS_VERSION);
+  p.api = std::make_unique<Api>(p.hub, ApiOptions{config.closed_waves, config.city_name});
+  absl::StatusOr<std::unique_ptr<KafkaDeadLetters>> dl = KafkaDeadLetters::Make(config.kafka);
+  if (!dl.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": kafka: ", dl.status().message()));
+  p.dead_letters = std::move(*dl);
+  absl::StatusOr<std::unique_ptr<KafkaProducer>> out = KafkaProducer::Make(config.kafka, "outputs");
+  if (!out.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": kafka: ", out.status().message()));
+  OutputOptions oo;
+  oo.quota_topic = config.kafka.topics.quota;
+  oo.scores_topic = config.kafka.topics.scores;
+  oo.quota_debounce = config.publish.quota_debounce;
+  oo.scores_interval = config.publish.scores_interval;
+  oo.closed_waves = config.closed_waves;
+  oo.city_name = config.city_name;
+  p.publisher = std::make_unique<OutputPublisher>(p.hub, std::move(*out), oo);
+
+  PipelineOptions po = config.pipeline;
+  po.exit_at_end = options.exit_at_end;
+  p.pipeline = std::make_unique<Pipeline>(*p.store, p.methodology, p.districts, *p.pseudonymiser,
+                                          SystemClock, config.processor, *p.dead_letters, p.hub,
+                                          p.health, p.metrics.get(), po);
+  if (absl::Status st = p.pipeline->Start(); !st.ok()) return st;
+
+  StateStore* store_ptr = p.store.get();
+  OutputPublisher* pub = p.publisher.get();
+  p.metrics->SetSources(MetricSources{&p.hub, &p.health, [store_ptr] { return store_ptr->Stats(); },
+                                      [pub] { return pub->Stats(); }, config.closed_waves});
+  p.health.Set("consumer", "not started");
+  absl::StatusOr<std::unique_ptr<HttpServer>> http =
+      HttpServer::Start(HttpOptions{config.http_host, config.http_port, *token}, *p.api, *p.metrics, p.health);
+  if (!http.ok()) return http.status();
+  p.http = std::move(*http);
+  spdlog::info("wijkpuls {}: state {} ({} wijken, methodology {}), http://{}:{}/", WIJKPULS_VERSION,
+               config.store.dir, p.districts->wijken().size(), p.methodology->sha256.substr(0, 12),
+               config.http_host, p.http->port());
+  return d;
+}
+
+Daemon::~Daemon() = default;
+
+int Daemon::http_port() const { return parts_->http->port(); }
+
+absl::Status Daemon::Run(const std::atomic<bool>& stop) {
+  Parts& p = *parts_;
+  absl::StatusOr<std::unique_ptr<KafkaSource>> source = KafkaSource::Make(p.config.kafka, p.pipeline.get());
+  if (!source.ok()) return absl::InvalidArgumentError(Cat("config ", p.config.path, ": kafka: ", source.status().message()));
+  p.publisher->Start();
+  spdlog::info("consuming {} and {} from {} as group {}", p.config.kafka.topics.responses,
+               p.config.kafka.topics.withdrawals, p.config.kafka.brokers, p.config.kafka.group_id);
+  absl::Status st = p.pipeline->Run(**source, stop);
+  source->reset();
+  spdlog::info("input closed after {} committed records; flushing outputs", p.pipeline->records_committed());
+  p.publisher->Stop(std::chrono::seconds(2));
+  p.http->Stop();
+  if (st.ok()) spdlog::info("stopped cleanly");
+  return st;
+}
+
+void Daemon::ReloadDistricts() {
+  Parts& p = *parts_;
+  absl::StatusOr<DistrictRegister> reg = DistrictRegister::Load(p.config.districts_path);
+  if (!reg.ok()) {
+    spdlog::error("SIGHUP: district register refused, the old one stays: {}", MessageOf(reg.status()));
+    return;
+  }
+  // The set of wijken must stay: counts of a wijk that vanished would be orphaned.
+  const DistrictRegister& old = *p.districts;
+  bool same = reg->wijken().size() == old.wijken().size();
+  for (size_t i = 0; same && i < old.wijken().size(); ++i) same = reg->wijken()[i].id == old.wijken()[i].id;
+  if (!same) {
+    spdlog::error("SIGHUP: district register {} refused: its wijken differ from the running register "
+                  "(adding or removing wijken needs a restart)", p.config.districts_path);
+    return;
+  }
+  p.districts = std::make_shared<const DistrictRegister>(std::move(*reg));
+  p.pipeline->ReloadDistricts(p.districts);
+}
+
+}  // namespace wijkpuls

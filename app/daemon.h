@@ -1,0 +1,59 @@
+// The daemon (`wijkpuls serve`, and the daemon inside `demo`): wires the
+// state directory, the pipeline, Kafka, the output publisher and HTTP.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "app/config.h"
+#include "validate/pseudonymiser.h"
+
+namespace wijkpuls {
+
+// Exit codes of the contract.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRuntime = 1;
+inline constexpr int kExitConfig = 2;
+
+// Configuration problems (exit 2) are InvalidArgument or NotFound; anything
+// else is a runtime failure (exit 1).
+int ExitCodeOf(const absl::Status& status);
+
+struct DaemonOptions {
+  bool exit_at_end = false;  // stop once every assigned partition is read and committed
+  // demo: a random key instead of the configured key file.
+  bool ephemeral_key = false;
+};
+
+class Daemon {
+ public:
+  // Loads the methodology, register and key, opens the state directory and
+  // binds the HTTP port. Nothing is consumed yet.
+  static absl::StatusOr<std::unique_ptr<Daemon>> Make(const Config& config, DaemonOptions options);
+  ~Daemon();
+
+  int http_port() const;
+  // Consumes until `stop` (or the end with exit_at_end), then shuts down in
+  // order: last batch committed, consumer closed, outputs flushed.
+  absl::Status Run(const std::atomic<bool>& stop);
+  // Re-reads the district register (SIGHUP). A bad file is refused with a
+  // log line and the old register stays. Thread-safe.
+  void ReloadDistricts();
+
+  struct Parts;
+
+ private:
+  Daemon() = default;
+  std::unique_ptr<Parts> parts_;
+};
+
+// Loads and checks everything `check-config` checks: the config file, the
+// methodology, the register, the key file and the listen address.
+absl::Status CheckConfig(const Config& config);
+
+}  // namespace wijkpuls

@@ -1,0 +1,174 @@
+// `wijkpuls quotas` and `wijkpuls scores`: the API's documents, from a
+// running daemon (--url) or from a state directory (--config), as an aligned
+// table or as JSON.
+#include <httplib.h>
+
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "app/commands.h"
+#include "app/config.h"
+#include "app/daemon.h"
+#include "nlohmann/json.hpp"
+#include "serve/api.h"
+#include "validate/text.h"
+
+namespace wijkpuls {
+namespace {
+
+using nlohmann::json;
+
+absl::StatusOr<std::string> FetchUrl(const std::string& url, const std::string& path) {
+  httplib::Client client(url);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(30);
+  httplib::Result res = client.Get(path.c_str());
+  if (!res) return absl::UnavailableError(Cat(url, path, ": ", httplib::to_string(res.error())));
+  if (res->status != 200) return absl::UnavailableError(Cat(url, path, ": HTTP ", res->status, ": ", res->body));
+  return res->body;
+}
+
+// The API document computed from a state directory (opened read-only, so a
+// running daemon is not disturbed).
+absl::StatusOr<std::string> FromState(const ReportArgs& a, const std::function<ApiResponse(Api&)>& get) {
+  absl::StatusOr<Config> config = LoadConfig(a.config);
+  if (!config.ok()) return config.status();
+  if (!a.state_dir.empty()) config->store.dir = a.state_dir;
+  auto m = LoadMethodology(config->methodology_path);
+  if (!m.ok()) return absl::InvalidArgumentError(Cat("methodology: ", m.status().message()));
+  auto d = DistrictRegister::Load(config->districts_path);
+  if (!d.ok()) return absl::InvalidArgumentError(Cat("districts: ", d.status().message()));
+  StoreOptions so = config->store;
+  so.read_only = true;
+  auto store = StateStore::Open(so);
+  if (!store.ok()) return store.status();
+  auto cs = std::make_shared<CommittedState>();
+  cs->version = 1;
+  cs->methodology = std::make_shared<const Methodology>(std::move(*m));
+  cs->districts = std::make_shared<const DistrictRegister>(std::move(*d));
+  if (absl::Status st = (*store)->LoadAggregates(*cs->methodology, cs->state); !st.ok()) return st;
+  StateHub hub;
+  hub.Publish(cs);
+  Api api(hub, ApiOptions{config->closed_waves, config->city_name});
+  ApiResponse r = get(api);
+  if (r.status != 200) return absl::NotFoundError(r.body);
+  return r.body;
+}
+
+absl::StatusOr<std::string> Document(const ReportArgs& a, const std::string& path,
+                                     const std::function<ApiResponse(Api&)>& get) {
+  if (a.url.empty() == a.config.empty()) {
+    return absl::InvalidArgumentError("give exactly one of --url URL (a running daemon) or --config FILE");
+  }
+  if (!a.url.empty()) return FetchUrl(a.url, path);
+  return FromState(a, get);
+}
+
+std::string Pad(const std::string& s, size_t width) {
+  // Widths count code points, so "15–29" lines up.
+  size_t cps = 0;
+  for (unsigned char c : s) cps += (c & 0xC0) != 0x80;
+  return cps >= width ? s : s + std::string(width - cps, ' ');
+}
+
+std::string Fixed(double v, int digits) {
+  std::ostringstream ss;
+  ss << std::fixed << std::setprecision(digits) << v;
+  return ss.str();
+}
+
+void PrintQuotaTable(const json& doc) {
+  std::cout << "wave " << doc["wave"].get<std::string>() << ", watermark "
+            << (doc["watermark"].is_null() ? "none" : doc["watermark"].get<std::string>()) << ", day "
+            << doc["days_elapsed"] << " of " << doc["fieldwork_days"] << "\n\n";
+  const std::vector<std::pair<std::string, size_t>> cols = {
+      {"wijk", 34}, {"gebied", 24}, {"status", 9}, {"VM net/target", 14}, {"VM proj", 8},
+      {"WO net/target", 14}, {"WO proj", 8}, {"resp", 6}, {"cells behind", 0}};
+  for (const auto& [name, w] : cols) std::cout << Pad(name, w) << (w ? " " : "\n");
+  for (const json& w : doc["wijken"]) {
+    std::vector<std::string> row;
+    row.push_back(w["wijk_name"].get<std::string>());
+    row.push_back(w["gebied_name"].get<std::string>());
+    row.push_back(w["status"].get<std::string>());
+    for (const json& i : w["instruments"]) {
+      row.push_back(Cat(i["net"].get<int64_t>(), "/", i["target"].get<int64_t>()));
+      row.push_back(Fixed(i["projected"].get<double>(), 0));
+    }
+    row.push_back(Fixed(100 * w["response_rate"].get<double>(), 0) + "%");
+    std::vector<std::string> behind;
+    for (const json& b : w["cells_behind"]) behind.push_back(b.get<std::string>());
+    row.push_back(Join(behind, ", "));
+    for (size_t i = 0; i < row.size() && i < cols.size(); ++i) {
+      std::cout << Pad(row[i], cols[i].second) << (cols[i].second ? " " : "\n");
+    }
+  }
+  const json& city = doc["stad"];
+  std::cout << "\n" << city["name"].get<std::string>() << ": ";
+  for (const json& i : city["instruments"]) {
+    std::cout << i["instrument"].get<std::string>() << " " << i["net"] << "/" << i["target"] << " ("
+              << i["status"].get<std::string>() << ")  ";
+  }
+  std::cout << "response rate " << Fixed(100 * city["response_rate"].get<double>(), 1) << "%, cells behind "
+            << city["cells_behind"] << "\n";
+}
+
+std::string ScoreCell(const json& s) {
+  if (!s["has_value"].get<bool>()) return s["status"].get<std::string>() == "SUPPRESSED" ? "suppressed" : "-";
+  std::string v = Fixed(s["score"].get<double>(), 1) + " ±" + Fixed(1.96 * s["score_se"].get<double>(), 1);
+  if (s["status"].get<std::string>() == "LOW_PRECISION") v += " (low)";
+  return v;
+}
+
+void PrintScoreRow(const json& u) {
+  std::cout << Pad(u["level"].get<std::string>(), 7) << " " << Pad(u["unit_name"].get<std::string>(), 34) << " "
+            << Pad(std::to_string(u["responses_counted"].get<int64_t>()), 6) << " ";
+  for (const json& x : u["indices"]) std::cout << Pad(ScoreCell(x), 20) << " ";
+  std::cout << "\n";
+}
+
+}  // namespace
+
+int QuotasCommand(const ReportArgs& a) {
+  absl::StatusOr<std::string> body = Document(a, "/api/v1/quotas" + (a.wave.empty() ? "" : "?wave=" + a.wave),
+                                              [&](Api& api) { return api.Quotas(a.wave); });
+  if (!body.ok()) {
+    std::cerr << "wijkpuls quotas: " << MessageOf(body.status()) << "\n";
+    return ExitCodeOf(body.status());
+  }
+  if (a.json) {
+    std::cout << *body << "\n";
+  } else {
+    PrintQuotaTable(json::parse(*body));
+  }
+  return kExitOk;
+}
+
+int ScoresCommand(const ReportArgs& a) {
+  const bool one = !a.level.empty() || !a.unit.empty();
+  const std::string path = one ? Cat("/api/v1/scores/", a.level, "/", a.unit) : std::string("/api/v1/scores");
+  absl::StatusOr<std::string> body =
+      Document(a, path + (a.wave.empty() ? "" : "?wave=" + a.wave),
+               [&](Api& api) { return one ? api.Score(a.level, a.unit, a.wave) : api.Scores(a.wave); });
+  if (!body.ok()) {
+    std::cerr << "wijkpuls scores: " << MessageOf(body.status()) << "\n";
+    return ExitCodeOf(body.status());
+  }
+  if (a.json) {
+    std::cout << *body << "\n";
+    return kExitOk;
+  }
+  json doc = json::parse(*body);
+  std::cout << Pad("level", 7) << " " << Pad("unit", 34) << " " << Pad("n", 6) << " ";
+  const json& first = one ? doc : doc["units"][0];
+  for (const json& x : first["indices"]) std::cout << Pad(x["id"].get<std::string>() + " (95% CI)", 20) << " ";
+  std::cout << "\n";
+  if (one) {
+    PrintScoreRow(doc);
+  } else {
+    for (const json& u : doc["units"]) PrintScoreRow(u);
+  }
+  return kExitOk;
+}
+
+}  // namespace wijkpuls

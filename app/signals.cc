@@ -1,0 +1,51 @@
+#include "app/signals.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+namespace wijkpuls {
+namespace {
+sigset_t Watched() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+}  // namespace
+
+void SignalWatcher::BlockInThisThread() {
+  sigset_t set = Watched();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+SignalWatcher::SignalWatcher(std::atomic<bool>& stop, std::function<void()> on_reload)
+    : thread_([this, &stop, on_reload = std::move(on_reload)] {
+        sigset_t set = Watched();
+        timespec wait{0, 200'000'000};
+        while (!done_.load()) {
+          const int sig = sigtimedwait(&set, nullptr, &wait);
+          if (sig == SIGHUP) {
+            spdlog::info("SIGHUP: reloading the district register");
+            if (on_reload) on_reload();
+          } else if (sig == SIGTERM || sig == SIGINT) {
+            if (stop.exchange(true)) {
+              spdlog::warn("second stop signal: exiting at once");
+              std::_Exit(1);
+            }
+            spdlog::info("{}: stopping (finishing the batch, committing, closing)",
+                         sig == SIGTERM ? "SIGTERM" : "SIGINT");
+          }
+        }
+      }) {}
+
+SignalWatcher::~SignalWatcher() {
+  done_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace wijkpuls

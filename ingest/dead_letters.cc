@@ -1,0 +1,133 @@
+#include "ingest/dead_letters.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "validate/text.h"
+#include "wijkpuls/v1/record_file.pb.h"
+
+namespace wijkpuls {
+namespace {
+constexpr auto kRetryBackoff = std::chrono::milliseconds(500);
+}
+
+absl::StatusOr<std::unique_ptr<KafkaDeadLetters>> KafkaDeadLetters::Make(const KafkaSettings& settings) {
+  std::unique_ptr<KafkaDeadLetters> d(new KafkaDeadLetters(settings));
+  absl::StatusOr<std::unique_ptr<KafkaProducer>> p = KafkaProducer::Make(settings, "dead-letters");
+  if (!p.ok()) return p.status();
+  d->producer_ = std::move(*p);
+  return d;
+}
+
+void KafkaDeadLetters::Send(OutgoingRecord record) {
+  pending_.emplace(next_id_++, Letter{std::move(record), false, {}});
+}
+
+void KafkaDeadLetters::Discard() {
+  pending_.clear();
+}
+
+absl::Status KafkaDeadLetters::ProduceWaiting() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [id, letter] : pending_) {
+    if (letter.in_flight || letter.retry_at > now) continue;
+    absl::Status st = producer_->Produce(letter.record, id);
+    if (st.ok()) {
+      letter.in_flight = true;
+    } else if (absl::IsResourceExhausted(st)) {
+      return absl::OkStatus();  // queue full: poll, then go on
+    } else {
+      ++failures_;
+      last_error_ = std::string(st.message());
+      letter.retry_at = now + kRetryBackoff;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KafkaDeadLetters::Flush(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pending_.empty()) {
+    std::string why;
+    if (producer_->Fatal(&why)) {
+      // The idempotent producer cannot go on; a new one resends what is pending.
+      spdlog::error("dead-letter producer failed fatally ({}); replacing it", why);
+      producer_->Flush(0);
+      absl::StatusOr<std::unique_ptr<KafkaProducer>> p = KafkaProducer::Make(settings_, "dead-letters");
+      if (!p.ok()) return p.status();
+      producer_ = std::move(*p);
+      for (auto& [id, letter] : pending_) letter.in_flight = false;
+    }
+    if (absl::Status st = ProduceWaiting(); !st.ok()) return st;
+    for (const Delivery& d : producer_->Poll(20)) {
+      auto it = pending_.find(d.id);
+      if (it == pending_.end()) continue;  // from a discarded batch
+      if (d.ok) {
+        pending_.erase(it);
+      } else {
+        ++failures_;
+        last_error_ = d.error;
+        it->second.in_flight = false;
+        it->second.retry_at = std::chrono::steady_clock::now() + kRetryBackoff;
+      }
+    }
+    if (!pending_.empty() && std::chrono::steady_clock::now() >= deadline) {
+      return absl::UnavailableError(Cat(pending_.size(), " dead letters not yet delivered",
+                                        last_error_.empty() ? "" : " (last error: ", last_error_,
+                                        last_error_.empty() ? "" : ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<FileDeadLetters>> FileDeadLetters::Open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) return absl::UnavailableError(Cat(path, ": cannot be opened: ", std::strerror(errno)));
+  return std::unique_ptr<FileDeadLetters>(new FileDeadLetters(fd, path));
+}
+
+FileDeadLetters::~FileDeadLetters() { ::close(fd_); }
+
+void FileDeadLetters::Send(OutgoingRecord record) {
+  v1::FileRecord fr;
+  fr.set_topic(record.topic);
+  fr.set_key(record.key);
+  fr.set_value(record.value);
+  {
+    google::protobuf::io::StringOutputStream out(&buffer_);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.WriteVarint32(static_cast<uint32_t>(fr.ByteSizeLong()));
+    fr.SerializeWithCachedSizes(&coded);
+  }
+  ++buffer_count_;
+}
+
+absl::Status FileDeadLetters::Flush(std::chrono::milliseconds) {
+  size_t done = 0;
+  while (done < buffer_.size()) {
+    ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::UnavailableError(Cat(path_, ": write failed: ", std::strerror(errno)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fdatasync(fd_) != 0) return absl::UnavailableError(Cat(path_, ": fdatasync failed: ", std::strerror(errno)));
+  buffer_.clear();
+  buffer_count_ = 0;
+  return absl::OkStatus();
+}
+
+void FileDeadLetters::Discard() {
+  buffer_.clear();
+  buffer_count_ = 0;
+}
+
+}  // namespace wijkpuls

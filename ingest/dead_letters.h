@@ -1,0 +1,79 @@
+// Where rejected records go. The pipeline sends a batch's dead letters, then
+// waits for all of them to be delivered before it commits the batch: input
+// offsets never pass a rejection that is not yet on the dead-letter topic.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "ingest/kafka_producer.h"
+#include "ingest/kafka_settings.h"
+
+namespace wijkpuls {
+
+class DeadLetterSink {
+ public:
+  virtual ~DeadLetterSink() = default;
+  virtual void Send(OutgoingRecord record) = 0;
+  // Waits until every record sent so far is delivered, retrying failed ones.
+  // Unavailable when `timeout` passes first; the records stay pending and a
+  // later Flush goes on with them.
+  virtual absl::Status Flush(std::chrono::milliseconds timeout) = 0;
+  virtual size_t Pending() const = 0;
+  // Forgets pending records: their batch was abandoned and will be redone.
+  virtual void Discard() = 0;
+  // Delivery attempts that failed so far (for metrics).
+  virtual uint64_t Failures() const = 0;
+};
+
+class KafkaDeadLetters : public DeadLetterSink {
+ public:
+  static absl::StatusOr<std::unique_ptr<KafkaDeadLetters>> Make(const KafkaSettings& settings);
+  void Send(OutgoingRecord record) override;
+  absl::Status Flush(std::chrono::milliseconds timeout) override;
+  size_t Pending() const override { return pending_.size(); }
+  void Discard() override;
+  uint64_t Failures() const override { return failures_; }
+
+ private:
+  explicit KafkaDeadLetters(const KafkaSettings& settings) : settings_(settings) {}
+  absl::Status ProduceWaiting();
+
+  KafkaSettings settings_;
+  std::unique_ptr<KafkaProducer> producer_;
+  uint64_t next_id_ = 1;
+  struct Letter {
+    OutgoingRecord record;
+    bool in_flight = false;
+    std::chrono::steady_clock::time_point retry_at{};
+  };
+  std::map<uint64_t, Letter> pending_;
+  uint64_t failures_ = 0;
+  std::string last_error_;
+};
+
+// Dead letters into a file of length-delimited wijkpuls.v1.FileRecord (replay).
+class FileDeadLetters : public DeadLetterSink {
+ public:
+  static absl::StatusOr<std::unique_ptr<FileDeadLetters>> Open(const std::string& path);
+  ~FileDeadLetters() override;
+  void Send(OutgoingRecord record) override;
+  absl::Status Flush(std::chrono::milliseconds timeout) override;
+  size_t Pending() const override { return buffer_count_; }
+  void Discard() override;
+  uint64_t Failures() const override { return 0; }
+
+ private:
+  FileDeadLetters(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  int fd_;
+  std::string path_;
+  std::string buffer_;
+  size_t buffer_count_ = 0;
+};
+
+}  // namespace wijkpuls

@@ -1,0 +1,105 @@
+#include "ingest/decode.h"
+
+#include <google/protobuf/stubs/logging.h>
+#include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
+
+#include "validate/text.h"
+#include "wijkpuls/v1/wijkpuls.pb.h"
+
+namespace wijkpuls {
+namespace {
+
+// Seconds of 0001-01-01 and 9999-12-31T23:59:59 (the Timestamp range).
+constexpr int64_t kMinSeconds = -62'135'596'800;
+constexpr int64_t kMaxSeconds = 253'402'300'799;
+// The range UnixNanos can hold.
+constexpr int64_t kMinNanosSeconds = -9'223'372'035;
+constexpr int64_t kMaxNanosSeconds = 9'223'372'035;
+
+template <typename Message>
+absl::Status Parse(std::string_view value, std::string_view content_type, Message& msg) {
+  if (content_type == kJsonContentType) {
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    auto st = google::protobuf::util::JsonStringToMessage(
+        google::protobuf::StringPiece(value.data(), value.size()), &msg, options);
+    if (!st.ok()) {
+      return absl::InvalidArgumentError(
+          Cat("not a ", msg.GetDescriptor()->name(), " in the protobuf JSON mapping"));
+    }
+    return absl::OkStatus();
+  }
+  if (!content_type.empty() && content_type != "application/x-protobuf" &&
+      content_type != "application/protobuf") {
+    return absl::InvalidArgumentError(Cat("unsupported content-type \"", content_type.substr(0, 64), "\""));
+  }
+  if (value.empty()) return absl::InvalidArgumentError("empty record value");
+  if (!msg.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return absl::InvalidArgumentError(Cat("not a ", msg.GetDescriptor()->name(), " (protobuf binary)"));
+  }
+  // Protobuf's binary format is lenient: bytes that set no known field are
+  // not a message of this type, whatever they are. (Unknown fields are not used.)
+  msg.GetReflection()->MutableUnknownFields(&msg)->Clear();
+  if (msg.ByteSizeLong() == 0) {
+    return absl::InvalidArgumentError(
+        Cat("not a ", msg.GetDescriptor()->name(), " (no known field in ", value.size(), " bytes)"));
+  }
+  return absl::OkStatus();
+}
+
+// Sets `out` from a Timestamp; marks the field unrepresentable when out of range.
+void TakeTime(const google::protobuf::Timestamp& ts, bool present, std::string_view field,
+              std::optional<UnixNanos>& out, RawResponse& raw) {
+  if (!present) return;
+  if (ts.seconds() < kMinSeconds || ts.seconds() > kMaxSeconds || ts.nanos() < 0 ||
+      ts.nanos() > 999'999'999 || ts.seconds() < kMinNanosSeconds || ts.seconds() > kMaxNanosSeconds) {
+    if (raw.unrepresentable_field.empty()) raw.unrepresentable_field = std::string(field);
+    return;
+  }
+  out = ts.seconds() * kNanosPerSecond + ts.nanos();
+}
+
+}  // namespace
+
+absl::StatusOr<RawResponse> DecodeResponse(std::string_view value, std::string_view content_type) {
+  v1::SurveyResponse msg;
+  if (absl::Status st = Parse(value, content_type, msg); !st.ok()) return st;
+  RawResponse raw;
+  raw.response_id = msg.response_id();
+  raw.respondent_ref = msg.respondent_ref();
+  raw.wave = msg.wave();
+  raw.wijk = msg.wijk();
+  raw.instrument = msg.instrument();
+  raw.mode = msg.mode();
+  raw.age_band = msg.age_band();
+  raw.sex = msg.sex();
+  TakeTime(msg.started_at(), msg.has_started_at(), "started_at", raw.started_at, raw);
+  TakeTime(msg.submitted_at(), msg.has_submitted_at(), "submitted_at", raw.submitted_at, raw);
+  raw.answers.reserve(msg.answers_size());
+  for (const v1::Answer& a : msg.answers()) raw.answers.push_back(RawAnswer{a.item(), a.value()});
+  raw.interviewer_id = msg.interviewer_id();
+  raw.consent = msg.consent();
+  raw.instrument_version = msg.instrument_version();
+  return raw;
+}
+
+absl::StatusOr<RawWithdrawal> DecodeWithdrawal(std::string_view value, std::string_view content_type) {
+  v1::Withdrawal msg;
+  if (absl::Status st = Parse(value, content_type, msg); !st.ok()) return st;
+  return RawWithdrawal{msg.withdrawal_id(), msg.respondent_ref(), msg.wave(), msg.wijk()};
+}
+
+void QuietProtobufLogging() {
+  google::protobuf::SetLogHandler([](google::protobuf::LogLevel level, const char* file, int line,
+                                     const std::string& message) {
+    // Messages may quote field names, never field values; keep them at debug.
+    if (level >= google::protobuf::LOGLEVEL_FATAL) {
+      spdlog::critical("protobuf {}:{}: {}", file, line, message);
+    } else {
+      spdlog::debug("protobuf {}:{}: {}", file, line, message);
+    }
+  });
+}
+
+}  // namespace wijkpuls

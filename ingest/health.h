@@ -1,0 +1,27 @@
+// What /readyz reports: every condition that keeps wijkpuls from doing its
+// job, with a sentence for the operator. Thread-safe.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace wijkpuls {
+
+class Health {
+ public:
+  // A named problem (e.g. "kafka", "dead_letters", "storage", "consumer")
+  // is set with a sentence, or cleared with an empty one.
+  void Set(const std::string& component, std::string problem);
+  void Clear(const std::string& component) { Set(component, ""); }
+  // Ready when no problem is set. `problems` lists "component: sentence".
+  bool Ready(std::vector<std::string>* problems = nullptr) const;
+  bool Has(const std::string& component) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::string> problems_;
+};
+
+}  // namespace wijkpuls

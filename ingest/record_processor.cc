@@ -1,0 +1,220 @@
+#include "ingest/record_processor.h"
+
+#include <chrono>
+
+#include "ingest/decode.h"
+#include "score/wijk_state.h"
+#include "validate/text.h"
+
+namespace wijkpuls {
+
+std::string_view Name(WithdrawalOutcome o) {
+  switch (o) {
+    case WithdrawalOutcome::kErased:
+      return "erased";
+    case WithdrawalOutcome::kRecorded:
+      return "recorded";
+    case WithdrawalOutcome::kRejected:
+      return "rejected";
+  }
+  return "unknown";
+}
+
+UnixNanos SystemClock() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+StateKey AttributionKey(const Attribution& a, const DistrictRegister& districts) {
+  StateKey key;
+  if (a.wave) {
+    key.wave = a.wave->id;
+    if (a.wijk) key.wijk = districts.wijken()[*a.wijk].id;
+  }
+  return key;
+}
+
+std::string SourceRecordId(const SourceRecord& record) {
+  return Cat("@", record.topic, "/", record.partition, "/", record.offset);
+}
+
+RecordProcessor::RecordProcessor(const Methodology& methodology, const DistrictRegister& districts,
+                                 const Pseudonymiser& pseudonymiser, Clock clock,
+                                 ProcessorOptions options)
+    : methodology_(methodology),
+      districts_(&districts),
+      pseudonymiser_(pseudonymiser),
+      clock_(std::move(clock)),
+      options_(std::move(options)) {}
+
+absl::StatusOr<RecordResult> RecordProcessor::Process(const SourceRecord& record, StateBatch& batch,
+                                                      FieldworkState& state,
+                                                      std::set<StateKey>& dirty) {
+  if (record.topic == options_.withdrawals_topic) {
+    return ProcessWithdrawal(record, batch, state, dirty);
+  }
+  return ProcessResponse(record, batch, state, dirty);
+}
+
+void RecordProcessor::Reject(RecordResult& result, RejectReason reason, std::string detail,
+                             const SourceRecord& record, std::string_view wave,
+                             std::string_view wijk, const Attribution& attribution,
+                             bool passed_checks, StateBatch& batch, FieldworkState& state,
+                             std::set<StateKey>& dirty) {
+  result.outcome = Outcome::kRejected;
+  result.reason = reason;
+  result.detail = std::move(detail);
+  // Remember it under its response_id (so a redelivery is a duplicate), or
+  // under its source position when it has none (so rebuild can count it).
+  batch.PutRejected(wave, wijk, result.response_id.empty() ? SourceRecordId(record) : result.response_id,
+                    reason, attribution, passed_checks);
+  const StateKey key = AttributionKey(attribution, *districts_);
+  WijkState& ws = state.Mutable(key);
+  // A withdrawal removes the respondent from every count; its order against
+  // the responses topic must not matter, so WITHDRAWN is counted nowhere.
+  if (reason != RejectReason::kWithdrawn) ApplyRejected(ws, attribution, reason);
+  if (passed_checks && attribution.submitted_at) {
+    ws.watermark = std::max(ws.watermark, *attribution.submitted_at);
+  }
+  dirty.insert(key);
+}
+
+absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord& record,
+                                                              StateBatch& batch,
+                                                              FieldworkState& state,
+                                                              std::set<StateKey>& dirty) {
+  RecordResult result;
+  result.kind = RecordKind::kResponse;
+  const Attribution nowhere;
+  if (static_cast<int64_t>(record.value.size()) > options_.max_record_bytes) {
+    Reject(result, RejectReason::kOversized,
+           Cat("record of ", record.value.size(), " bytes is larger than the limit of ",
+               options_.max_record_bytes),
+           record, "", "", nowhere, false, batch, state, dirty);
+    return result;
+  }
+  absl::StatusOr<RawResponse> raw = DecodeResponse(record.value, record.content_type);
+  if (!raw.ok()) {
+    Reject(result, RejectReason::kDecodeError, std::string(raw.status().message()), record, "", "",
+           nowhere, false, batch, state, dirty);
+    return result;
+  }
+  if (IsValidResponseId(raw->response_id)) {
+    result.response_id = raw->response_id;
+    absl::StatusOr<std::optional<ResponseRecord>> seen =
+        batch.GetResponse(raw->wave, raw->wijk, raw->response_id, methodology_);
+    if (!seen.ok()) return seen.status();
+    if (seen->has_value()) {
+      result.outcome = Outcome::kDuplicate;
+      return result;
+    }
+  }
+
+  const RuleContext ctx{methodology_, *districts_, clock_()};
+  FieldCheck fc = CheckFields(*raw, ctx);
+  if (fc.reason) {
+    Reject(result, *fc.reason, std::move(fc.detail), record, raw->wave, raw->wijk, fc.attribution,
+           false, batch, state, dirty);
+    return result;
+  }
+  CountedResponse& r = fc.response;
+  const std::string& wijk_id = districts_->wijken()[r.wijk].id;
+  result.wijk = wijk_id;
+  r.respondent = pseudonymiser_.Of(r.wave, raw->respondent_ref);
+
+  absl::StatusOr<RespondentRecord> here = batch.GetRespondent(r.wave, wijk_id, r.respondent);
+  if (!here.ok()) return here.status();
+  absl::StatusOr<RespondentRecord> anywhere = batch.GetRespondent(r.wave, "", r.respondent);
+  if (!anywhere.ok()) return anywhere.status();
+  const RespondentState rs = anywhere->state == RespondentState::kWithdrawn
+                                 ? RespondentState::kWithdrawn
+                                 : here->state;
+  if (std::optional<RejectReason> reason = DecideRespondent(rs)) {
+    std::string detail = *reason == RejectReason::kWithdrawn
+                             ? "the respondent withdrew consent for this wave"
+                             : Cat("another response of this respondent (", here->response_id,
+                                   ") was already counted in wave ", r.wave);
+    Reject(result, *reason, std::move(detail), record, r.wave, wijk_id, fc.attribution, true,
+           batch, state, dirty);
+    return result;
+  }
+
+  r.flags = EvaluateFlags(r, methodology_);
+  result.flags = r.flags;
+  result.outcome = r.flags.Empty() ? Outcome::kAccepted : Outcome::kFlagged;
+  batch.PutCounted(r, wijk_id, result.outcome);
+  batch.PutRespondent(r.wave, wijk_id, r.respondent,
+                      RespondentRecord{RespondentState::kClaimed, r.response_id});
+  const StateKey key{r.wave, wijk_id};
+  WijkState& ws = state.Mutable(key);
+  ApplyCounted(ws, r, result.outcome, methodology_, +1);
+  ws.watermark = std::max(ws.watermark, r.submitted_at);
+  dirty.insert(key);
+  return result;
+}
+
+absl::StatusOr<RecordResult> RecordProcessor::ProcessWithdrawal(const SourceRecord& record,
+                                                                StateBatch& batch,
+                                                                FieldworkState& state,
+                                                                std::set<StateKey>& dirty) {
+  RecordResult result;
+  result.kind = RecordKind::kWithdrawal;
+  auto reject = [&](RejectReason reason, std::string detail) {
+    result.withdrawal = WithdrawalOutcome::kRejected;
+    result.outcome = Outcome::kRejected;
+    result.reason = reason;
+    result.detail = std::move(detail);
+    return result;
+  };
+  if (static_cast<int64_t>(record.value.size()) > options_.max_record_bytes) {
+    return reject(RejectReason::kOversized, Cat("record of ", record.value.size(), " bytes is too large"));
+  }
+  absl::StatusOr<RawWithdrawal> w = DecodeWithdrawal(record.value, record.content_type);
+  if (!w.ok()) return reject(RejectReason::kDecodeError, std::string(w.status().message()));
+  if (w->respondent_ref.empty() || w->wave.empty()) {
+    return reject(RejectReason::kMissingField,
+                  w->wave.empty() ? "missing: wave" : "missing: respondent_ref");
+  }
+  const Wave* wave = methodology_.FindWave(w->wave);
+  if (wave == nullptr) return reject(RejectReason::kUnknownWave, Cat("wave \"", w->wave, "\" is not configured"));
+  std::vector<std::string> wijken;
+  if (!w->wijk.empty()) {
+    if (!districts_->FindWijk(w->wijk)) {
+      return reject(RejectReason::kUnknownWijk, Cat("wijk \"", w->wijk, "\" is not in the district register"));
+    }
+    wijken.push_back(w->wijk);
+    result.wijk = w->wijk;
+  } else {
+    for (const Wijk& wk : districts_->wijken()) wijken.push_back(wk.id);
+  }
+  const Digest256 respondent = pseudonymiser_.Of(wave->id, w->respondent_ref);
+  const RespondentRecord withdrawn{RespondentState::kWithdrawn, ""};
+  for (const std::string& wijk : wijken) {
+    absl::StatusOr<RespondentRecord> rec = batch.GetRespondent(wave->id, wijk, respondent);
+    if (!rec.ok()) return rec.status();
+    if (rec->state == RespondentState::kClaimed) {
+      absl::StatusOr<std::optional<ResponseRecord>> stored =
+          batch.GetResponse(wave->id, wijk, rec->response_id, methodology_);
+      if (!stored.ok()) return stored.status();
+      if (!stored->has_value() || !(*stored)->response) {
+        return absl::DataLossError(Cat("the counted response ", rec->response_id, " of a respondent in ",
+                                       wijk, " is not stored"));
+      }
+      const ResponseRecord& sr = **stored;
+      const StateKey key{wave->id, wijk};
+      ApplyCounted(state.Mutable(key), *sr.response, sr.outcome, methodology_, -1);
+      dirty.insert(key);
+      batch.PutErased(wave->id, wijk, rec->response_id, sr.submitted_at);
+      ++result.erased;
+    }
+    if (rec->state == RespondentState::kClaimed || !w->wijk.empty()) {
+      batch.PutRespondent(wave->id, wijk, respondent, withdrawn);
+    }
+  }
+  if (w->wijk.empty()) batch.PutRespondent(wave->id, "", respondent, withdrawn);
+  result.withdrawal = result.erased > 0 ? WithdrawalOutcome::kErased : WithdrawalOutcome::kRecorded;
+  return result;
+}
+
+}  // namespace wijkpuls

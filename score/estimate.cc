@@ -1,0 +1,181 @@
+#include "score/estimate.h"
+
+#include <cmath>
+
+namespace wijkpuls {
+
+std::string_view WireName(EstimateStatus s) {
+  switch (s) {
+    case EstimateStatus::kOk:
+      return "OK";
+    case EstimateStatus::kLowPrecision:
+      return "LOW_PRECISION";
+    case EstimateStatus::kSuppressed:
+      return "SUPPRESSED";
+  }
+  return "UNKNOWN";
+}
+
+std::string_view WireName(Band b) {
+  switch (b) {
+    case Band::kNone:
+      return "BAND_UNSPECIFIED";
+    case Band::kMuchWorse:
+      return "MUCH_WORSE";
+    case Band::kWorse:
+      return "WORSE";
+    case Band::kAverage:
+      return "AVERAGE";
+    case Band::kBetter:
+      return "BETTER";
+    case Band::kMuchBetter:
+      return "MUCH_BETTER";
+  }
+  return "UNKNOWN";
+}
+
+double SampleVariance(const SufficientStats& s) {
+  if (s.n < 2) return 0.0;
+  // (n * sumsq - sum^2) / (n (n - 1)): the numerator is an exact integer.
+  const Int128 num = static_cast<Int128>(s.n) * s.sumsq - static_cast<Int128>(s.sum) * s.sum;
+  return static_cast<double>(num) / (static_cast<double>(s.n) * static_cast<double>(s.n - 1));
+}
+
+Estimate EstimateIndicator(std::span<const StratumInput> cells, IndicatorType type,
+                           const EstimationParams& params) {
+  Estimate e;
+  SufficientStats unit;
+  int64_t present_population = 0;
+  for (const StratumInput& c : cells) {
+    if (c.stats.n < 1) continue;
+    unit.n += c.stats.n;
+    unit.sum += c.stats.sum;
+    unit.sumsq += c.stats.sumsq;
+    present_population += c.population;
+  }
+  e.n = unit.n;
+  e.status = e.n < params.suppress_below_n       ? EstimateStatus::kSuppressed
+             : e.n < params.low_precision_below_n ? EstimateStatus::kLowPrecision
+                                                  : EstimateStatus::kOk;
+  if (e.n == 0 || present_population == 0) {
+    e.status = EstimateStatus::kSuppressed;
+    return e;
+  }
+  const double pooled_variance = SampleVariance(unit);  // for cells with one answer
+  double theta = 0;
+  double variance = 0;
+  double inv_n_eff = 0;
+  for (const StratumInput& c : cells) {
+    if (c.stats.n < 1) continue;
+    const double w = static_cast<double>(c.population) / static_cast<double>(present_population);
+    const double nc = static_cast<double>(c.stats.n);
+    theta += w * (static_cast<double>(c.stats.sum) / nc);
+    const double s2 = c.stats.n >= 2 ? SampleVariance(c.stats) : pooled_variance;
+    variance += w * w * s2 / nc;
+    inv_n_eff += w * w / nc;
+  }
+  e.n_eff = inv_n_eff > 0 ? 1.0 / inv_n_eff : 0.0;
+  const double scale = type == IndicatorType::kPercent ? 100.0 : 1.0;
+  e.has_value = e.status != EstimateStatus::kSuppressed;
+  if (e.has_value) {
+    e.theta = theta * scale;
+    e.se = std::sqrt(variance) * scale;
+  }
+  return e;
+}
+
+Band BandOf(double score, const EstimationParams& p) {
+  if (score < p.much_worse_below) return Band::kMuchWorse;
+  if (score < p.worse_below) return Band::kWorse;
+  if (score <= p.average_up_to) return Band::kAverage;
+  if (score <= p.better_up_to) return Band::kBetter;
+  return Band::kMuchBetter;
+}
+
+ScoreValue IndicatorScore(const IndicatorDef& def, const Estimate& e, const EstimationParams& p) {
+  ScoreValue s;
+  s.id = def.id;
+  s.n = e.n;
+  s.n_eff = e.n_eff;
+  s.status = e.status;
+  s.has_value = e.has_value;
+  if (!s.has_value) return s;
+  s.value = e.theta;
+  s.value_se = e.se;
+  s.score = p.score_center + p.score_scale * def.dir * (e.theta - def.mu0) / def.sigma0;
+  s.score_se = p.score_scale * e.se / def.sigma0;
+  s.ci_low = s.score - p.z * s.score_se;
+  s.ci_high = s.score + p.z * s.score_se;
+  s.band = BandOf(s.score, p);
+  return s;
+}
+
+ScoreValue CombineScores(const std::string& id, std::span<const ScoreValue> components,
+                         const EstimationParams& p) {
+  ScoreValue s;
+  s.id = id;
+  s.components_total = static_cast<int>(components.size());
+  double sum = 0;
+  double sum_var = 0;
+  bool low_precision = false;
+  int64_t min_n = -1;
+  for (const ScoreValue& c : components) {
+    if (!c.has_value) continue;
+    ++s.components_used;
+    sum += c.score;
+    sum_var += c.score_se * c.score_se;
+    low_precision = low_precision || c.status == EstimateStatus::kLowPrecision;
+    min_n = min_n < 0 ? c.n : std::min(min_n, c.n);
+  }
+  s.n = std::max<int64_t>(min_n, 0);
+  const int needed = (s.components_total + 1) / 2;
+  if (s.components_used == 0 || s.components_used < needed) {
+    s.status = EstimateStatus::kSuppressed;
+    return s;
+  }
+  const double k = s.components_used;
+  s.has_value = true;
+  s.status = low_precision ? EstimateStatus::kLowPrecision : EstimateStatus::kOk;
+  s.score = sum / k;
+  s.score_se = std::sqrt(sum_var) / k;
+  s.ci_low = s.score - p.z * s.score_se;
+  s.ci_high = s.score + p.z * s.score_se;
+  s.band = BandOf(s.score, p);
+  return s;
+}
+
+UnitScores ComputeUnitScores(std::span<const UnitMember> members, const Methodology& m,
+                             const std::map<std::string, double>* references) {
+  const int k = static_cast<int>(m.indicators.size());
+  UnitScores out;
+  std::vector<StratumInput> cells(members.size() * kCellCount);
+  for (int ind = 0; ind < k; ++ind) {
+    for (size_t w = 0; w < members.size(); ++w) {
+      for (int c = 0; c < kCellCount; ++c) {
+        StratumInput& in = cells[w * kCellCount + c];
+        in.population = (*members[w].population)[c];
+        in.stats = members[w].state ? members[w].state->Stat(c, ind, k) : SufficientStats{};
+      }
+    }
+    const Estimate e = EstimateIndicator(cells, m.indicators[ind].type, m.estimation);
+    out.indicators.push_back(IndicatorScore(m.indicators[ind], e, m.estimation));
+  }
+  for (const ThemeDef& t : m.themes) {
+    std::vector<ScoreValue> parts;
+    for (int ind : t.indicators) parts.push_back(out.indicators[ind]);
+    out.themes.push_back(CombineScores(t.id, parts, m.estimation));
+  }
+  for (const IndexDef& x : m.indices) {
+    std::vector<ScoreValue> parts;
+    for (int th : x.themes) parts.push_back(out.themes[th]);
+    ScoreValue v = CombineScores(x.id, parts, m.estimation);
+    if (references) {
+      auto it = references->find(x.id);
+      if (it != references->end()) v.reference = it->second;
+    }
+    out.indices.push_back(std::move(v));
+  }
+  return out;
+}
+
+}  // namespace wijkpuls

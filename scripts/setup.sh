@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages wijkpuls needs to build, test and run its demo,
+# only those that are missing. Needs root (or sudo) when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  librdkafka-dev libprotobuf-dev protobuf-compiler librocksdb-dev
+  prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
+  libcpp-httplib-dev libssl-dev libabsl-dev zlib1g-dev tzdata
+  kcat curl
+)
+# Extra tools for the full test suite (.ci/run): the browser test, the
+# Prometheus integration test, the fuzzer and the package checks.
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(chromium prometheus clang libclang-rt-14-dev systemd dpkg-dev
+             file python3 python3-yaml)
+  # Node.js may come from another source (e.g. NodeSource, which bundles npm).
+  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+sudo=""
+[[ $(id -u) -ne 0 ]] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

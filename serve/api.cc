@@ -1,0 +1,326 @@
+#include "serve/api.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+
+#include "absl/time/time.h"
+#include "nlohmann/json.hpp"
+#include "score/quota.h"
+#include "score/views.h"
+#include "validate/quality_tally.h"
+#include "validate/text.h"
+
+namespace wijkpuls {
+namespace {
+
+using nlohmann::json;
+
+json ToJson(const google::protobuf::Message& msg) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  std::string text;
+  google::protobuf::util::MessageToJsonString(msg, &text, options);
+  return json::parse(text);
+}
+
+ApiResponse Ok(const json& j) { return ApiResponse{200, j.dump(), "application/json"}; }
+ApiResponse Error(int status, const std::string& message) {
+  return ApiResponse{status, json{{"error", message}}.dump(), "application/json"};
+}
+
+std::string Rfc3339(UnixNanos t) {
+  if (t == 0) return "";
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::FromUnixNanos(t), absl::UTCTimeZone());
+}
+
+const Wave* ChooseWave(const CommittedState& cs, const std::string& wave) {
+  const Methodology& m = *cs.methodology;
+  if (!wave.empty()) return m.FindWave(wave);
+  const std::set<std::string> with_data = cs.state.Waves();
+  for (auto it = m.waves.rbegin(); it != m.waves.rend(); ++it) {
+    if (with_data.count(it->id)) return &*it;
+  }
+  return &m.waves.back();
+}
+
+json InstrumentJson(const InstrumentQuota& iq) {
+  return json{{"instrument", std::string(WireName(iq.instrument))},
+              {"target", iq.target},
+              {"net", iq.net},
+              {"accepted", iq.accepted},
+              {"flagged", iq.flagged},
+              {"rejected", iq.rejected},
+              {"surplus", iq.surplus},
+              {"rate", iq.rate},
+              {"projected", iq.projected},
+              {"expected_by_now", iq.expected_by_now},
+              {"status", std::string(WireName(iq.status))}};
+}
+
+json TotalsJson(const QuotaTotals& t) {
+  json by_status = json::object();
+  for (QuotaStatus s : {QuotaStatus::kBehind, QuotaStatus::kAtRisk, QuotaStatus::kEarly,
+                        QuotaStatus::kOnTrack, QuotaStatus::kComplete}) {
+    by_status[std::string(WireName(s))] = t.wijken_by_status[static_cast<int>(s)];
+  }
+  json instruments = json::array();
+  for (const InstrumentQuota& iq : t.instruments) instruments.push_back(InstrumentJson(iq));
+  return json{{"invited", t.invited},
+              {"counted", t.counted},
+              {"response_rate", t.response_rate},
+              {"status", std::string(WireName(t.status))},
+              {"wijken_by_status", by_status},
+              {"cells_behind", t.cells_behind},
+              {"instruments", instruments}};
+}
+
+// Smaller is riskier: the worst instrument's projected end figure relative to target.
+double Risk(const WijkQuota& q) {
+  double r = 1e9;
+  for (const InstrumentQuota& iq : q.instruments) {
+    if (iq.target <= 0) continue;
+    r = std::min(r, iq.status == QuotaStatus::kComplete ? 2.0 : iq.projected / static_cast<double>(iq.target));
+  }
+  return r == 1e9 ? 2.0 : r;
+}
+
+json GroupJson(const QualityGroup& g) {
+  json flags = json::object();
+  for (QualityFlag f : kAllQualityFlags) flags[std::string(WireName(f))] = g.by_flag[static_cast<int>(f)];
+  json rejected = json::object();
+  int64_t rejected_total = 0;
+  for (RejectReason r : kAllRejectReasons) {
+    const int64_t n = g.rejected[static_cast<int>(r)];
+    if (n > 0) rejected[std::string(WireName(r))] = n;
+    rejected_total += n;
+  }
+  const int64_t counted = g.accepted + g.flagged;
+  json j{{"counted", counted},
+         {"accepted", g.accepted},
+         {"flagged", g.flagged},
+         {"flag_rate", counted > 0 ? static_cast<double>(g.flagged) / counted : 0.0},
+         {"flags", flags},
+         {"rejected", rejected},
+         {"rejected_total", rejected_total},
+         {"answers", g.answers},
+         {"dont_know_rate", g.answers > 0 ? static_cast<double>(g.dont_know) / g.answers : 0.0},
+         {"refusal_rate", g.answers > 0 ? static_cast<double>(g.refused) / g.answers : 0.0}};
+  if (std::optional<Quartiles> q = DurationQuartiles(g.durations)) {
+    j["duration_seconds"] = {{"q1", q->q1}, {"median", q->median}, {"q3", q->q3}, {"n", q->count}};
+  } else {
+    j["duration_seconds"] = nullptr;
+  }
+  return j;
+}
+
+// Adds b into a (for totals over wijken).
+void AddGroup(QualityGroup& a, const QualityGroup& b) {
+  a.accepted += b.accepted;
+  a.flagged += b.flagged;
+  for (size_t i = 0; i < a.by_flag.size(); ++i) a.by_flag[i] += b.by_flag[i];
+  for (size_t i = 0; i < a.rejected.size(); ++i) a.rejected[i] += b.rejected[i];
+  a.answers += b.answers;
+  a.dont_know += b.dont_know;
+  a.refused += b.refused;
+  a.not_applicable += b.not_applicable;
+  for (const auto& [s, n] : b.durations) a.durations[s] += n;
+}
+
+json ByModeJson(const std::array<QualityGroup, kModeCount>& by_mode) {
+  json j = json::object();
+  for (Mode m : kAllModes) j[std::string(WireName(m))] = GroupJson(by_mode[static_cast<int>(m)]);
+  return j;
+}
+
+}  // namespace
+
+ApiResponse Api::Cached(const std::string& key,
+                        const std::function<ApiResponse(const CommittedState&)>& make) {
+  std::shared_ptr<const CommittedState> cs = hub_.Current();
+  if (!cs) return Error(503, "the state is not loaded yet");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cs->version != cache_version_) {
+      cache_.clear();
+      cache_version_ = cs->version;
+    }
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second;
+  }
+  ApiResponse r = make(*cs);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cs->version == cache_version_ && r.status == 200) cache_[key] = r;
+  return r;
+}
+
+ApiResponse Api::Quotas(const std::string& wave_id) {
+  return Cached("quotas/" + wave_id, [&](const CommittedState& cs) {
+    const Wave* wave = ChooseWave(cs, wave_id);
+    if (!wave) return Error(404, Cat("wave \"", wave_id, "\" is not configured"));
+    const DistrictRegister& d = *cs.districts;
+    ViewContext ctx{*cs.methodology, d, !options_.closed_waves.count(wave->id), options_.city_name};
+    const UnixNanos watermark = cs.state.Watermark(wave->id);
+    const std::vector<WijkQuota> quotas = ComputeAllQuotas(cs.state, *wave, ctx);
+    json wijken = json::array();
+    for (const WijkQuota& q : quotas) {
+      json w = ToJson(ToQuotaSnapshot(q, *wave, watermark, ctx));
+      json behind = json::array();
+      for (const InstrumentQuota& iq : q.instruments) {
+        for (int c = 0; c < kCellCount; ++c) {
+          if (iq.cells[c].behind) behind.push_back(CellBehindLabel(iq.instrument, c));
+        }
+      }
+      w["cells_behind"] = behind;
+      w["gebied_name"] = d.gebieden()[d.wijken()[q.wijk].gebied].name;
+      w["risk"] = Risk(q);
+      wijken.push_back(std::move(w));
+    }
+    json gebieden = json::array();
+    for (const Gebied& g : d.gebieden()) {
+      std::vector<const WijkQuota*> members;
+      json ids = json::array();
+      for (int w : g.wijken) {
+        members.push_back(&quotas[static_cast<size_t>(w)]);
+        ids.push_back(d.wijken()[static_cast<size_t>(w)].id);
+      }
+      json t = TotalsJson(SumQuotas(members, cs.methodology->quota));
+      t["id"] = g.id;
+      t["name"] = g.name;
+      t["wijken"] = ids;
+      gebieden.push_back(std::move(t));
+    }
+    std::vector<const WijkQuota*> all;
+    for (const WijkQuota& q : quotas) all.push_back(&q);
+    json city = TotalsJson(SumQuotas(all, cs.methodology->quota));
+    city["name"] = options_.city_name;
+    const FieldworkProgress p = ProgressAt(*wave, watermark, *cs.methodology);
+    json out{{"wave", wave->id},
+             {"watermark", watermark ? json(Rfc3339(watermark)) : json(nullptr)},
+             {"days_elapsed", p.elapsed},
+             {"days_remaining", p.remaining},
+             {"fieldwork_days", wave->fieldwork_days},
+             {"provisional", ctx.provisional},
+             {"methodology_hash", cs.methodology->sha256},
+             {"register_hash", d.sha256()},
+             {"stad", city},
+             {"gebieden", gebieden},
+             {"wijken", wijken}};
+    return Ok(out);
+  });
+}
+
+ApiResponse Api::Quota(const std::string& wijk, const std::string& wave_id) {
+  return Cached("quota/" + wijk + "/" + wave_id, [&](const CommittedState& cs) {
+    const Wave* wave = ChooseWave(cs, wave_id);
+    if (!wave) return Error(404, Cat("wave \"", wave_id, "\" is not configured"));
+    std::optional<int> idx = cs.districts->FindWijk(wijk);
+    if (!idx) return Error(404, Cat("wijk \"", wijk, "\" is not in the district register"));
+    ViewContext ctx{*cs.methodology, *cs.districts, !options_.closed_waves.count(wave->id), options_.city_name};
+    const UnixNanos watermark = cs.state.Watermark(wave->id);
+    const Wijk& w = cs.districts->wijken()[static_cast<size_t>(*idx)];
+    WijkQuota q = ComputeWijkQuota(w, *idx, cs.state.Find(StateKey{wave->id, w.id}), *wave, watermark, *cs.methodology);
+    json j = ToJson(ToQuotaSnapshot(q, *wave, watermark, ctx));
+    json behind = json::array();
+    for (const InstrumentQuota& iq : q.instruments) {
+      for (int c = 0; c < kCellCount; ++c) {
+        if (iq.cells[c].behind) behind.push_back(CellBehindLabel(iq.instrument, c));
+      }
+    }
+    j["cells_behind"] = behind;
+    return Ok(j);
+  });
+}
+
+ApiResponse Api::Scores(const std::string& wave_id) {
+  return Cached("scores/" + wave_id, [&](const CommittedState& cs) {
+    const Wave* wave = ChooseWave(cs, wave_id);
+    if (!wave) return Error(404, Cat("wave \"", wave_id, "\" is not configured"));
+    ViewContext ctx{*cs.methodology, *cs.districts, !options_.closed_waves.count(wave->id), options_.city_name};
+    json units = json::array();
+    for (const UnitRef& u : AllUnits(*cs.districts, options_.city_name)) {
+      units.push_back(ToJson(ComputeScores(u, cs.state, *wave, ctx)));
+    }
+    const UnixNanos watermark = cs.state.Watermark(wave->id);
+    return Ok(json{{"wave", wave->id},
+                   {"watermark", watermark ? json(Rfc3339(watermark)) : json(nullptr)},
+                   {"methodology_hash", cs.methodology->sha256},
+                   {"units", units}});
+  });
+}
+
+ApiResponse Api::Score(const std::string& level, const std::string& unit, const std::string& wave_id) {
+  return Cached("score/" + level + "/" + unit + "/" + wave_id, [&](const CommittedState& cs) {
+    const Wave* wave = ChooseWave(cs, wave_id);
+    if (!wave) return Error(404, Cat("wave \"", wave_id, "\" is not configured"));
+    std::optional<UnitRef> u = FindUnit(*cs.districts, level, unit, options_.city_name);
+    if (!u) return Error(404, Cat("no unit ", level, "/", unit, " (levels: wijk, gebied, stad)"));
+    ViewContext ctx{*cs.methodology, *cs.districts, !options_.closed_waves.count(wave->id), options_.city_name};
+    return Ok(ToJson(ComputeScores(*u, cs.state, *wave, ctx)));
+  });
+}
+
+ApiResponse Api::Quality(const std::string& wave_id) {
+  return Cached("quality/" + wave_id, [&](const CommittedState& cs) {
+    const Wave* wave = ChooseWave(cs, wave_id);
+    if (!wave) return Error(404, Cat("wave \"", wave_id, "\" is not configured"));
+    const DistrictRegister& d = *cs.districts;
+    const Methodology& m = *cs.methodology;
+    QualityGroup total;
+    std::array<QualityGroup, kModeCount> by_mode{};
+    std::map<std::string, QualityGroup> by_interviewer;
+    std::map<std::string, std::set<std::string>> interviewer_wijken;
+    std::map<uint16_t, int64_t> dropped;
+    int64_t unknown_items = 0, other_items = 0;
+    json wijken = json::array();
+    for (const Wijk& w : d.wijken()) {
+      const WijkState* s = cs.state.Find(StateKey{wave->id, w.id});
+      static const WijkState kEmpty;
+      const QualityTally& t = (s ? *s : kEmpty).quality;
+      AddGroup(total, t.total);
+      for (int i = 0; i < kModeCount; ++i) AddGroup(by_mode[static_cast<size_t>(i)], t.by_mode[static_cast<size_t>(i)]);
+      for (const auto& [id, g] : t.by_interviewer) {
+        AddGroup(by_interviewer[id], g);
+        interviewer_wijken[id].insert(w.id);
+      }
+      for (const auto& [item, n] : t.dropped_by_item) dropped[item] += n;
+      unknown_items += t.unknown_items;
+      other_items += t.other_instrument_items;
+      json wj = GroupJson(t.total);
+      wj["wijk"] = w.id;
+      wj["name"] = w.name;
+      wj["gebied"] = d.gebieden()[w.gebied].id;
+      wj["by_mode"] = ByModeJson(t.by_mode);
+      wijken.push_back(std::move(wj));
+    }
+    json interviewers = json::array();
+    for (const auto& [id, g] : by_interviewer) {
+      json ij = GroupJson(g);
+      ij["interviewer"] = id;
+      ij["wijken"] = interviewer_wijken[id];
+      interviewers.push_back(std::move(ij));
+    }
+    std::sort(interviewers.begin(), interviewers.end(), [](const json& a, const json& b) {
+      return a["flag_rate"].get<double>() > b["flag_rate"].get<double>();
+    });
+    json dropped_json = json::object();
+    for (const auto& [item, n] : dropped) dropped_json[m.codebook.items()[item].id] = n;
+    // Records that could not be attributed to a wijk of this wave.
+    QualityGroup unattributed;
+    if (const WijkState* s = cs.state.Find(StateKey{wave->id, ""})) AddGroup(unattributed, s->quality.total);
+    if (const WijkState* s = cs.state.Find(StateKey{"", ""})) AddGroup(unattributed, s->quality.total);
+    json out{{"wave", wave->id},
+             {"total", GroupJson(total)},
+             {"by_mode", ByModeJson(by_mode)},
+             {"by_interviewer", interviewers},
+             {"wijken", wijken},
+             {"dropped_answers_by_item", dropped_json},
+             {"unknown_items", unknown_items},
+             {"other_instrument_items", other_items},
+             {"unattributed_rejected", GroupJson(unattributed)["rejected"]}};
+    return Ok(out);
+  });
+}
+
+}  // namespace wijkpuls

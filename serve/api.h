@@ -1,0 +1,50 @@
+// The JSON API over the committed state. Quota snapshots and scores are the
+// wire messages of the output topics in the protobuf JSON mapping (field
+// names as in the .proto), so the API and the topics cannot disagree.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "ingest/state_hub.h"
+
+namespace wijkpuls {
+
+struct ApiResponse {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+struct ApiOptions {
+  std::set<std::string> closed_waves;
+  std::string city_name = "Rotterdam";
+};
+
+class Api {
+ public:
+  Api(const StateHub& hub, ApiOptions options) : hub_(hub), options_(std::move(options)) {}
+
+  // `wave` empty: the latest configured wave that has data (or the last one).
+  ApiResponse Quotas(const std::string& wave);
+  ApiResponse Quota(const std::string& wijk, const std::string& wave);
+  ApiResponse Scores(const std::string& wave);
+  ApiResponse Score(const std::string& level, const std::string& unit, const std::string& wave);
+  ApiResponse Quality(const std::string& wave);
+
+ private:
+  // Computes (or takes from the cache of the current version) one document.
+  ApiResponse Cached(const std::string& key, const std::function<ApiResponse(const CommittedState&)>& make);
+
+  const StateHub& hub_;
+  ApiOptions options_;
+  std::mutex mu_;
+  uint64_t cache_version_ = 0;
+  std::map<std::string, ApiResponse> cache_;
+};
+
+}  // namespace wijkpuls

@@ -1,0 +1,243 @@
+#include "serve/metrics.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <chrono>
+
+#include "score/quota.h"
+#include "score/views.h"
+#include "validate/text.h"
+
+namespace wijkpuls {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+prometheus::Histogram& MakeHistogram(prometheus::Registry& r, const std::string& name,
+                                     const std::string& help, prometheus::Histogram::BucketBoundaries b) {
+  return BuildHistogram().Name(name).Help(help).Register(r).Add({}, std::move(b));
+}
+
+}  // namespace
+
+Metrics::Metrics(std::string version)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      records_(BuildCounter().Name("wijkpuls_records_total")
+                   .Help("Input records committed, by kind (response, withdrawal) and outcome")
+                   .Register(*registry_)),
+      rejections_(BuildCounter().Name("wijkpuls_rejections_total")
+                      .Help("Rejected (dead-lettered) input records by reason and kind")
+                      .Register(*registry_)),
+      flags_(BuildCounter().Name("wijkpuls_flags_total")
+                 .Help("Quality flags raised on counted responses, by flag (a response may carry several)")
+                 .Register(*registry_)),
+      withdrawals_(BuildCounter().Name("wijkpuls_withdrawn_responses_total")
+                       .Help("Counted responses erased because their respondent withdrew")
+                       .Register(*registry_)),
+      commit_seconds_(MakeHistogram(*registry_, "wijkpuls_batch_commit_seconds",
+                                    "Time to commit one batch: dead letters delivered and the state write",
+                                    {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})),
+      batch_records_(MakeHistogram(*registry_, "wijkpuls_batch_records", "Records per committed batch",
+                                   {1, 10, 50, 100, 500, 1000, 2500, 5000, 10000, 50000})),
+      lag_(BuildGauge().Name("wijkpuls_consumer_lag").Help("Records in the partition not yet committed").Register(*registry_)),
+      committed_offset_(BuildGauge().Name("wijkpuls_partition_committed_offset")
+                            .Help("Next offset stored with the state, per input partition")
+                            .Register(*registry_)),
+      high_watermark_(BuildGauge().Name("wijkpuls_partition_high_watermark")
+                          .Help("High watermark of the input partition as last fetched")
+                          .Register(*registry_)),
+      dead_letters_pending_(BuildGauge().Name("wijkpuls_dead_letters_pending")
+                                .Help("Dead letters of the open batch not yet delivered")
+                                .Register(*registry_).Add({})),
+      dead_letter_failures_(BuildCounter().Name("wijkpuls_dead_letter_errors_total")
+                                .Help("Failed attempts to deliver a dead letter (retried)")
+                                .Register(*registry_).Add({})),
+      storage_errors_(BuildCounter().Name("wijkpuls_storage_errors_total")
+                          .Help("Failed reads or writes of the state directory")
+                          .Register(*registry_).Add({})),
+      rollbacks_(BuildCounter().Name("wijkpuls_batch_rollbacks_total")
+                     .Help("Batches abandoned (dead letters or state write failing) and read again")
+                     .Register(*registry_).Add({})),
+      last_commit_(BuildGauge().Name("wijkpuls_last_commit_timestamp_seconds")
+                       .Help("Unix time of the last committed batch").Register(*registry_).Add({})),
+      last_record_(BuildGauge().Name("wijkpuls_last_record_timestamp_seconds")
+                       .Help("Unix time the last input record was committed").Register(*registry_).Add({})),
+      ready_(BuildGauge().Name("wijkpuls_ready").Help("1 when /readyz reports ready").Register(*registry_).Add({})),
+      not_ready_(BuildGauge().Name("wijkpuls_not_ready")
+                     .Help("1 for each component that keeps wijkpuls from being ready")
+                     .Register(*registry_)),
+      watermark_(BuildGauge().Name("wijkpuls_watermark_timestamp_seconds")
+                     .Help("Event-time watermark of the wave (largest valid submitted_at)")
+                     .Register(*registry_)),
+      days_remaining_(BuildGauge().Name("wijkpuls_fieldwork_days_remaining")
+                          .Help("Fieldwork round days after the watermark's date").Register(*registry_)),
+      quota_net_(BuildGauge().Name("wijkpuls_quota_net").Help("Net completes per wijk and instrument").Register(*registry_)),
+      quota_target_(BuildGauge().Name("wijkpuls_quota_target").Help("Net target per wijk and instrument").Register(*registry_)),
+      quota_projected_(BuildGauge().Name("wijkpuls_quota_projected")
+                           .Help("Projected net at the end of fieldwork per wijk and instrument")
+                           .Register(*registry_)),
+      quota_status_(BuildGauge().Name("wijkpuls_quota_status")
+                        .Help("1 for the current status of a wijk's instrument (state set)")
+                        .Register(*registry_)),
+      cells_behind_(BuildGauge().Name("wijkpuls_quota_cells_behind")
+                        .Help("Age x sex quota cells behind per wijk and instrument").Register(*registry_)),
+      response_rate_(BuildGauge().Name("wijkpuls_response_rate")
+                         .Help("(accepted + flagged) / invited per wijk").Register(*registry_)),
+      state_live_bytes_(BuildGauge().Name("wijkpuls_state_live_bytes")
+                            .Help("Estimated live data in the state directory").Register(*registry_).Add({})),
+      state_sst_bytes_(BuildGauge().Name("wijkpuls_state_sst_bytes")
+                           .Help("Size of the state directory's table files").Register(*registry_).Add({})),
+      state_pending_compaction_(BuildGauge().Name("wijkpuls_state_pending_compaction_bytes")
+                                    .Help("Bytes RocksDB estimates it must compact").Register(*registry_).Add({})),
+      output_published_(BuildCounter().Name("wijkpuls_output_published_total")
+                            .Help("Quota and score records delivered to the output topics")
+                            .Register(*registry_).Add({})),
+      output_errors_(BuildCounter().Name("wijkpuls_output_errors_total")
+                         .Help("Failed deliveries to the output topics (retried)").Register(*registry_).Add({})),
+      output_queue_(BuildGauge().Name("wijkpuls_output_queue")
+                        .Help("Output records waiting in the producer").Register(*registry_).Add({})),
+      output_unpublished_(BuildGauge().Name("wijkpuls_output_unpublished")
+                              .Help("Output keys whose latest value is not yet delivered")
+                              .Register(*registry_).Add({})),
+      last_publish_(BuildGauge().Name("wijkpuls_last_publish_timestamp_seconds")
+                        .Help("Unix time of the last delivered output record").Register(*registry_).Add({})) {
+  BuildGauge().Name("wijkpuls_build_info").Help("Version of the running wijkpuls").Register(*registry_)
+      .Add({{"version", version}}).Set(1);
+  // Every label value exists from the start, so rates and alerts see zeros.
+  for (Outcome o : kAllOutcomes) records_.Add({{"kind", "response"}, {"outcome", std::string(Name(o))}});
+  for (WithdrawalOutcome o : {WithdrawalOutcome::kErased, WithdrawalOutcome::kRecorded, WithdrawalOutcome::kRejected}) {
+    records_.Add({{"kind", "withdrawal"}, {"outcome", std::string(Name(o))}});
+  }
+  for (RejectReason r : kAllRejectReasons) rejections_.Add({{"reason", std::string(WireName(r))}, {"kind", "response"}});
+  for (QualityFlag f : kAllQualityFlags) flags_.Add({{"flag", std::string(WireName(f))}});
+  withdrawals_.Add({});
+}
+
+void Metrics::SetSources(MetricSources sources) {
+  std::lock_guard<std::mutex> lock(scrape_mu_);
+  sources_ = std::move(sources);
+}
+
+void Metrics::OnRecord(const std::string&, const RecordResult& r) {
+  const std::string kind = r.kind == RecordKind::kResponse ? "response" : "withdrawal";
+  const std::string outcome(r.kind == RecordKind::kResponse ? Name(r.outcome) : Name(r.withdrawal));
+  records_.Add({{"kind", kind}, {"outcome", outcome}}).Increment();
+  if (r.reason) rejections_.Add({{"reason", std::string(WireName(*r.reason))}, {"kind", kind}}).Increment();
+  for (QualityFlag f : kAllQualityFlags) {
+    if (r.flags.Has(f)) flags_.Add({{"flag", std::string(WireName(f))}}).Increment();
+  }
+  if (r.erased > 0) withdrawals_.Add({}).Increment(r.erased);
+}
+
+void Metrics::OnBatchCommitted(int records, double seconds) {
+  commit_seconds_.Observe(seconds);
+  batch_records_.Observe(records);
+  const double now = NowSeconds();
+  last_commit_.Set(now);
+  if (records > 0) last_record_.Set(now);
+}
+
+void Metrics::OnPartitions(const std::vector<PartitionStatus>& partitions) {
+  for (const PartitionStatus& p : partitions) {
+    const prometheus::Labels labels{{"topic", p.tp.topic}, {"partition", std::to_string(p.tp.partition)}};
+    committed_offset_.Add(labels).Set(static_cast<double>(p.committed));
+    if (p.high_watermark >= 0) {
+      high_watermark_.Add(labels).Set(static_cast<double>(p.high_watermark));
+      lag_.Add(labels).Set(static_cast<double>(std::max<int64_t>(0, p.high_watermark - p.committed)));
+    }
+  }
+}
+
+void Metrics::OnDeadLetters(size_t pending, uint64_t failures) {
+  dead_letters_pending_.Set(static_cast<double>(pending));
+  if (failures > dead_letter_failures_seen_) {
+    dead_letter_failures_.Increment(static_cast<double>(failures - dead_letter_failures_seen_));
+    dead_letter_failures_seen_ = failures;
+  }
+}
+
+void Metrics::OnStorageError() { storage_errors_.Increment(); }
+void Metrics::OnRollback() { rollbacks_.Increment(); }
+
+void Metrics::RefreshFieldwork(const CommittedState& cs) {
+  const Methodology& m = *cs.methodology;
+  const DistrictRegister& d = *cs.districts;
+  const std::set<std::string> waves = cs.state.Waves();
+  for (const Wave& wave : m.waves) {
+    if (!waves.count(wave.id)) continue;
+    ViewContext ctx{m, d, !sources_.closed_waves.count(wave.id), ""};
+    const UnixNanos wm = cs.state.Watermark(wave.id);
+    watermark_.Add({{"wave", wave.id}}).Set(static_cast<double>(wm) / 1e9);
+    for (const WijkQuota& q : ComputeAllQuotas(cs.state, wave, ctx)) {
+      const Wijk& w = d.wijken()[q.wijk];
+      const std::string& gebied = d.gebieden()[w.gebied].id;
+      days_remaining_.Add({{"wave", wave.id}}).Set(q.progress.remaining);
+      response_rate_.Add({{"wave", wave.id}, {"wijk", w.id}, {"gebied", gebied}}).Set(q.response_rate);
+      for (const InstrumentQuota& iq : q.instruments) {
+        const prometheus::Labels l{{"wave", wave.id}, {"wijk", w.id}, {"gebied", gebied},
+                                   {"instrument", std::string(ShortName(iq.instrument))}};
+        quota_net_.Add(l).Set(static_cast<double>(iq.net));
+        quota_target_.Add(l).Set(static_cast<double>(iq.target));
+        quota_projected_.Add(l).Set(iq.projected);
+        int behind = 0;
+        for (const CellQuota& c : iq.cells) behind += c.behind;
+        cells_behind_.Add(l).Set(behind);
+        for (QuotaStatus s : {QuotaStatus::kBehind, QuotaStatus::kAtRisk, QuotaStatus::kEarly,
+                              QuotaStatus::kOnTrack, QuotaStatus::kComplete}) {
+          prometheus::Labels ls = l;
+          ls["status"] = std::string(WireName(s));
+          quota_status_.Add(ls).Set(iq.status == s ? 1 : 0);
+        }
+      }
+    }
+  }
+}
+
+std::string Metrics::Scrape() {
+  std::lock_guard<std::mutex> lock(scrape_mu_);
+  if (sources_.hub) {
+    if (std::shared_ptr<const CommittedState> cs = sources_.hub->Current(); cs && cs->version != fieldwork_version_) {
+      RefreshFieldwork(*cs);
+      fieldwork_version_ = cs->version;
+    }
+  }
+  if (sources_.health) {
+    std::vector<std::string> problems;
+    const bool ready = sources_.health->Ready(&problems);
+    ready_.Set(ready ? 1 : 0);
+    for (const char* c : {"kafka", "consumer", "dead_letters", "storage", "state"}) {
+      not_ready_.Add({{"component", c}}).Set(sources_.health->Has(c) ? 1 : 0);
+    }
+  }
+  if (sources_.store_stats) {
+    const StoreStats s = sources_.store_stats();
+    state_live_bytes_.Set(static_cast<double>(s.live_data_bytes));
+    state_sst_bytes_.Set(static_cast<double>(s.sst_bytes));
+    state_pending_compaction_.Set(static_cast<double>(s.pending_compaction_bytes));
+  }
+  if (sources_.output_stats) {
+    const OutputStats o = sources_.output_stats();
+    if (o.published > output_published_seen_) {
+      output_published_.Increment(static_cast<double>(o.published - output_published_seen_));
+      output_published_seen_ = o.published;
+    }
+    if (o.errors > output_errors_seen_) {
+      output_errors_.Increment(static_cast<double>(o.errors - output_errors_seen_));
+      output_errors_seen_ = o.errors;
+    }
+    output_queue_.Set(static_cast<double>(o.queue));
+    output_unpublished_.Set(static_cast<double>(o.unpublished));
+    if (o.last_publish.time_since_epoch().count() > 0) {
+      last_publish_.Set(std::chrono::duration<double>(o.last_publish.time_since_epoch()).count());
+    }
+  }
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace wijkpuls

@@ -1,0 +1,97 @@
+// The Prometheus metrics of wijkpuls (catalogue: docs/metrics.md). Pipeline
+// figures arrive through the PipelineObserver hooks; fieldwork figures,
+// storage and output figures are refreshed from their sources on scrape.
+// Labels stay bounded: never a respondent, interviewer or response id.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "ingest/health.h"
+#include "ingest/output_publisher.h"
+#include "ingest/pipeline.h"
+#include "ingest/state_hub.h"
+#include "store/state_store.h"
+
+namespace wijkpuls {
+
+// Sources read on scrape; any may be null.
+struct MetricSources {
+  const StateHub* hub = nullptr;
+  const Health* health = nullptr;
+  std::function<StoreStats()> store_stats;
+  std::function<OutputStats()> output_stats;
+  std::set<std::string> closed_waves;
+};
+
+class Metrics : public PipelineObserver {
+ public:
+  explicit Metrics(std::string version);
+  void SetSources(MetricSources sources);
+
+  // PipelineObserver
+  void OnRecord(const std::string& topic, const RecordResult& result) override;
+  void OnBatchCommitted(int records, double seconds) override;
+  void OnPartitions(const std::vector<PartitionStatus>& partitions) override;
+  void OnDeadLetters(size_t pending, uint64_t failures) override;
+  void OnStorageError() override;
+  void OnRollback() override;
+
+  // The text exposition, after refreshing the scrape-time figures.
+  std::string Scrape();
+
+ private:
+  void RefreshFieldwork(const CommittedState& cs);
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  MetricSources sources_;
+  std::mutex scrape_mu_;
+  uint64_t fieldwork_version_ = 0;
+
+  prometheus::Family<prometheus::Counter>& records_;
+  prometheus::Family<prometheus::Counter>& rejections_;
+  prometheus::Family<prometheus::Counter>& flags_;
+  prometheus::Family<prometheus::Counter>& withdrawals_;
+  prometheus::Histogram& commit_seconds_;
+  prometheus::Histogram& batch_records_;
+  prometheus::Family<prometheus::Gauge>& lag_;
+  prometheus::Family<prometheus::Gauge>& committed_offset_;
+  prometheus::Family<prometheus::Gauge>& high_watermark_;
+  prometheus::Gauge& dead_letters_pending_;
+  prometheus::Counter& dead_letter_failures_;
+  uint64_t dead_letter_failures_seen_ = 0;
+  prometheus::Counter& storage_errors_;
+  prometheus::Counter& rollbacks_;
+  prometheus::Gauge& last_commit_;
+  prometheus::Gauge& last_record_;
+  prometheus::Gauge& ready_;
+  prometheus::Family<prometheus::Gauge>& not_ready_;
+  prometheus::Family<prometheus::Gauge>& watermark_;
+  prometheus::Family<prometheus::Gauge>& days_remaining_;
+  prometheus::Family<prometheus::Gauge>& quota_net_;
+  prometheus::Family<prometheus::Gauge>& quota_target_;
+  prometheus::Family<prometheus::Gauge>& quota_projected_;
+  prometheus::Family<prometheus::Gauge>& quota_status_;
+  prometheus::Family<prometheus::Gauge>& cells_behind_;
+  prometheus::Family<prometheus::Gauge>& response_rate_;
+  prometheus::Gauge& state_live_bytes_;
+  prometheus::Gauge& state_sst_bytes_;
+  prometheus::Gauge& state_pending_compaction_;
+  prometheus::Counter& output_published_;
+  prometheus::Counter& output_errors_;
+  prometheus::Gauge& output_queue_;
+  prometheus::Gauge& output_unpublished_;
+  prometheus::Gauge& last_publish_;
+  uint64_t output_published_seen_ = 0;
+  uint64_t output_errors_seen_ = 0;
+};
+
+}  // namespace wijkpuls

@@ -1,0 +1,316 @@
+#include "store/codec.h"
+
+#include "validate/text.h"
+#include "store/schema.h"
+
+namespace wijkpuls::store {
+namespace {
+
+void PutU16(std::string& out, size_t n) {
+  out.push_back(static_cast<char>((n >> 8) & 0xff));
+  out.push_back(static_cast<char>(n & 0xff));
+}
+
+bool TakePart(std::string_view& in, std::string_view* part) {
+  if (in.size() < 2) return false;
+  const size_t n = (static_cast<uint8_t>(in[0]) << 8) | static_cast<uint8_t>(in[1]);
+  if (in.size() < 2 + n) return false;
+  *part = in.substr(2, n);
+  in.remove_prefix(2 + n);
+  return true;
+}
+
+std::string Part(std::string_view s) {
+  std::string out;
+  const size_t n = std::min<size_t>(s.size(), 0xffff);
+  PutU16(out, n);
+  out.append(s.substr(0, n));
+  return out;
+}
+
+constexpr int kGroupCounts = 2 + kQualityFlagCount + kRejectReasonCount + 4;
+
+void EncodeGroup(const QualityGroup& g, QualityGroupState* out) {
+  out->add_counts(g.accepted);
+  out->add_counts(g.flagged);
+  for (int64_t v : g.by_flag) out->add_counts(v);
+  for (int64_t v : g.rejected) out->add_counts(v);
+  out->add_counts(g.answers);
+  out->add_counts(g.dont_know);
+  out->add_counts(g.refused);
+  out->add_counts(g.not_applicable);
+  for (const auto& [secs, n] : g.durations) {
+    out->add_durations(secs);
+    out->add_durations(n);
+  }
+}
+
+bool DecodeGroup(const QualityGroupState& in, QualityGroup& g) {
+  if (in.counts_size() == 0) return true;  // an empty group
+  if (in.counts_size() != kGroupCounts || in.durations_size() % 2 != 0) return false;
+  int i = 0;
+  g.accepted = in.counts(i++);
+  g.flagged = in.counts(i++);
+  for (int64_t& v : g.by_flag) v = in.counts(i++);
+  for (int64_t& v : g.rejected) v = in.counts(i++);
+  g.answers = in.counts(i++);
+  g.dont_know = in.counts(i++);
+  g.refused = in.counts(i++);
+  g.not_applicable = in.counts(i++);
+  for (int j = 0; j < in.durations_size(); j += 2) g.durations[in.durations(j)] = in.durations(j + 1);
+  return true;
+}
+
+template <typename E>
+std::optional<E> EnumFrom(uint32_t v, int count) {
+  if (v == 0 || v > static_cast<uint32_t>(count)) return std::nullopt;
+  return static_cast<E>(v - 1);
+}
+
+}  // namespace
+
+std::string KeyOf(std::string_view wave, std::string_view wijk) {
+  return Cat(Part(wave), Part(wijk));
+}
+
+std::string KeyOf(std::string_view wave, std::string_view wijk, std::string_view id) {
+  return Cat(Part(wave), Part(wijk), id);
+}
+
+bool SplitKey(std::string_view key, std::string_view* wave, std::string_view* wijk,
+              std::string_view* id) {
+  if (!TakePart(key, wave) || !TakePart(key, wijk)) return false;
+  *id = key;
+  return true;
+}
+
+std::string OffsetKey(std::string_view topic, int partition) {
+  std::string k(topic);
+  k.push_back('\0');
+  for (int shift = 24; shift >= 0; shift -= 8) k.push_back(static_cast<char>((partition >> shift) & 0xff));
+  return k;
+}
+
+bool SplitOffsetKey(std::string_view key, std::string* topic, int* partition) {
+  if (key.size() < 5 || key[key.size() - 5] != '\0') return false;
+  *topic = std::string(key.substr(0, key.size() - 5));
+  uint32_t p = 0;
+  for (size_t i = key.size() - 4; i < key.size(); ++i) p = (p << 8) | static_cast<uint8_t>(key[i]);
+  *partition = static_cast<int>(p);
+  return true;
+}
+
+std::string EncodeOffset(int64_t offset) {
+  std::string v(8, '\0');
+  for (int i = 0; i < 8; ++i) v[i] = static_cast<char>((static_cast<uint64_t>(offset) >> (56 - 8 * i)) & 0xff);
+  return v;
+}
+
+std::optional<int64_t> DecodeOffset(std::string_view v) {
+  if (v.size() != 8) return std::nullopt;
+  uint64_t x = 0;
+  for (char c : v) x = (x << 8) | static_cast<uint8_t>(c);
+  return static_cast<int64_t>(x);
+}
+
+StoredResponse EncodeCounted(const CountedResponse& r, Outcome outcome) {
+  StoredResponse s;
+  s.set_outcome(static_cast<uint32_t>(outcome));
+  s.set_passed_checks(true);
+  s.set_submitted_at(r.submitted_at);
+  s.set_instrument(static_cast<uint32_t>(r.instrument) + 1);
+  s.set_age_band(static_cast<uint32_t>(r.age_band) + 1);
+  s.set_sex(static_cast<uint32_t>(r.sex) + 1);
+  s.set_mode(static_cast<uint32_t>(r.mode) + 1);
+  s.set_interviewer_id(r.interviewer_id);
+  if (r.started_at) {
+    s.set_has_started_at(true);
+    s.set_started_at(*r.started_at);
+  }
+  s.set_instrument_version(r.instrument_version);
+  for (const ItemAnswer& a : r.answers) s.add_answers(static_cast<uint32_t>(a.item) * 128 + a.value);
+  for (uint16_t d : r.dropped_items) s.add_dropped_items(d);
+  s.set_unknown_items(r.unknown_items);
+  s.set_other_instrument_items(r.other_instrument_items);
+  s.set_flags(r.flags.bits());
+  s.set_respondent(reinterpret_cast<const char*>(r.respondent.data()), r.respondent.size());
+  s.set_wijk_index(r.wijk);
+  return s;
+}
+
+StoredResponse EncodeRejected(RejectReason reason, const Attribution& a, bool passed_checks) {
+  StoredResponse s;
+  s.set_outcome(static_cast<uint32_t>(Outcome::kRejected));
+  s.set_reject_reason(static_cast<uint32_t>(reason));
+  s.set_passed_checks(passed_checks);
+  if (a.submitted_at) s.set_submitted_at(*a.submitted_at);
+  if (a.instrument) s.set_instrument(static_cast<uint32_t>(*a.instrument) + 1);
+  if (a.age_band) s.set_age_band(static_cast<uint32_t>(*a.age_band) + 1);
+  if (a.sex) s.set_sex(static_cast<uint32_t>(*a.sex) + 1);
+  if (a.mode) s.set_mode(static_cast<uint32_t>(*a.mode) + 1);
+  s.set_interviewer_id(a.interviewer_id);
+  s.set_wijk_index(a.wijk ? *a.wijk : -1);
+  return s;
+}
+
+absl::StatusOr<ResponseRecord> DecodeResponse(std::string_view bytes, std::string_view wave,
+                                              std::string_view response_id, const Methodology& m) {
+  StoredResponse s;
+  if (!s.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || s.outcome() > 3) {
+    return absl::DataLossError(Cat("stored response ", response_id, " is corrupt"));
+  }
+  ResponseRecord rec;
+  rec.outcome = static_cast<Outcome>(s.outcome());
+  rec.erased = s.erased();
+  rec.passed_checks = s.passed_checks();
+  if (s.submitted_at() != 0) rec.submitted_at = s.submitted_at();
+  if (rec.outcome == Outcome::kRejected) {
+    rec.reason = static_cast<RejectReason>(s.reject_reason());
+    Attribution& a = rec.attribution;
+    a.instrument = EnumFrom<Instrument>(s.instrument(), kInstrumentCount);
+    a.age_band = EnumFrom<AgeBand>(s.age_band(), kAgeBandCount);
+    a.sex = EnumFrom<Sex>(s.sex(), kSexCount);
+    a.mode = EnumFrom<Mode>(s.mode(), kModeCount);
+    a.interviewer_id = s.interviewer_id();
+    if (s.wijk_index() >= 0) a.wijk = s.wijk_index();
+    a.submitted_at = rec.submitted_at;
+    return rec;
+  }
+  if (rec.erased) return rec;
+  CountedResponse r;
+  r.response_id = std::string(response_id);
+  r.wave = std::string(wave);
+  r.wijk = s.wijk_index();
+  auto ins = EnumFrom<Instrument>(s.instrument(), kInstrumentCount);
+  auto age = EnumFrom<AgeBand>(s.age_band(), kAgeBandCount);
+  auto sex = EnumFrom<Sex>(s.sex(), kSexCount);
+  auto mode = EnumFrom<Mode>(s.mode(), kModeCount);
+  if (!ins || !age || !sex || !mode || s.respondent().size() != r.respondent.size()) {
+    return absl::DataLossError(Cat("stored response ", response_id, " is incomplete"));
+  }
+  r.instrument = *ins;
+  r.age_band = *age;
+  r.sex = *sex;
+  r.mode = *mode;
+  if (s.has_started_at()) r.started_at = s.started_at();
+  r.submitted_at = s.submitted_at();
+  r.interviewer_id = s.interviewer_id();
+  r.instrument_version = s.instrument_version();
+  const size_t items = m.codebook.items().size();
+  for (uint32_t v : s.answers()) {
+    if (v / 128 >= items) {
+      return absl::DataLossError(Cat("stored response ", response_id,
+                                              " names an item the methodology does not have"));
+    }
+    r.answers.push_back(ItemAnswer{static_cast<uint16_t>(v / 128), static_cast<int16_t>(v % 128)});
+  }
+  for (uint32_t d : s.dropped_items()) r.dropped_items.push_back(static_cast<uint16_t>(d));
+  r.unknown_items = s.unknown_items();
+  r.other_instrument_items = s.other_instrument_items();
+  r.flags = FlagSet(static_cast<uint8_t>(s.flags()));
+  std::copy(s.respondent().begin(), s.respondent().end(), r.respondent.begin());
+  rec.response = std::move(r);
+  return rec;
+}
+
+QuotaState EncodeQuota(const WijkState& w) {
+  QuotaState q;
+  for (const CellTally& c : w.cells) {
+    q.add_cells(c.accepted);
+    q.add_cells(c.flagged);
+    q.add_cells(c.rejected);
+  }
+  for (const auto& [day, t] : w.days) {
+    q.add_days(day);
+    for (int64_t v : t.accepted) q.add_days(v);
+    for (int64_t v : t.flagged) q.add_days(v);
+  }
+  q.set_watermark(w.watermark);
+  return q;
+}
+
+StatsState EncodeStats(const WijkState& w, int indicator_count) {
+  StatsState s;
+  if (w.stats.empty()) return s;
+  s.set_indicator_count(static_cast<uint32_t>(indicator_count));
+  for (const SufficientStats& x : w.stats) {
+    s.add_values(x.n);
+    s.add_values(x.sum);
+    s.add_values(x.sumsq);
+  }
+  return s;
+}
+
+QualityState EncodeQuality(const WijkState& w) {
+  const QualityTally& t = w.quality;
+  QualityState q;
+  EncodeGroup(t.total, q.mutable_total());
+  for (const QualityGroup& g : t.by_mode) EncodeGroup(g, q.add_by_mode());
+  for (const auto& [id, g] : t.by_interviewer) EncodeGroup(g, &(*q.mutable_by_interviewer())[id]);
+  for (const auto& [item, n] : t.dropped_by_item) {
+    q.add_dropped_by_item(item);
+    q.add_dropped_by_item(n);
+  }
+  q.set_unknown_items(t.unknown_items);
+  q.set_other_instrument_items(t.other_instrument_items);
+  return q;
+}
+
+absl::Status DecodeAggregates(const QuotaState* quota, const StatsState* stats,
+                              const QualityState* quality, int indicator_count, WijkState& w) {
+  const auto corrupt = [](std::string_view what) {
+    return absl::DataLossError(Cat("stored ", what, " aggregate is corrupt"));
+  };
+  if (quota) {
+    if (quota->cells_size() != static_cast<int>(w.cells.size()) * 3 ||
+        quota->days_size() % (1 + 2 * kInstrumentCount) != 0) {
+      return corrupt("quota");
+    }
+    for (size_t c = 0; c < w.cells.size(); ++c) {
+      w.cells[c] = CellTally{quota->cells(3 * c), quota->cells(3 * c + 1), quota->cells(3 * c + 2)};
+    }
+    for (int i = 0; i < quota->days_size(); i += 1 + 2 * kInstrumentCount) {
+      DayTally& d = w.days[static_cast<DayNumber>(quota->days(i))];
+      for (int k = 0; k < kInstrumentCount; ++k) {
+        d.accepted[k] = quota->days(i + 1 + k);
+        d.flagged[k] = quota->days(i + 1 + kInstrumentCount + k);
+      }
+    }
+    w.watermark = quota->watermark();
+  }
+  if (stats && stats->values_size() > 0) {
+    if (static_cast<int>(stats->indicator_count()) != indicator_count) {
+      return absl::FailedPreconditionError(
+          "stored statistics were computed with another methodology: run `wijkpuls rebuild`");
+    }
+    if (stats->values_size() != kCellCount * indicator_count * 3) return corrupt("stats");
+    w.stats.resize(static_cast<size_t>(kCellCount) * indicator_count);
+    for (size_t i = 0; i < w.stats.size(); ++i) {
+      w.stats[i] = SufficientStats{stats->values(3 * i), stats->values(3 * i + 1),
+                                   stats->values(3 * i + 2)};
+    }
+  }
+  if (quality) {
+    QualityTally& t = w.quality;
+    if (!DecodeGroup(quality->total(), t.total)) return corrupt("quality");
+    if (quality->by_mode_size() != 0 && quality->by_mode_size() != kModeCount) {
+      return corrupt("quality");
+    }
+    for (int i = 0; i < quality->by_mode_size(); ++i) {
+      if (!DecodeGroup(quality->by_mode(i), t.by_mode[i])) return corrupt("quality");
+    }
+    for (const auto& [id, g] : quality->by_interviewer()) {
+      if (!DecodeGroup(g, t.by_interviewer[id])) return corrupt("quality");
+    }
+    if (quality->dropped_by_item_size() % 2 != 0) return corrupt("quality");
+    for (int i = 0; i < quality->dropped_by_item_size(); i += 2) {
+      t.dropped_by_item[static_cast<uint16_t>(quality->dropped_by_item(i))] =
+          quality->dropped_by_item(i + 1);
+    }
+    t.unknown_items = quality->unknown_items();
+    t.other_instrument_items = quality->other_instrument_items();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace wijkpuls::store

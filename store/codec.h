@@ -1,0 +1,30 @@
+// Encoding of keys and values of the state directory (internal to store/).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "score/wijk_state.h"
+#include "store/state.pb.h"
+#include "store/state_store.h"
+
+namespace wijkpuls::store {
+
+std::string EncodeOffset(int64_t offset);
+std::optional<int64_t> DecodeOffset(std::string_view v);
+
+StoredResponse EncodeCounted(const CountedResponse& r, Outcome outcome);
+StoredResponse EncodeRejected(RejectReason reason, const Attribution& a, bool passed_checks);
+absl::StatusOr<ResponseRecord> DecodeResponse(std::string_view bytes, std::string_view wave,
+                                              std::string_view response_id, const Methodology& m);
+
+QuotaState EncodeQuota(const WijkState& w);
+StatsState EncodeStats(const WijkState& w, int indicator_count);
+QualityState EncodeQuality(const WijkState& w);
+// Any of the three may be null (not stored yet).
+absl::Status DecodeAggregates(const QuotaState* quota, const StatsState* stats,
+                              const QualityState* quality, int indicator_count, WijkState& w);
+
+}  // namespace wijkpuls::store

@@ -1,0 +1,33 @@
+// Layout of the RocksDB state directory; see docs/storage.md.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace wijkpuls::store {
+
+// Version of the stored layout. A directory of a newer version is refused.
+inline constexpr int kSchemaVersion = 1;
+
+inline constexpr std::string_view kCfMeta = "default";         // schema version, methodology hash
+inline constexpr std::string_view kCfOffsets = "offsets";      // topic | partition -> next offset
+inline constexpr std::string_view kCfResponses = "responses";  // wave | wijk | response_id
+inline constexpr std::string_view kCfRespondents = "respondents";  // wave | wijk | pseudonym
+inline constexpr std::string_view kCfQuota = "quota";          // wave | wijk
+inline constexpr std::string_view kCfStats = "stats";          // wave | wijk
+inline constexpr std::string_view kCfQuality = "quality";      // wave | wijk
+
+inline constexpr std::string_view kMetaSchemaVersion = "schema_version";
+inline constexpr std::string_view kMetaMethodologyHash = "methodology_sha256";
+
+// Keys are length-prefixed parts, so that wave | wijk is a prefix of every key
+// of a wijk and no part can spill into the next.
+std::string KeyOf(std::string_view wave, std::string_view wijk);
+std::string KeyOf(std::string_view wave, std::string_view wijk, std::string_view id);
+// Splits a KeyOf key; false when malformed.
+bool SplitKey(std::string_view key, std::string_view* wave, std::string_view* wijk,
+              std::string_view* id);
+std::string OffsetKey(std::string_view topic, int partition);
+bool SplitOffsetKey(std::string_view key, std::string* topic, int* partition);
+
+}  // namespace wijkpuls::store

@@ -1,0 +1,407 @@
+#include "store/state_store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/write_batch.h>
+
+#include <charconv>
+#include <filesystem>
+#include <vector>
+
+#include "validate/text.h"
+#include "store/codec.h"
+#include "store/schema.h"
+
+namespace wijkpuls {
+
+using namespace store;  // NOLINT: key and codec helpers of this module
+
+namespace {
+
+enum Cf { kMeta = 0, kOffsets, kResponses, kRespondents, kQuota, kStats, kQuality, kCfCount };
+constexpr std::string_view kCfNames[kCfCount] = {kCfMeta,        kCfOffsets, kCfResponses,
+                                                 kCfRespondents, kCfQuota,   kCfStats,
+                                                 kCfQuality};
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = Cat(what, ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsNoSpace() || s.IsIOError()) return absl::UnavailableError(msg);
+  return absl::InternalError(msg);
+}
+
+std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+}  // namespace
+
+struct StateStore::Impl {
+  std::string dir;
+  StoreOptions options;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  rocksdb::WriteOptions write_options;
+
+  ~Impl() {
+    for (rocksdb::ColumnFamilyHandle* h : cfs) {
+      if (h != nullptr && db) db->DestroyColumnFamilyHandle(h);
+    }
+    if (db) db->Close();
+  }
+  rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[c]; }
+};
+
+struct StateBatch::Impl {
+  StateStore::Impl* store = nullptr;
+  rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true};
+
+  absl::StatusOr<std::optional<std::string>> Get(Cf cf, const std::string& key) {
+    std::string value;
+    rocksdb::Status s =
+        batch.GetFromBatchAndDB(store->db.get(), rocksdb::ReadOptions(), store->cf(cf), key, &value);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return FromRocks(s, "read");
+    return std::optional<std::string>(std::move(value));
+  }
+  void Put(Cf cf, const std::string& key, const google::protobuf::MessageLite& msg) {
+    batch.Put(store->cf(cf), key, msg.SerializeAsString());
+  }
+};
+
+StateBatch::StateBatch(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StateBatch::~StateBatch() = default;
+
+absl::StatusOr<std::optional<ResponseRecord>> StateBatch::GetResponse(std::string_view wave,
+                                                                      std::string_view wijk,
+                                                                      std::string_view response_id,
+                                                                      const Methodology& m) {
+  absl::StatusOr<std::optional<std::string>> v = impl_->Get(kResponses, KeyOf(wave, wijk, response_id));
+  if (!v.ok()) return v.status();
+  if (!v->has_value()) return std::optional<ResponseRecord>();
+  absl::StatusOr<ResponseRecord> rec = DecodeResponse(**v, wave, response_id, m);
+  if (!rec.ok()) return rec.status();
+  return std::optional<ResponseRecord>(std::move(*rec));
+}
+
+absl::StatusOr<RespondentRecord> StateBatch::GetRespondent(std::string_view wave,
+                                                           std::string_view wijk,
+                                                           const Digest256& respondent) {
+  std::string_view id(reinterpret_cast<const char*>(respondent.data()), respondent.size());
+  absl::StatusOr<std::optional<std::string>> v = impl_->Get(kRespondents, KeyOf(wave, wijk, id));
+  if (!v.ok()) return v.status();
+  RespondentRecord rec;
+  if (!v->has_value()) return rec;
+  RespondentEntry e;
+  if (!e.ParseFromString(**v) || e.state() > 2) {
+    return absl::DataLossError("a stored respondent entry is corrupt");
+  }
+  rec.state = static_cast<RespondentState>(e.state());
+  rec.response_id = e.response_id();
+  return rec;
+}
+
+void StateBatch::PutCounted(const CountedResponse& r, std::string_view wijk, Outcome outcome) {
+  impl_->Put(kResponses, KeyOf(r.wave, wijk, r.response_id), EncodeCounted(r, outcome));
+}
+
+void StateBatch::PutRejected(std::string_view wave, std::string_view wijk,
+                             std::string_view response_id, RejectReason reason,
+                             const Attribution& a, bool passed_checks) {
+  impl_->Put(kResponses, KeyOf(wave, wijk, response_id), EncodeRejected(reason, a, passed_checks));
+}
+
+void StateBatch::PutErased(std::string_view wave, std::string_view wijk,
+                           std::string_view response_id, std::optional<UnixNanos> submitted_at) {
+  StoredResponse s;
+  s.set_outcome(static_cast<uint32_t>(Outcome::kAccepted));
+  s.set_erased(true);
+  s.set_passed_checks(true);
+  if (submitted_at) s.set_submitted_at(*submitted_at);
+  s.set_wijk_index(-1);
+  impl_->Put(kResponses, KeyOf(wave, wijk, response_id), s);
+}
+
+void StateBatch::PutRespondent(std::string_view wave, std::string_view wijk,
+                               const Digest256& respondent, const RespondentRecord& record) {
+  std::string_view id(reinterpret_cast<const char*>(respondent.data()), respondent.size());
+  RespondentEntry e;
+  e.set_state(static_cast<uint32_t>(record.state));
+  e.set_response_id(record.response_id);
+  impl_->Put(kRespondents, KeyOf(wave, wijk, id), e);
+}
+
+void StateBatch::PutAggregates(const StateKey& key, const WijkState& state, int indicator_count) {
+  const std::string k = KeyOf(key.wave, key.wijk);
+  impl_->Put(kQuota, k, EncodeQuota(state));
+  impl_->Put(kStats, k, EncodeStats(state, indicator_count));
+  impl_->Put(kQuality, k, EncodeQuality(state));
+}
+
+void StateBatch::PutOffset(const std::string& topic, int32_t partition, int64_t next_offset) {
+  impl_->batch.Put(impl_->store->cf(kOffsets), OffsetKey(topic, partition), EncodeOffset(next_offset));
+}
+
+void StateBatch::PutMeta(std::string_view key, std::string_view value) {
+  impl_->batch.Put(impl_->store->cf(kMeta), rocksdb::Slice(key.data(), key.size()),
+                   rocksdb::Slice(value.data(), value.size()));
+}
+
+int StateBatch::Count() const { return static_cast<int>(impl_->batch.GetWriteBatch()->Count()); }
+size_t StateBatch::ByteSize() const { return impl_->batch.GetWriteBatch()->GetDataSize(); }
+
+StateStore::StateStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StateStore::~StateStore() = default;
+
+const std::string& StateStore::dir() const { return impl_->dir; }
+
+absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const StoreOptions& options) {
+  namespace fs = std::filesystem;
+  auto impl = std::make_unique<Impl>();
+  impl->dir = options.dir;
+  impl->options = options;
+  const std::string& dir = options.dir;
+  std::error_code ec;
+  const bool exists = fs::exists(fs::path(dir) / "CURRENT", ec);
+  if (!exists) {
+    if (options.read_only || !options.create_if_missing) {
+      return absl::NotFoundError(Cat("state directory ", dir,
+                                              " holds no wijkpuls state (no RocksDB CURRENT file)"));
+    }
+    if (fs::exists(dir, ec)) {
+      for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        if (entry.path().filename() != "lost+found") {
+          return absl::FailedPreconditionError(Cat(
+              "state directory ", dir, " is not empty but holds no wijkpuls state; refusing to use it"));
+        }
+      }
+    }
+    fs::create_directories(dir, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          Cat("state directory ", dir, " cannot be created: ", ec.message()));
+    }
+  }
+
+  rocksdb::Options db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 3;
+  db_options.max_total_wal_size = 256 << 20;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_bytes));
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.compression = rocksdb::kLZ4Compression;
+  cf_options.bottommost_compression = rocksdb::kZSTD;
+  cf_options.write_buffer_size = static_cast<size_t>(options.write_buffer_bytes);
+  cf_options.max_write_buffer_number = 3;
+
+  std::vector<std::string> existing;
+  if (exists) {
+    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
+    if (!s.ok()) return FromRocks(s, Cat("state directory ", dir));
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (std::string_view name : kCfNames) descriptors.emplace_back(std::string(name), cf_options);
+  for (const std::string& name : existing) {
+    bool known = false;
+    for (std::string_view n : kCfNames) known = known || n == name;
+    if (!known) descriptors.emplace_back(name, cf_options);  // must be opened to open the DB
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &impl->cfs, &raw)
+          : rocksdb::DB::Open(db_options, dir, descriptors, &impl->cfs, &raw);
+  if (!s.ok()) {
+    if (Contains(s.ToString(), "lock")) {
+      return absl::FailedPreconditionError(Cat(
+          "state directory ", dir,
+          " is in use by another process (its LOCK is held): is another wijkpuls running on it?"));
+    }
+    return FromRocks(s, Cat("state directory ", dir, " cannot be opened"));
+  }
+  impl->db.reset(raw);
+  impl->write_options.sync = options.sync_writes;
+
+  std::unique_ptr<StateStore> store(new StateStore(std::move(impl)));
+  absl::StatusOr<std::optional<std::string>> version = store->GetMeta(kMetaSchemaVersion);
+  if (!version.ok()) return version.status();
+  if (!version->has_value()) {
+    if (exists) {
+      return absl::FailedPreconditionError(
+          Cat("state directory ", dir, " has no schema version: not a wijkpuls state directory"));
+    }
+    std::unique_ptr<StateBatch> b = store->NewBatch();
+    b->PutMeta(kMetaSchemaVersion, std::to_string(kSchemaVersion));
+    if (absl::Status st = store->Commit(*b); !st.ok()) return st;
+  } else {
+    int v = 0;
+    const std::string& text = **version;
+    auto [p, err] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (err != std::errc() || p != text.data() + text.size()) {
+      return absl::DataLossError(Cat("state directory ", dir, ": schema version \"", text,
+                                              "\" is not a number"));
+    }
+    if (v > kSchemaVersion) {
+      return absl::FailedPreconditionError(Cat(
+          "state directory ", dir, " has schema version ", v, ", newer than this wijkpuls (",
+          kSchemaVersion, "): use the wijkpuls release that wrote it"));
+    }
+  }
+  return store;
+}
+
+absl::StatusOr<OffsetMap> StateStore::LoadOffsets() const {
+  OffsetMap out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kOffsets)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string topic;
+    int partition = 0;
+    std::optional<int64_t> offset = DecodeOffset(View(it->value()));
+    if (!SplitOffsetKey(View(it->key()), &topic, &partition) || !offset) {
+      return absl::DataLossError(Cat("state directory ", impl_->dir, ": a stored offset is corrupt"));
+    }
+    out[{topic, partition}] = *offset;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading offsets");
+  return out;
+}
+
+absl::Status StateStore::LoadAggregates(const Methodology& m, FieldworkState& state) const {
+  state.Clear();
+  const int k = static_cast<int>(m.indicators.size());
+  std::map<std::string, WijkState> loaded;
+  auto scan = [&](Cf cf, auto&& apply) -> absl::Status {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(cf)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (absl::Status st = apply(std::string(View(it->key())), View(it->value())); !st.ok()) return st;
+    }
+    return FromRocks(it->status(), "reading aggregates");
+  };
+  absl::Status st = scan(kQuota, [&](const std::string& key, std::string_view v) {
+    QuotaState q;
+    if (!q.ParseFromArray(v.data(), static_cast<int>(v.size()))) return absl::DataLossError("quota aggregate is corrupt");
+    return DecodeAggregates(&q, nullptr, nullptr, k, loaded[key]);
+  });
+  if (st.ok()) {
+    st = scan(kStats, [&](const std::string& key, std::string_view v) {
+      StatsState s;
+      if (!s.ParseFromArray(v.data(), static_cast<int>(v.size()))) return absl::DataLossError("stats aggregate is corrupt");
+      return DecodeAggregates(nullptr, &s, nullptr, k, loaded[key]);
+    });
+  }
+  if (st.ok()) {
+    st = scan(kQuality, [&](const std::string& key, std::string_view v) {
+      QualityState q;
+      if (!q.ParseFromArray(v.data(), static_cast<int>(v.size()))) return absl::DataLossError("quality aggregate is corrupt");
+      return DecodeAggregates(nullptr, nullptr, &q, k, loaded[key]);
+    });
+  }
+  if (!st.ok()) return absl::Status(st.code(), Cat("state directory ", impl_->dir, ": ", st.message()));
+  for (auto& [key, w] : loaded) {
+    std::string_view wave, wijk, rest;
+    if (!SplitKey(key, &wave, &wijk, &rest) || !rest.empty()) {
+      return absl::DataLossError(Cat("state directory ", impl_->dir, ": an aggregate key is corrupt"));
+    }
+    state.Put(StateKey{std::string(wave), std::string(wijk)}, std::make_shared<WijkState>(std::move(w)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> StateStore::GetMeta(std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kMeta),
+                                     rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "reading metadata");
+  return std::optional<std::string>(std::move(value));
+}
+
+std::unique_ptr<StateBatch> StateStore::NewBatch() {
+  auto impl = std::make_unique<StateBatch::Impl>();
+  impl->store = impl_.get();
+  return std::unique_ptr<StateBatch>(new StateBatch(std::move(impl)));
+}
+
+absl::Status StateStore::Commit(StateBatch& batch) {
+  rocksdb::Status s = impl_->db->Write(impl_->write_options, batch.impl_->batch.GetWriteBatch());
+  return FromRocks(s, Cat("writing to state directory ", impl_->dir));
+}
+
+absl::Status StateStore::ForEachResponse(const Methodology& m, const ResponseVisitor& visit) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kResponses)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view wave, wijk, id;
+    if (!SplitKey(View(it->key()), &wave, &wijk, &id)) {
+      return absl::DataLossError(Cat("state directory ", impl_->dir, ": a response key is corrupt"));
+    }
+    absl::StatusOr<ResponseRecord> rec = DecodeResponse(View(it->value()), wave, id, m);
+    if (!rec.ok()) return rec.status();
+    if (absl::Status st = visit(wave, wijk, id, *rec); !st.ok()) return st;
+  }
+  return FromRocks(it->status(), "reading responses");
+}
+
+absl::Status StateStore::ForEachRespondent(
+    const std::function<void(std::string_view, std::string_view, const RespondentRecord&)>& visit)
+    const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kRespondents)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view wave, wijk, id;
+    RespondentEntry e;
+    if (!SplitKey(View(it->key()), &wave, &wijk, &id) ||
+        !e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("a stored respondent entry is corrupt");
+    }
+    visit(wave, wijk, RespondentRecord{static_cast<RespondentState>(e.state()), e.response_id()});
+  }
+  return FromRocks(it->status(), "reading respondents");
+}
+
+absl::Status StateStore::ReplaceAggregates(const FieldworkState& state, int indicator_count,
+                                           std::string_view methodology_hash) {
+  rocksdb::WriteBatch wb;
+  for (Cf cf : {kQuota, kStats, kQuality}) {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(cf)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) wb.Delete(impl_->cf(cf), it->key());
+    if (!it->status().ok()) return FromRocks(it->status(), "reading aggregates");
+  }
+  for (const auto& [key, w] : state.wijken()) {
+    const std::string k = KeyOf(key.wave, key.wijk);
+    wb.Put(impl_->cf(kQuota), k, EncodeQuota(*w).SerializeAsString());
+    wb.Put(impl_->cf(kStats), k, EncodeStats(*w, indicator_count).SerializeAsString());
+    wb.Put(impl_->cf(kQuality), k, EncodeQuality(*w).SerializeAsString());
+  }
+  wb.Put(impl_->cf(kMeta), std::string(kMetaMethodologyHash), std::string(methodology_hash));
+  return FromRocks(impl_->db->Write(impl_->write_options, &wb), "replacing aggregates");
+}
+
+StoreStats StateStore::Stats() const {
+  StoreStats st;
+  uint64_t v = 0;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs(impl_->cfs.begin(), impl_->cfs.end());
+  for (rocksdb::ColumnFamilyHandle* h : cfs) {
+    if (impl_->db->GetIntProperty(h, "rocksdb.estimate-live-data-size", &v)) st.live_data_bytes += v;
+    if (impl_->db->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) st.sst_bytes += v;
+    if (impl_->db->GetIntProperty(h, "rocksdb.estimate-pending-compaction-bytes", &v)) {
+      st.pending_compaction_bytes += v;
+    }
+    if (impl_->db->GetIntProperty(h, "rocksdb.cur-size-all-mem-tables", &v)) st.memtable_bytes += v;
+  }
+  return st;
+}
+
+absl::Status StateStore::Resume() { return FromRocks(impl_->db->Resume(), "resuming the state store"); }
+
+}  // namespace wijkpuls

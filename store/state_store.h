@@ -1,0 +1,147 @@
+// The RocksDB state directory: every response_id seen, the counted responses
+// (normalised, pseudonymised), respondent claims and withdrawals, the
+// aggregates of every (wave, wijk), and the next input offset of every
+// partition. One StateBatch is written atomically (one WriteBatch with the
+// WAL): state and the offsets that produced it are never apart.
+// RocksDB types stay inside store/.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "score/fieldwork_state.h"
+#include "validate/methodology.h"
+#include "validate/response.h"
+#include "validate/rules.h"
+
+namespace wijkpuls {
+
+struct StoreOptions {
+  std::string dir;
+  bool create_if_missing = true;
+  bool read_only = false;           // for `quotas`/`scores` beside a running daemon
+  int64_t block_cache_bytes = 64 << 20;
+  int64_t write_buffer_bytes = 32 << 20;
+  bool sync_writes = true;          // fsync the WAL on every batch
+};
+
+// (topic, partition) -> the next offset to read.
+using OffsetMap = std::map<std::pair<std::string, int32_t>, int64_t>;
+
+// What is remembered of one response_id.
+struct ResponseRecord {
+  Outcome outcome = Outcome::kAccepted;          // accepted, flagged or rejected
+  std::optional<RejectReason> reason;            // when rejected
+  bool erased = false;                           // withdrawn: content deleted
+  bool passed_checks = false;                    // counted in the watermark
+  std::optional<CountedResponse> response;       // counted and not erased
+  Attribution attribution;                       // rejected: where it is counted (wave unset)
+  std::optional<UnixNanos> submitted_at;
+};
+
+struct RespondentRecord {
+  RespondentState state = RespondentState::kUnseen;
+  std::string response_id;  // claimed: the counted response
+};
+
+struct StoreStats {
+  uint64_t live_data_bytes = 0;
+  uint64_t sst_bytes = 0;
+  uint64_t pending_compaction_bytes = 0;
+  uint64_t memtable_bytes = 0;
+};
+
+class StateStore;
+
+// A group of changes written atomically by StateStore::Commit. Reads through
+// the batch see its own writes. Not thread-safe; owned by the pipeline.
+class StateBatch {
+ public:
+  ~StateBatch();
+  StateBatch(const StateBatch&) = delete;
+  StateBatch& operator=(const StateBatch&) = delete;
+
+  absl::StatusOr<std::optional<ResponseRecord>> GetResponse(std::string_view wave,
+                                                            std::string_view wijk,
+                                                            std::string_view response_id,
+                                                            const Methodology& m);
+  absl::StatusOr<RespondentRecord> GetRespondent(std::string_view wave, std::string_view wijk,
+                                                 const Digest256& respondent);
+
+  // wijk is the register id of the response's wijk.
+  void PutCounted(const CountedResponse& r, std::string_view wijk, Outcome outcome);
+  // A rejected record, under the wave/wijk it was sent with.
+  void PutRejected(std::string_view wave, std::string_view wijk, std::string_view response_id,
+                   RejectReason reason, const Attribution& a, bool passed_checks);
+  // Replaces a counted response by its erased marker (keeps dedup and watermark).
+  void PutErased(std::string_view wave, std::string_view wijk, std::string_view response_id,
+                 std::optional<UnixNanos> submitted_at);
+  void PutRespondent(std::string_view wave, std::string_view wijk, const Digest256& respondent,
+                     const RespondentRecord& record);
+  void PutAggregates(const StateKey& key, const WijkState& state, int indicator_count);
+  void PutOffset(const std::string& topic, int32_t partition, int64_t next_offset);
+  void PutMeta(std::string_view key, std::string_view value);
+
+  // Number of operations so far.
+  int Count() const;
+  size_t ByteSize() const;
+
+ private:
+  friend class StateStore;
+  struct Impl;
+  explicit StateBatch(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class StateStore {
+ public:
+  // Opens (or creates) the state directory: checks the schema version, takes
+  // the directory's lock. Errors name the directory and what is wrong.
+  static absl::StatusOr<std::unique_ptr<StateStore>> Open(const StoreOptions& options);
+  ~StateStore();
+  StateStore(const StateStore&) = delete;
+  StateStore& operator=(const StateStore&) = delete;
+
+  const std::string& dir() const;
+
+  absl::StatusOr<OffsetMap> LoadOffsets() const;
+  // Loads every stored aggregate into `state` (replacing it).
+  absl::Status LoadAggregates(const Methodology& m, FieldworkState& state) const;
+  absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view key) const;
+
+  std::unique_ptr<StateBatch> NewBatch();
+  absl::Status Commit(StateBatch& batch);
+
+  // Visits every stored response record in key order (for rebuild and tests).
+  using ResponseVisitor = std::function<absl::Status(std::string_view wave, std::string_view wijk,
+                                                     std::string_view response_id,
+                                                     const ResponseRecord&)>;
+  absl::Status ForEachResponse(const Methodology& m, const ResponseVisitor& visit) const;
+  // Visits every respondent record.
+  absl::Status ForEachRespondent(
+      const std::function<void(std::string_view wave, std::string_view wijk,
+                               const RespondentRecord&)>& visit) const;
+
+  // Replaces all aggregates by `state`, atomically with a meta update.
+  absl::Status ReplaceAggregates(const FieldworkState& state, int indicator_count,
+                                 std::string_view methodology_hash);
+
+  StoreStats Stats() const;
+  // Tries to clear a background error (e.g. after disk space was freed).
+  absl::Status Resume();
+
+  struct Impl;  // defined in state_store.cc
+
+ private:
+  explicit StateStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wijkpuls

@@ -1,0 +1,59 @@
+// The counts behind the quality view (GET /api/v1/quality) of one wijk:
+// counted, flagged by flag, rejected by reason, don't-know and refusal
+// answers and durations, in total, per mode and per interviewer. Counted
+// responses are added with sign +1 and removed on withdrawal with sign -1;
+// entries that fall to zero are erased, so a tally equals one rebuilt from
+// the stored responses.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "validate/response.h"
+#include "validate/rules.h"
+#include "validate/types.h"
+
+namespace wijkpuls {
+
+struct QualityGroup {
+  int64_t accepted = 0;
+  int64_t flagged = 0;
+  std::array<int64_t, kQualityFlagCount> by_flag{};
+  std::array<int64_t, kRejectReasonCount> rejected{};
+  // Kept answer entries of counted responses, and how many were 98, 99, 97.
+  int64_t answers = 0;
+  int64_t dont_know = 0;
+  int64_t refused = 0;
+  int64_t not_applicable = 0;
+  // Whole seconds from started_at to submitted_at -> counted responses.
+  std::map<int64_t, int64_t> durations;
+
+  bool Empty() const;
+  friend bool operator==(const QualityGroup&, const QualityGroup&) = default;
+};
+
+struct QualityTally {
+  QualityGroup total;
+  std::array<QualityGroup, kModeCount> by_mode{};
+  std::map<std::string, QualityGroup> by_interviewer;
+  std::map<uint16_t, int64_t> dropped_by_item;  // codebook item -> entries dropped as invalid
+  int64_t unknown_items = 0;
+  int64_t other_instrument_items = 0;
+
+  // A counted (accepted or flagged) response; sign -1 removes it again.
+  void AddCounted(const CountedResponse& r, bool flagged, int sign);
+  void AddRejected(const Attribution& a, RejectReason reason);
+  friend bool operator==(const QualityTally&, const QualityTally&) = default;
+};
+
+// Quartiles of a duration histogram by the nearest-rank method: the smallest
+// value with at least ceil(p * N) observations at or below it. Empty: nullopt.
+struct Quartiles {
+  int64_t q1 = 0, median = 0, q3 = 0;
+  int64_t count = 0;
+};
+std::optional<Quartiles> DurationQuartiles(const std::map<int64_t, int64_t>& durations);
+
+}  // namespace wijkpuls
