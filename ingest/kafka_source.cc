@@ -67,6 +67,8 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
       case RdKafka::Event::EVENT_LOG:
         if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
           spdlog::info("kafka consumer: {}", event.str());
+        } else {
+          spdlog::debug("kafka consumer: {} {}", event.fac(), event.str());
         }
         break;
       default:

@@ -234,7 +234,7 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
         health_.Set("storage", Cat("state reads fail: ", result.status().message()));
         if (observer_) observer_->OnStorageError();
         Rollback(Cat("state read failed: ", result.status().message()));
-        std::this_thread::sleep_for(std::chrono::seconds(1));
+        std::this_thread::sleep_for(options_.retry_backoff);
         continue;
       }
       if (result->DeadLetter()) DeadLetter(*rec, *result);
@@ -243,10 +243,13 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
       pending_results_.push_back(PendingResult{std::string(rec->topic), std::move(*result)});
     }
     const bool full = batch_records_ >= options_.max_batch_records;
-    const bool due = batch_records_ > 0 && Clock_::now() - batch_started_ >= options_.linger;
+    // Linger only while more records are coming: at the end of the input the
+    // batch is committed at once.
+    const bool due = batch_records_ > 0 &&
+                     (Clock_::now() - batch_started_ >= options_.linger || source.AtEnd());
     if (full || due) {
       if (Commit(&stop, Clock_::now() + options_.shutdown_budget) == CommitResult::kRolledBack) {
-        std::this_thread::sleep_for(std::chrono::seconds(1));
+        std::this_thread::sleep_for(options_.retry_backoff);
       }
     }
     if (Clock_::now() - last_report >= std::chrono::seconds(1)) {

@@ -53,6 +53,8 @@ struct PipelineOptions {
   std::chrono::milliseconds storage_retry{10000};
   // Lag without a commit for this long makes /readyz report a stall.
   std::chrono::milliseconds stall_after{60000};
+  // Pause after a batch was redone, before reading again.
+  std::chrono::milliseconds retry_backoff{1000};
   // On SIGTERM, how long to try to commit the last batch.
   std::chrono::milliseconds shutdown_budget{7000};
 };

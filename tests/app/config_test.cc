@@ -1,0 +1,81 @@
+// The configuration file: every error names the file and the key.
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+#include "validate/text.h"
+
+namespace wijkpuls {
+namespace {
+
+const char* kGood = R"(kafka:
+  brokers: "k1:9092,k2:9092"
+  properties: {security.protocol: SASL_SSL}
+state:
+  dir: state
+http:
+  listen: "0.0.0.0:9000"
+methodology: m.yaml
+districts: /etc/wijkpuls/d.csv
+pseudonymisation_key_file: key
+pipeline: {batch_records: 100, linger_ms: 20}
+)";
+
+TEST(Config, ReadsAGoodFileAndResolvesRelativePaths) {
+  absl::StatusOr<Config> c = ParseConfig(kGood, "/etc/wijkpuls/wijkpuls.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kafka.brokers, "k1:9092,k2:9092");
+  EXPECT_EQ(c->kafka.properties.at("security.protocol"), "SASL_SSL");
+  EXPECT_EQ(c->store.dir, "/etc/wijkpuls/state");
+  EXPECT_EQ(c->methodology_path, "/etc/wijkpuls/m.yaml");
+  EXPECT_EQ(c->districts_path, "/etc/wijkpuls/d.csv");
+  EXPECT_EQ(c->http_host, "0.0.0.0");
+  EXPECT_EQ(c->http_port, 9000);
+  EXPECT_EQ(c->pipeline.max_batch_records, 100);
+  EXPECT_EQ(c->kafka.topics.responses, "wijkprofiel.responses.v1");
+  EXPECT_EQ(c->processor.responses_topic, "wijkprofiel.responses.v1");
+}
+
+TEST(Config, TheHttpAddressDefaultsToLoopback) {
+  std::string text = kGood;
+  text.replace(text.find("http:"), text.find("methodology") - text.find("http:"), "");
+  absl::StatusOr<Config> c = ParseConfig(text, "w.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->http_host, "127.0.0.1");
+}
+
+TEST(Config, ErrorsNameTheFileAndTheKey) {
+  struct Case {
+    std::string from, to, expect;
+  };
+  const Case cases[] = {
+      {"brokers: \"k1:9092,k2:9092\"", "bokers: x", "w.yaml: kafka.bokers: unknown key"},
+      {"brokers: \"k1:9092,k2:9092\"", "brokers: \"\"", "w.yaml: kafka.brokers: must not be empty"},
+      {"listen: \"0.0.0.0:9000\"", "listen: \"0.0.0.0\"", "w.yaml: http.listen: must be host:port"},
+      {"listen: \"0.0.0.0:9000\"", "listen: \"x:70000\"", "w.yaml: http.listen"},
+      {"batch_records: 100", "batch_records: 0", "w.yaml: pipeline.batch_records: must be between 1 and"},
+      {"linger_ms: 20", "linger_ms: soon", "w.yaml: pipeline.linger_ms: must be a whole number"},
+      {"methodology: m.yaml\n", "", "w.yaml: methodology: is required"},
+      {"security.protocol: SASL_SSL", "enable.auto.commit: \"true\"", "enable.auto.commit is set by wijkpuls"},
+      {"pseudonymisation_key_file: key", "pseudonymisation_key_file: key\nlog: {level: loud}", "w.yaml: log.level: must be"},
+      {"pseudonymisation_key_file: key", "pseudonymisation_key_file: key\nkafka_extra: 1", "w.yaml: kafka_extra: unknown key"},
+  };
+  for (const Case& c : cases) {
+    std::string text = kGood;
+    const size_t at = text.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.from;
+    text.replace(at, c.from.size(), c.to);
+    absl::StatusOr<Config> cfg = ParseConfig(text, "w.yaml");
+    ASSERT_FALSE(cfg.ok()) << c.expect;
+    EXPECT_TRUE(Contains(MessageOf(cfg.status()), c.expect)) << cfg.status().message() << "\n  expected: " << c.expect;
+  }
+}
+
+TEST(Config, BrokenYamlGivesTheLine) {
+  absl::StatusOr<Config> c = ParseConfig("kafka:\n  brokers: [\n", "w.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(Contains(MessageOf(c.status()), "w.yaml: line")) << c.status();
+}
+
+}  // namespace
+}  // namespace wijkpuls

@@ -1,0 +1,114 @@
+// Decoding input records: protobuf binary, the protobuf JSON mapping, and
+// everything that is not a SurveyResponse.
+#include "ingest/decode.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+
+#include "wijkpuls/v1/wijkpuls.pb.h"
+
+namespace wijkpuls {
+namespace {
+
+v1::SurveyResponse Sample() {
+  v1::SurveyResponse m;
+  m.set_response_id("r-1");
+  m.set_respondent_ref("INV-1");
+  m.set_wave("2024");
+  m.set_instrument(v1::WIJKONDERZOEK);
+  m.set_wijk("cool");
+  m.set_mode(v1::PHONE);
+  m.mutable_started_at()->set_seconds(1'680'000'000);
+  m.mutable_submitted_at()->set_seconds(1'680'000'900);
+  m.mutable_submitted_at()->set_nanos(5);
+  m.set_age_band(v1::AGE_45_64);
+  m.set_sex(v1::FEMALE);
+  auto* a = m.add_answers();
+  a->set_item("S01");
+  a->set_value(4);
+  m.set_interviewer_id("int-2");
+  m.set_consent(true);
+  return m;
+}
+
+TEST(Decode, BinaryKeepsEveryField) {
+  absl::StatusOr<RawResponse> r = DecodeResponse(Sample().SerializeAsString(), "");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->response_id, "r-1");
+  EXPECT_EQ(r->instrument, 2);
+  EXPECT_EQ(r->mode, 3);
+  EXPECT_EQ(r->age_band, 3);
+  EXPECT_EQ(r->sex, 2);
+  EXPECT_EQ(*r->submitted_at, 1'680'000'900LL * kNanosPerSecond + 5);
+  ASSERT_EQ(r->answers.size(), 1u);
+  EXPECT_EQ(r->answers[0].item, "S01");
+  EXPECT_TRUE(r->consent);
+}
+
+TEST(Decode, JsonInBothFieldNameStylesWithUnknownFields) {
+  const char* camel =
+      R"({"responseId":"r-1","respondentRef":"INV-1","wave":"2024","instrument":"WIJKONDERZOEK",
+          "wijk":"cool","mode":"PHONE","startedAt":"2023-03-28T10:40:00Z","submittedAt":"2023-03-28T10:55:00.000000005Z",
+          "ageBand":"AGE_45_64","sex":"FEMALE","answers":[{"item":"S01","value":4}],
+          "interviewerId":"int-2","consent":true,"someNewField":17})";
+  absl::StatusOr<RawResponse> r = DecodeResponse(camel, kJsonContentType);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->instrument, 2);
+  EXPECT_EQ(*r->submitted_at % kNanosPerSecond, 5);
+  const char* snake = R"({"response_id":"r-2","age_band":"AGE_15_29","consent":true})";
+  r = DecodeResponse(snake, kJsonContentType);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->response_id, "r-2");
+  EXPECT_EQ(r->age_band, 1);
+}
+
+TEST(Decode, UnknownEnumNumbersAreKeptForValidation) {
+  v1::SurveyResponse m = Sample();
+  m.set_sex(static_cast<v1::Sex>(7));
+  absl::StatusOr<RawResponse> r = DecodeResponse(m.SerializeAsString(), "");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->sex, 7);  // INVALID_FIELD later, not a decode error
+}
+
+TEST(Decode, TimestampsOutsideTheRangeAreMarked) {
+  v1::SurveyResponse m = Sample();
+  m.mutable_submitted_at()->set_seconds(9'999'999'999'999LL);
+  absl::StatusOr<RawResponse> r = DecodeResponse(m.SerializeAsString(), "");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->submitted_at);
+  EXPECT_EQ(r->unrepresentable_field, "submitted_at");
+}
+
+TEST(Decode, WhatIsNotASurveyResponseIsADecodeError) {
+  EXPECT_FALSE(DecodeResponse(std::string("\x0f\xff\x13garbled", 10), "").ok());  // invalid wire type
+  EXPECT_FALSE(DecodeResponse("", "").ok());
+  EXPECT_FALSE(DecodeResponse("{not json", kJsonContentType).ok());
+  EXPECT_FALSE(DecodeResponse(Sample().SerializeAsString(), kJsonContentType).ok());
+  EXPECT_FALSE(DecodeResponse(Sample().SerializeAsString(), "text/csv").ok());
+  // Bytes that parse but set no known field (only an unknown field 99).
+  std::string unknown_only("\x98\x06\x01", 3);
+  absl::StatusOr<RawResponse> r = DecodeResponse(unknown_only, "");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(std::string(r.status().message()).find("no known field"), std::string::npos);
+}
+
+TEST(Decode, ErrorsNeverQuoteTheData) {
+  const std::string secret = R"({"respondentRef":"SECRET-REF", "answers": "oops"})";
+  absl::StatusOr<RawResponse> r = DecodeResponse(secret, kJsonContentType);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(std::string(r.status().message()).find("SECRET"), std::string::npos);
+}
+
+TEST(Decode, Withdrawals) {
+  v1::Withdrawal w;
+  w.set_respondent_ref("INV-1");
+  w.set_wave("2024");
+  absl::StatusOr<RawWithdrawal> d = DecodeWithdrawal(w.SerializeAsString(), "");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->wave, "2024");
+  EXPECT_TRUE(d->wijk.empty());
+  EXPECT_FALSE(DecodeWithdrawal("\x0f\xff", "").ok());
+}
+
+}  // namespace
+}  // namespace wijkpuls

@@ -1,0 +1,259 @@
+// The pipeline loop with a scripted source and dead-letter sink: group
+// commit, offsets stored with the state, restart without reprocessing, and
+// dead letters delivered before the offsets that passed them.
+#include "ingest/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <thread>
+
+#include "tests/support/test_support.h"
+#include "wijkpuls/v1/wijkpuls.pb.h"
+
+namespace wijkpuls {
+namespace {
+
+using testing::DefaultDistricts;
+using testing::DefaultMethodology;
+using testing::Local;
+
+struct Scripted {
+  std::string topic = "wijkprofiel.responses.v1";
+  int32_t partition = 0;
+  std::string value;
+};
+
+// Two partitions of scripted records; Rewind and assignment like a consumer.
+class ScriptedSource : public RecordSource {
+ public:
+  ScriptedSource(std::vector<Scripted> records, AssignmentHandler* handler) : handler_(handler) {
+    for (Scripted& r : records) by_partition_[r.partition].push_back(std::move(r));
+  }
+  std::optional<SourceRecord> Poll(std::chrono::milliseconds) override {
+    if (!assigned_) {
+      assigned_ = true;
+      Rewind(handler_->OnAssign({}));
+    }
+    // Round-robin over partitions, like a consumer interleaving fetches.
+    for (size_t tries = 0; tries < by_partition_.size(); ++tries) {
+      auto it = by_partition_.begin();
+      std::advance(it, static_cast<long>(turn_++ % by_partition_.size()));
+      int64_t& pos = position_[it->first];
+      if (pos < static_cast<int64_t>(it->second.size())) {
+        const Scripted& s = it->second[static_cast<size_t>(pos)];
+        ++polled_;
+        return SourceRecord{s.topic, it->first, pos++, "cool", s.value, ""};
+      }
+    }
+    return std::nullopt;
+  }
+  void Rewind(const OffsetMap& offsets) override {
+    for (auto& [p, records] : by_partition_) {
+      auto it = offsets.find({"wijkprofiel.responses.v1", p});
+      position_[p] = it == offsets.end() ? 0 : it->second;
+    }
+  }
+  void Committed(const OffsetMap&) override {}
+  bool AtEnd() const override {
+    for (const auto& [p, records] : by_partition_) {
+      auto it = position_.find(p);
+      if (it == position_.end() || it->second < static_cast<int64_t>(records.size())) return false;
+    }
+    return assigned_;
+  }
+  std::vector<PartitionProgress> Progress() const override { return {}; }
+  bool Assigned() const override { return assigned_; }
+  void Close() override { handler_->OnRevoke({}); }
+  int64_t polled() const { return polled_; }
+
+ private:
+  AssignmentHandler* handler_;
+  std::map<int32_t, std::vector<Scripted>> by_partition_;
+  std::map<int32_t, int64_t> position_;
+  bool assigned_ = false;
+  size_t turn_ = 0;
+  int64_t polled_ = 0;
+};
+
+// Delivers, or fails the first `failures` flushes.
+class ScriptedDeadLetters : public DeadLetterSink {
+ public:
+  void Send(OutgoingRecord r) override { pending_.push_back(std::move(r)); }
+  absl::Status Flush(std::chrono::milliseconds) override {
+    if (failures > 0) {
+      --failures;
+      ++failed_;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // an attempt takes time
+      return absl::UnavailableError("scripted outage");
+    }
+    for (const OutgoingRecord& r : pending_) {
+      for (const auto& [k, v] : r.headers) {
+        if (k == "wijkpuls-source") delivered.insert(v);
+      }
+    }
+    pending_.clear();
+    return absl::OkStatus();
+  }
+  size_t Pending() const override { return pending_.size(); }
+  void Discard() override { pending_.clear(); }
+  uint64_t Failures() const override { return failed_; }
+  int failures = 0;
+  std::set<std::string> delivered;  // "topic/partition/offset"
+
+ private:
+  std::vector<OutgoingRecord> pending_;
+  uint64_t failed_ = 0;
+};
+
+// Checks after every commit that no stored offset passed an undelivered rejection.
+class CommitWatcher : public PipelineObserver {
+ public:
+  std::function<void()> after_commit;
+  void OnRecord(const std::string&, const RecordResult&) override {}
+  void OnBatchCommitted(int records, double) override {
+    batches.push_back(records);
+    if (after_commit) after_commit();
+  }
+  void OnPartitions(const std::vector<PartitionStatus>&) override {}
+  void OnDeadLetters(size_t, uint64_t) override {}
+  void OnStorageError() override {}
+  void OnRollback() override { ++rollbacks; }
+  std::vector<int> batches;
+  int rollbacks = 0;
+};
+
+std::string Response(int i, bool consent) {
+  v1::SurveyResponse m;
+  m.set_response_id("r-" + std::to_string(i));
+  m.set_respondent_ref("INV-" + std::to_string(i));
+  m.set_wave("2024");
+  m.set_instrument(v1::VEILIGHEIDSMONITOR);
+  m.set_wijk("cool");
+  m.set_mode(v1::PAPER);
+  m.mutable_submitted_at()->set_seconds(Local("2023-04-12 12:00:00") / kNanosPerSecond + i);
+  m.set_age_band(v1::AGE_30_44);
+  m.set_sex(v1::FEMALE);
+  m.set_consent(consent);
+  for (int item = 1; item <= 14; ++item) {
+    auto* a = m.add_answers();
+    a->set_item(item < 10 ? "V0" + std::to_string(item) : "V" + std::to_string(item));
+    a->set_value(1 + (i + item) % 3);
+  }
+  return m.SerializeAsString();
+}
+
+// 20 records over two partitions; every 5th one without consent (rejected).
+std::vector<Scripted> Season() {
+  std::vector<Scripted> out;
+  for (int i = 0; i < 20; ++i) out.push_back(Scripted{"wijkprofiel.responses.v1", i % 2, Response(i, i % 5 != 0)});
+  return out;
+}
+
+struct Rig {
+  testing::TempDir dir;
+  std::unique_ptr<StateStore> store;
+  Pseudonymiser pseudonymiser = *Pseudonymiser::FromKey(std::string(32, 'k'));
+  ScriptedDeadLetters dead;
+  StateHub hub;
+  Health health;
+  CommitWatcher watcher;
+
+  std::unique_ptr<Pipeline> Make(PipelineOptions po) {
+    if (!store) store = *StateStore::Open(StoreOptions{dir.File("state")});
+    auto p = std::make_unique<Pipeline>(
+        *store, std::make_shared<const Methodology>(DefaultMethodology()),
+        std::make_shared<const DistrictRegister>(DefaultDistricts()), pseudonymiser,
+        [] { return Local("2026-01-01 00:00:00"); }, ProcessorOptions{}, dead, hub, health, &watcher, po);
+    EXPECT_TRUE(p->Start().ok());
+    return p;
+  }
+};
+
+PipelineOptions Batches(int records) {
+  PipelineOptions po;
+  po.max_batch_records = records;
+  po.linger = std::chrono::milliseconds(60000);
+  po.exit_at_end = true;
+  po.dead_letter_wait = std::chrono::milliseconds(1);
+  po.retry_backoff = std::chrono::milliseconds(5);
+  return po;
+}
+
+TEST(Pipeline, CommitsInGroupsAndStoresTheNextOffsetOfEveryPartition) {
+  Rig rig;
+  std::unique_ptr<Pipeline> p = rig.Make(Batches(3));
+  ScriptedSource source(Season(), p.get());
+  std::atomic<bool> stop{false};
+  ASSERT_TRUE(p->Run(source, stop).ok());
+  EXPECT_EQ(p->records_committed(), 20);
+  EXPECT_EQ(rig.watcher.batches, (std::vector<int>{3, 3, 3, 3, 3, 3, 2}));
+  absl::StatusOr<OffsetMap> offsets = rig.store->LoadOffsets();
+  EXPECT_EQ(*offsets, (OffsetMap{{{"wijkprofiel.responses.v1", 0}, 10}, {{"wijkprofiel.responses.v1", 1}, 10}}));
+  EXPECT_EQ(rig.dead.delivered.size(), 4u);  // offsets 0, 5, 10, 15 of the season
+  const WijkState* s = rig.hub.Current()->state.Find(StateKey{"2024", "cool"});
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->cells[QuotaCellIndex(Instrument::kVeiligheidsmonitor, CellIndex(AgeBand::k30To44, Sex::kFemale))].accepted, 16);
+}
+
+TEST(Pipeline, ARestartReadsNothingTwice) {
+  Rig rig;
+  {
+    std::unique_ptr<Pipeline> p = rig.Make(Batches(4));
+    ScriptedSource source(Season(), p.get());
+    std::atomic<bool> stop{false};
+    ASSERT_TRUE(p->Run(source, stop).ok());
+  }
+  const FieldworkState before = rig.hub.Current()->state;
+  std::unique_ptr<Pipeline> again = rig.Make(Batches(4));
+  ScriptedSource source(Season(), again.get());
+  std::atomic<bool> stop{false};
+  ASSERT_TRUE(again->Run(source, stop).ok());
+  EXPECT_EQ(source.polled(), 0);
+  EXPECT_EQ(again->records_committed(), 0);
+  EXPECT_TRUE(rig.hub.Current()->state == before);
+}
+
+TEST(Pipeline, OffsetsNeverPassARejectionThatWasNotDelivered) {
+  Rig rig;
+  rig.dead.failures = 5;  // the dead-letter topic is down for a while
+  std::unique_ptr<Pipeline> p = rig.Make(Batches(4));
+  int violations = 0;
+  rig.watcher.after_commit = [&] {
+    const OffsetMap stored = *rig.store->LoadOffsets();
+    for (const auto& [tp, next] : stored) {
+      for (int64_t o = 0; o < next; ++o) {
+        const int i = static_cast<int>(o * 2 + tp.second);  // Season(): record i is at partition i%2, offset i/2
+        if (i % 5 == 0 && !rig.dead.delivered.count("wijkprofiel.responses.v1/" + std::to_string(tp.second) + "/" + std::to_string(o))) {
+          ++violations;
+        }
+      }
+    }
+  };
+  ScriptedSource source(Season(), p.get());
+  std::atomic<bool> stop{false};
+  ASSERT_TRUE(p->Run(source, stop).ok());
+  EXPECT_EQ(violations, 0);
+  EXPECT_GE(rig.watcher.rollbacks, 1);  // a failed attempt redoes its batch...
+  EXPECT_EQ(rig.dead.failures, 0);
+  EXPECT_EQ(p->records_committed(), 20);  // ...and nothing is lost or counted twice
+  EXPECT_EQ(rig.dead.delivered.size(), 4u);
+  const WijkState* s = rig.hub.Current()->state.Find(StateKey{"2024", "cool"});
+  EXPECT_EQ(s->cells[QuotaCellIndex(Instrument::kVeiligheidsmonitor, CellIndex(AgeBand::k30To44, Sex::kFemale))].accepted, 16);
+  EXPECT_EQ(s->cells[QuotaCellIndex(Instrument::kVeiligheidsmonitor, CellIndex(AgeBand::k30To44, Sex::kFemale))].rejected, 4);
+}
+
+TEST(Pipeline, TheLingerTimeClosesABatch) {
+  Rig rig;
+  PipelineOptions po = Batches(1000);
+  po.linger = std::chrono::milliseconds(0);
+  std::unique_ptr<Pipeline> p = rig.Make(po);
+  ScriptedSource source(Season(), p.get());
+  std::atomic<bool> stop{false};
+  ASSERT_TRUE(p->Run(source, stop).ok());
+  EXPECT_EQ(p->records_committed(), 20);
+  EXPECT_EQ(rig.watcher.batches.size(), 20u);  // a batch per record when nothing lingers
+}
+
+}  // namespace
+}  // namespace wijkpuls

@@ -1,0 +1,236 @@
+// The decision for one record and its effect on state, on a real RocksDB
+// state directory: deduplication, respondent claims, withdrawals in either
+// order, and where rejected records are counted.
+#include "ingest/record_processor.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "tests/support/test_support.h"
+#include "wijkpuls/v1/wijkpuls.pb.h"
+
+namespace wijkpuls {
+namespace {
+
+using testing::DefaultDistricts;
+using testing::DefaultMethodology;
+using testing::Local;
+
+class Processor : public ::testing::Test {
+ protected:
+  Processor()
+      : store_(*StateStore::Open(StoreOptions{dir_.File("state")})),
+        pseudonymiser_(*Pseudonymiser::FromKey(std::string(32, 'k'))),
+        processor_(DefaultMethodology(), DefaultDistricts(), pseudonymiser_,
+                   [] { return Local("2026-01-01 00:00:00"); }, ProcessorOptions{}),
+        batch_(store_->NewBatch()) {}
+
+  static v1::SurveyResponse Response(const std::string& id, const std::string& ref) {
+    v1::SurveyResponse m;
+    m.set_response_id(id);
+    m.set_respondent_ref(ref);
+    m.set_wave("2024");
+    m.set_instrument(v1::VEILIGHEIDSMONITOR);
+    m.set_wijk("cool");
+    m.set_mode(v1::PAPER);
+    m.mutable_submitted_at()->set_seconds(Local("2023-04-12 12:00:00") / kNanosPerSecond);
+    m.set_age_band(v1::AGE_30_44);
+    m.set_sex(v1::MALE);
+    m.set_consent(true);
+    for (int i = 1; i <= 14; ++i) {
+      auto* a = m.add_answers();
+      a->set_item(i < 10 ? "V0" + std::to_string(i) : "V" + std::to_string(i));
+      a->set_value(1 + i % 3);
+    }
+    return m;
+  }
+
+  RecordResult Feed(const std::string& value, const std::string& topic = "wijkprofiel.responses.v1") {
+    values_.push_back(value);
+    SourceRecord r;
+    r.topic = topic;
+    r.partition = 0;
+    r.offset = offset_++;
+    r.key = "cool";
+    r.value = values_.back();
+    absl::StatusOr<RecordResult> result = processor_.Process(r, *batch_, state_, dirty_);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return *result;
+  }
+  RecordResult Feed(const v1::SurveyResponse& m) { return Feed(m.SerializeAsString()); }
+  RecordResult Withdraw(const std::string& ref, const std::string& wijk) {
+    v1::Withdrawal w;
+    w.set_respondent_ref(ref);
+    w.set_wave("2024");
+    w.set_wijk(wijk);
+    return Feed(w.SerializeAsString(), "wijkprofiel.withdrawals.v1");
+  }
+  void Commit() {
+    ASSERT_TRUE(store_->Commit(*batch_).ok());
+    batch_ = store_->NewBatch();
+  }
+  const CellTally& Cell() const {
+    static const CellTally kNone;
+    const WijkState* s = state_.Find(StateKey{"2024", "cool"});
+    return s ? s->cells[QuotaCellIndex(Instrument::kVeiligheidsmonitor, CellIndex(AgeBand::k30To44, Sex::kMale))]
+             : kNone;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<StateStore> store_;
+  Pseudonymiser pseudonymiser_;
+  RecordProcessor processor_;
+  std::unique_ptr<StateBatch> batch_;
+  FieldworkState state_;
+  std::set<StateKey> dirty_;
+  std::deque<std::string> values_;
+  int64_t offset_ = 0;
+};
+
+TEST_F(Processor, ARedeliveredRecordHasNoEffectInTheSameBatchAndAfterACommit) {
+  const v1::SurveyResponse r = Response("r-1", "INV-1");
+  EXPECT_EQ(Feed(r).outcome, Outcome::kAccepted);
+  EXPECT_EQ(Feed(r).outcome, Outcome::kDuplicate);
+  Commit();
+  EXPECT_EQ(Feed(r).outcome, Outcome::kDuplicate);
+  EXPECT_EQ(Cell().accepted, 1);
+}
+
+TEST_F(Processor, ADuplicateOfARejectedRecordIsNotDeadLetteredAgain) {
+  v1::SurveyResponse r = Response("r-2", "INV-2");
+  r.set_consent(false);
+  RecordResult first = Feed(r);
+  EXPECT_EQ(first.reason, RejectReason::kNoConsent);
+  EXPECT_TRUE(first.DeadLetter());
+  RecordResult again = Feed(r);
+  EXPECT_EQ(again.outcome, Outcome::kDuplicate);
+  EXPECT_FALSE(again.DeadLetter());
+  EXPECT_EQ(Cell().rejected, 1);
+}
+
+TEST_F(Processor, ASecondResponseOfTheRespondentIsADuplicateRespondent) {
+  EXPECT_EQ(Feed(Response("r-3", "INV-3")).outcome, Outcome::kAccepted);
+  Commit();
+  RecordResult second = Feed(Response("r-4", "INV-3"));
+  EXPECT_EQ(second.reason, RejectReason::kDuplicateRespondent);
+  EXPECT_NE(second.detail.find("r-3"), std::string::npos);
+  EXPECT_EQ(second.detail.find("INV-3"), std::string::npos);  // never the ref
+  EXPECT_EQ(Cell().accepted, 1);
+  EXPECT_EQ(Cell().rejected, 1);
+}
+
+TEST_F(Processor, AFlaggedResponseClaimsTheRespondentToo) {
+  v1::SurveyResponse speeder = Response("r-5", "INV-5");
+  speeder.set_mode(v1::WEB);
+  speeder.mutable_started_at()->set_seconds(speeder.submitted_at().seconds() - 100);
+  RecordResult first = Feed(speeder);
+  EXPECT_EQ(first.outcome, Outcome::kFlagged);
+  EXPECT_TRUE(first.flags.Has(QualityFlag::kSpeeder));
+  EXPECT_EQ(Feed(Response("r-6", "INV-5")).reason, RejectReason::kDuplicateRespondent);
+  EXPECT_EQ(Cell().flagged, 1);
+}
+
+TEST_F(Processor, AWithdrawalAfterTheResponseRemovesItFromEverything) {
+  Feed(Response("r-7", "INV-7"));
+  Commit();
+  const WijkState before_any = WijkState{};
+  RecordResult w = Withdraw("INV-7", "cool");
+  EXPECT_EQ(w.withdrawal, WithdrawalOutcome::kErased);
+  EXPECT_EQ(w.erased, 1);
+  Commit();
+  const WijkState& s = *state_.Find(StateKey{"2024", "cool"});
+  WijkState expect = before_any;
+  expect.watermark = s.watermark;  // the watermark does not go back
+  EXPECT_EQ(s, expect);
+  // What is stored of it is gone; the id stays known, so a redelivery is a duplicate.
+  auto rec = store_->NewBatch()->GetResponse("2024", "cool", "r-7", DefaultMethodology());
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  EXPECT_TRUE((*rec)->erased);
+  EXPECT_FALSE((*rec)->response);
+  EXPECT_EQ(Feed(Response("r-7", "INV-7")).outcome, Outcome::kDuplicate);
+  // A later response of the respondent is WITHDRAWN, and counted nowhere.
+  RecordResult later = Feed(Response("r-8", "INV-7"));
+  EXPECT_EQ(later.reason, RejectReason::kWithdrawn);
+  EXPECT_EQ(Cell().rejected, 0);
+}
+
+TEST_F(Processor, AWithdrawalThatArrivesFirstStillWins) {
+  RecordResult w = Withdraw("INV-9", "");  // no wijk named: every wijk
+  EXPECT_EQ(w.withdrawal, WithdrawalOutcome::kRecorded);
+  Commit();
+  EXPECT_EQ(Feed(Response("r-9", "INV-9")).reason, RejectReason::kWithdrawn);
+  EXPECT_EQ(Cell().accepted, 0);
+}
+
+TEST_F(Processor, BothOrdersOfResponseAndWithdrawalEndInTheSameState) {
+  Feed(Response("r-10", "INV-10"));
+  Withdraw("INV-10", "cool");
+  Feed(Response("r-11", "INV-11"));
+  const WijkState one = *state_.Find(StateKey{"2024", "cool"});
+
+  testing::TempDir other;
+  auto store = *StateStore::Open(StoreOptions{other.File("state")});
+  RecordProcessor p(DefaultMethodology(), DefaultDistricts(), pseudonymiser_, [] { return Local("2026-01-01 00:00:00"); },
+                    ProcessorOptions{});
+  auto batch = store->NewBatch();
+  FieldworkState state;
+  std::set<StateKey> dirty;
+  std::vector<std::string> values;
+  auto feed = [&](const std::string& value, const std::string& topic) {
+    values.push_back(value);
+    SourceRecord r{topic, 0, static_cast<int64_t>(values.size()), "cool", values.back(), ""};
+    ASSERT_TRUE(p.Process(r, *batch, state, dirty).ok());
+  };
+  v1::Withdrawal w;
+  w.set_respondent_ref("INV-10");
+  w.set_wave("2024");
+  w.set_wijk("cool");
+  feed(w.SerializeAsString(), "wijkprofiel.withdrawals.v1");
+  feed(Response("r-10", "INV-10").SerializeAsString(), "wijkprofiel.responses.v1");
+  feed(Response("r-11", "INV-11").SerializeAsString(), "wijkprofiel.responses.v1");
+  EXPECT_EQ(*state.Find(StateKey{"2024", "cool"}), one);
+}
+
+TEST_F(Processor, RecordsAreCountedWhereTheyCanBeAttributed) {
+  EXPECT_EQ(Feed(std::string("\x0f\xff", 2)).reason, RejectReason::kDecodeError);
+  v1::SurveyResponse unknown = Response("r-12", "INV-12");
+  unknown.set_wijk("atlantis");
+  EXPECT_EQ(Feed(unknown).reason, RejectReason::kUnknownWijk);
+  const WijkState* nowhere = state_.Find(StateKey{"", ""});
+  ASSERT_NE(nowhere, nullptr);
+  EXPECT_EQ(nowhere->quality.total.rejected[static_cast<int>(RejectReason::kDecodeError)], 1);
+  const WijkState* wave_only = state_.Find(StateKey{"2024", ""});
+  ASSERT_NE(wave_only, nullptr);
+  EXPECT_EQ(wave_only->quality.total.rejected[static_cast<int>(RejectReason::kUnknownWijk)], 1);
+  EXPECT_TRUE(dirty_.count(StateKey{"", ""}));
+}
+
+TEST_F(Processor, OversizedRecordsAreRejectedBeforeDecoding) {
+  ProcessorOptions small;
+  small.max_record_bytes = 1024;
+  RecordProcessor p(DefaultMethodology(), DefaultDistricts(), pseudonymiser_, [] { return Local("2026-01-01 00:00:00"); },
+                    small);
+  std::string big(2000, 'x');
+  SourceRecord r{"wijkprofiel.responses.v1", 0, 1, "cool", big, ""};
+  absl::StatusOr<RecordResult> result = p.Process(r, *batch_, state_, dirty_);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->reason, RejectReason::kOversized);
+}
+
+TEST_F(Processor, TheWatermarkIsTheLatestSubmissionThatPassedTheChecks) {
+  v1::SurveyResponse a = Response("r-20", "INV-20");
+  Feed(a);
+  v1::SurveyResponse late_but_invalid = Response("r-21", "INV-21");
+  late_but_invalid.mutable_submitted_at()->set_seconds(Local("2023-09-09 12:00:00") / kNanosPerSecond);
+  late_but_invalid.set_consent(false);
+  Feed(late_but_invalid);
+  EXPECT_EQ(state_.Watermark("2024"), Local("2023-04-12 12:00:00"));
+  v1::SurveyResponse dup = Response("r-22", "INV-20");  // DUPLICATE_RESPONDENT passed the checks
+  dup.mutable_submitted_at()->set_seconds(Local("2023-05-01 09:00:00") / kNanosPerSecond);
+  EXPECT_EQ(Feed(dup).reason, RejectReason::kDuplicateRespondent);
+  EXPECT_EQ(state_.Watermark("2024"), Local("2023-05-01 09:00:00"));
+}
+
+}  // namespace
+}  // namespace wijkpuls

@@ -1,0 +1,174 @@
+// The RocksDB state directory: atomic batches, offsets, aggregates, the
+// schema version, the lock and the errors an operator sees.
+#include "store/state_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "store/schema.h"
+#include "tests/support/test_support.h"
+#include "validate/text.h"
+
+namespace wijkpuls {
+namespace {
+
+using testing::DefaultMethodology;
+using testing::TempDir;
+
+std::unique_ptr<StateStore> Open(const std::string& dir) {
+  absl::StatusOr<std::unique_ptr<StateStore>> s = StateStore::Open(StoreOptions{dir});
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+TEST(StateStore, OffsetsAndStateAreWrittenTogetherOrNotAtAll) {
+  TempDir dir;
+  {
+    std::unique_ptr<StateStore> s = Open(dir.File("state"));
+    std::unique_ptr<StateBatch> b = s->NewBatch();
+    b->PutOffset("responses", 3, 42);
+    Attribution a;
+    b->PutRejected("2024", "cool", "r-1", RejectReason::kNoConsent, a, false);
+    // Not committed: dropped with the batch.
+    std::unique_ptr<StateBatch> lost = s->NewBatch();
+    lost->PutOffset("responses", 4, 7);
+    ASSERT_TRUE(s->Commit(*b).ok());
+  }
+  std::unique_ptr<StateStore> s = Open(dir.File("state"));
+  absl::StatusOr<OffsetMap> offsets = s->LoadOffsets();
+  ASSERT_TRUE(offsets.ok());
+  EXPECT_EQ(*offsets, (OffsetMap{{{"responses", 3}, 42}}));
+  std::unique_ptr<StateBatch> b = s->NewBatch();
+  auto rec = b->GetResponse("2024", "cool", "r-1", DefaultMethodology());
+  ASSERT_TRUE(rec.ok());
+  ASSERT_TRUE(rec->has_value());
+  EXPECT_EQ((*rec)->outcome, Outcome::kRejected);
+  EXPECT_EQ((*rec)->reason, RejectReason::kNoConsent);
+}
+
+TEST(StateStore, ABatchSeesItsOwnWrites) {
+  TempDir dir;
+  std::unique_ptr<StateStore> s = Open(dir.File("state"));
+  std::unique_ptr<StateBatch> b = s->NewBatch();
+  EXPECT_FALSE(b->GetResponse("2024", "cool", "r-9", DefaultMethodology())->has_value());
+  b->PutRejected("2024", "cool", "r-9", RejectReason::kOutOfWindow, Attribution{}, false);
+  EXPECT_TRUE(b->GetResponse("2024", "cool", "r-9", DefaultMethodology())->has_value());
+  Digest256 who{};
+  who[0] = 7;
+  b->PutRespondent("2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-9"});
+  EXPECT_EQ(b->GetRespondent("2024", "cool", who)->state, RespondentState::kClaimed);
+  EXPECT_EQ(b->GetRespondent("2024", "", who)->state, RespondentState::kUnseen);
+}
+
+TEST(StateStore, CountedResponsesRoundTrip) {
+  TempDir dir;
+  std::unique_ptr<StateStore> s = Open(dir.File("state"));
+  const Methodology& m = DefaultMethodology();
+  CountedResponse r;
+  r.response_id = "r-2";
+  r.wave = "2024";
+  r.wijk = 3;
+  r.instrument = Instrument::kWijkonderzoek;
+  r.mode = Mode::kFaceToFace;
+  r.age_band = AgeBand::k65Plus;
+  r.sex = Sex::kMale;
+  r.started_at = 1'680'000'000LL * kNanosPerSecond;
+  r.submitted_at = r.started_at.value() + 900 * kNanosPerSecond + 17;
+  r.interviewer_id = "int-3";
+  r.instrument_version = "2024.1";
+  r.answers = {{15, 4}, {20, 98}, {33, 10}};
+  r.dropped_items = {16};
+  r.unknown_items = 2;
+  r.other_instrument_items = 1;
+  r.flags.Add(QualityFlag::kStraightliner);
+  r.respondent[5] = 99;
+  std::unique_ptr<StateBatch> b = s->NewBatch();
+  b->PutCounted(r, "cool", Outcome::kFlagged);
+  ASSERT_TRUE(s->Commit(*b).ok());
+  auto rec = s->NewBatch()->GetResponse("2024", "cool", "r-2", m);
+  ASSERT_TRUE(rec.ok() && rec->has_value());
+  ASSERT_TRUE((*rec)->response);
+  const CountedResponse& back = *(*rec)->response;
+  EXPECT_EQ((*rec)->outcome, Outcome::kFlagged);
+  EXPECT_EQ(back.answers, r.answers);
+  EXPECT_EQ(back.dropped_items, r.dropped_items);
+  EXPECT_EQ(back.submitted_at, r.submitted_at);
+  EXPECT_EQ(back.started_at, r.started_at);
+  EXPECT_EQ(back.flags, r.flags);
+  EXPECT_EQ(back.respondent, r.respondent);
+  EXPECT_EQ(back.interviewer_id, "int-3");
+}
+
+TEST(StateStore, AggregatesRoundTripExactly) {
+  TempDir dir;
+  const Methodology& m = DefaultMethodology();
+  const int k = static_cast<int>(m.indicators.size());
+  WijkState w;
+  w.cells[3] = CellTally{5, 2, 1};
+  w.days[19500] = DayTally{{3, 4}, {1, 0}};
+  w.stats.resize(static_cast<size_t>(kCellCount) * k);
+  w.stats[7] = SufficientStats{9, 5, 5};
+  w.watermark = 1'690'000'000LL * kNanosPerSecond;
+  w.quality.total.accepted = 5;
+  w.quality.total.durations[600] = 2;
+  w.quality.by_mode[2].rejected[4] = 1;
+  w.quality.by_interviewer["int-1"].flagged = 2;
+  w.quality.dropped_by_item[12] = 3;
+  {
+    std::unique_ptr<StateStore> s = Open(dir.File("state"));
+    std::unique_ptr<StateBatch> b = s->NewBatch();
+    b->PutAggregates(StateKey{"2024", "cool"}, w, k);
+    b->PutAggregates(StateKey{"", ""}, WijkState{}, k);
+    ASSERT_TRUE(s->Commit(*b).ok());
+  }
+  std::unique_ptr<StateStore> s = Open(dir.File("state"));
+  FieldworkState state;
+  ASSERT_TRUE(s->LoadAggregates(m, state).ok());
+  ASSERT_NE(state.Find(StateKey{"2024", "cool"}), nullptr);
+  EXPECT_EQ(*state.Find(StateKey{"2024", "cool"}), w);
+  EXPECT_EQ(*state.Find(StateKey{"", ""}), WijkState{});
+  EXPECT_EQ(state.Watermark("2024"), w.watermark);
+}
+
+TEST(StateStore, ASecondOpenIsRefusedWhileTheFirstHoldsTheLock) {
+  TempDir dir;
+  std::unique_ptr<StateStore> first = Open(dir.File("state"));
+  absl::StatusOr<std::unique_ptr<StateStore>> second = StateStore::Open(StoreOptions{dir.File("state")});
+  ASSERT_FALSE(second.ok());
+  EXPECT_TRUE(Contains(MessageOf(second.status()), "is in use by another process")) << second.status();
+}
+
+TEST(StateStore, ANewerSchemaIsRefused) {
+  TempDir dir;
+  {
+    std::unique_ptr<StateStore> s = Open(dir.File("state"));
+    std::unique_ptr<StateBatch> b = s->NewBatch();
+    b->PutMeta(store::kMetaSchemaVersion, std::to_string(store::kSchemaVersion + 1));
+    ASSERT_TRUE(s->Commit(*b).ok());
+  }
+  absl::StatusOr<std::unique_ptr<StateStore>> s = StateStore::Open(StoreOptions{dir.File("state")});
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(s.status()));
+  EXPECT_TRUE(Contains(MessageOf(s.status()), "newer than this wijkpuls")) << s.status();
+}
+
+TEST(StateStore, AForeignDirectoryIsRefused) {
+  TempDir dir;
+  testing::WriteFile(dir.File("notes.txt"), "hello");
+  absl::StatusOr<std::unique_ptr<StateStore>> s = StateStore::Open(StoreOptions{dir.path()});
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(Contains(MessageOf(s.status()), "is not empty but holds no wijkpuls state")) << s.status();
+}
+
+TEST(StateStore, ADirectoryThatCannotBeCreatedGivesAClearError) {
+  TempDir dir;
+  testing::WriteFile(dir.File("file"), "x");  // a file where a folder should be
+  absl::StatusOr<std::unique_ptr<StateStore>> s = StateStore::Open(StoreOptions{dir.File("file/state")});
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(Contains(MessageOf(s.status()), dir.File("file/state"))) << s.status();
+  EXPECT_TRUE(Contains(MessageOf(s.status()), "cannot be created")) << s.status();
+}
+
+}  // namespace
+}  // namespace wijkpuls

@@ -1,0 +1,72 @@
+#include "validate/quality_tally.h"
+
+#include <gtest/gtest.h>
+
+namespace wijkpuls {
+namespace {
+
+CountedResponse Response(Mode mode, std::string interviewer, int64_t seconds) {
+  CountedResponse r;
+  r.mode = mode;
+  r.interviewer_id = std::move(interviewer);
+  r.submitted_at = 1'700'000'000LL * kNanosPerSecond;
+  r.started_at = r.submitted_at - seconds * kNanosPerSecond;
+  r.answers = {{0, 1}, {1, 98}, {2, 99}, {3, 97}};
+  r.dropped_items = {5};
+  r.unknown_items = 1;
+  return r;
+}
+
+TEST(QualityTally, CountsAnswersFlagsAndDurationsPerModeAndInterviewer) {
+  QualityTally t;
+  CountedResponse a = Response(Mode::kPhone, "int-1", 400);
+  CountedResponse b = Response(Mode::kPhone, "int-1", 100);
+  b.flags.Add(QualityFlag::kSpeeder);
+  t.AddCounted(a, false, +1);
+  t.AddCounted(b, true, +1);
+  EXPECT_EQ(t.total.accepted, 1);
+  EXPECT_EQ(t.total.flagged, 1);
+  EXPECT_EQ(t.total.by_flag[static_cast<int>(QualityFlag::kSpeeder)], 1);
+  EXPECT_EQ(t.total.answers, 8);
+  EXPECT_EQ(t.total.dont_know, 2);
+  EXPECT_EQ(t.total.refused, 2);
+  EXPECT_EQ(t.by_mode[static_cast<int>(Mode::kPhone)].accepted, 1);
+  EXPECT_EQ(t.by_interviewer.at("int-1").flagged, 1);
+  EXPECT_EQ(t.dropped_by_item.at(5), 2);
+  EXPECT_EQ(t.unknown_items, 2);
+}
+
+TEST(QualityTally, RemovingAResponseRestoresTheEmptyTally) {
+  QualityTally t;
+  CountedResponse a = Response(Mode::kFaceToFace, "int-2", 700);
+  t.AddCounted(a, false, +1);
+  t.AddRejected(Attribution{}, RejectReason::kNoConsent);
+  QualityTally only_rejected;
+  only_rejected.AddRejected(Attribution{}, RejectReason::kNoConsent);
+  t.AddCounted(a, false, -1);
+  EXPECT_EQ(t, only_rejected);  // no zero entries left behind (durations, interviewers, items)
+}
+
+TEST(QualityTally, QuartilesUseTheNearestRank) {
+  // 1..8: Q1 = 2nd value, median = 4th, Q3 = 6th.
+  std::map<int64_t, int64_t> d;
+  for (int64_t s = 1; s <= 8; ++s) d[s * 100] = 1;
+  std::optional<Quartiles> q = DurationQuartiles(d);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->q1, 200);
+  EXPECT_EQ(q->median, 400);
+  EXPECT_EQ(q->q3, 600);
+  EXPECT_EQ(q->count, 8);
+  // Repeated values: {10 x3, 20 x1}: ranks 1, 2, 3 -> 10, 10, 10.
+  q = DurationQuartiles({{10, 3}, {20, 1}});
+  EXPECT_EQ(q->q1, 10);
+  EXPECT_EQ(q->median, 10);
+  EXPECT_EQ(q->q3, 10);
+  EXPECT_FALSE(DurationQuartiles({}));
+  q = DurationQuartiles({{42, 1}});
+  EXPECT_EQ(q->q1, 42);
+  EXPECT_EQ(q->q3, 42);
+}
+
+}  // namespace
+}  // namespace wijkpuls
