@@ -170,7 +170,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   OutputPublisher* pub = p.publisher.get();
   p.metrics->SetSources(MetricSources{&p.hub, &p.health, [store_ptr] { return store_ptr->Stats(); },
                                       [pub] { return pub->Stats(); }, config.closed_waves});
-  p.health.Set("consumer", "not started");
+  p.health.Set("consumer", "not started", /*log=*/false);
   absl::StatusOr<std::unique_ptr<HttpServer>> http =
       HttpServer::Start(HttpOptions{config.http_host, config.http_port, *token}, *p.api, *p.metrics, p.health);
   if (!http.ok()) return http.status();

@@ -4,18 +4,18 @@
 
 namespace wijkpuls {
 
-void Health::Set(const std::string& component, std::string problem) {
+void Health::Set(const std::string& component, std::string problem, bool log) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = problems_.find(component);
   if (problem.empty()) {
     if (it != problems_.end()) {
-      spdlog::info("recovered: {} (was: {})", component, it->second);
+      if (log) spdlog::info("recovered: {} (was: {})", component, it->second);
       problems_.erase(it);
     }
     return;
   }
   if (it == problems_.end() || it->second != problem) {
-    spdlog::warn("not ready: {}: {}", component, problem);
+    if (log) spdlog::warn("not ready: {}: {}", component, problem);
     problems_[component] = std::move(problem);
   }
 }

@@ -13,7 +13,8 @@ class Health {
  public:
   // A named problem (e.g. "kafka", "dead_letters", "storage", "consumer")
   // is set with a sentence, or cleared with an empty one.
-  void Set(const std::string& component, std::string problem);
+  // `log` false: a known start-up state, not worth a warning.
+  void Set(const std::string& component, std::string problem, bool log = true);
   void Clear(const std::string& component) { Set(component, ""); }
   // Ready when no problem is set. `problems` lists "component: sentence".
   bool Ready(std::vector<std::string>* problems = nullptr) const;

@@ -207,7 +207,7 @@ void Pipeline::ReportProgress() {
     health_.Clear("kafka");
   }
   if (!source_->Assigned()) {
-    health_.Set("consumer", "no input partitions assigned (yet)");
+    health_.Set("consumer", "no input partitions assigned (yet)", /*log=*/Clock_::now() - started_ > std::chrono::seconds(30));
   } else if (lag > 0 && Clock_::now() - last_commit_ > options_.stall_after) {
     health_.Set("consumer", Cat("stalled: ", lag, " records behind and nothing committed for ",
                                 static_cast<int64_t>(SecondsSince(last_commit_)), " s"));

@@ -109,6 +109,7 @@ class Pipeline : public AssignmentHandler {
   int batch_records_ = 0;
   std::chrono::steady_clock::time_point batch_started_;
   std::chrono::steady_clock::time_point last_commit_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   uint64_t version_ = 0;
   int64_t records_committed_ = 0;
 
