@@ -259,7 +259,7 @@ void SeasonBuilder::DrawRespondents() {
     const double total = static_cast<double>(wijk.PopulationTotal());
     for (int c = 0; c < kCellCount; ++c) mean_rel += pop[c] / total * kPropensity[c];
     // Some wijken respond better than planned, some fall behind.
-    const double pace = std::clamp(1.02 + 0.12 * rng_.N(), 0.7, 1.35);
+    const double pace = std::clamp(1.06 + 0.12 * rng_.N(), 0.75, 1.4);
     for (Instrument ins : kAllInstruments) {
       const int64_t invited = std::llround(wijk.invited * o_.scale / 2.0);
       if (invited <= 0) continue;
