@@ -89,12 +89,22 @@ Metrics::Metrics(std::string version)
                         .Help("Age x sex quota cells behind per wijk and instrument").Register(*registry_)),
       response_rate_(BuildGauge().Name("wijkpuls_response_rate")
                          .Help("(accepted + flagged) / invited per wijk").Register(*registry_)),
+      invited_(BuildGauge().Name("wijkpuls_invited")
+                   .Help("Invited (gross sample) per wijk, from the register; weights response rates")
+                   .Register(*registry_)),
+      quota_responses_(BuildGauge().Name("wijkpuls_quota_responses")
+                           .Help("Responses in the quota state per wijk and instrument, by outcome "
+                                 "(accepted, flagged, rejected)")
+                           .Register(*registry_)),
       state_live_bytes_(BuildGauge().Name("wijkpuls_state_live_bytes")
                             .Help("Estimated live data in the state directory").Register(*registry_).Add({})),
       state_sst_bytes_(BuildGauge().Name("wijkpuls_state_sst_bytes")
                            .Help("Size of the state directory's table files").Register(*registry_).Add({})),
       state_pending_compaction_(BuildGauge().Name("wijkpuls_state_pending_compaction_bytes")
                                     .Help("Bytes RocksDB estimates it must compact").Register(*registry_).Add({})),
+      state_memtable_bytes_(BuildGauge().Name("wijkpuls_state_memtable_bytes")
+                                .Help("Bytes in RocksDB's memtables (written, not yet flushed to table files)")
+                                .Register(*registry_).Add({})),
       output_published_(BuildCounter().Name("wijkpuls_output_published_total")
                             .Help("Quota and score records delivered to the output topics")
                             .Register(*registry_).Add({})),
@@ -179,6 +189,7 @@ void Metrics::RefreshFieldwork(const CommittedState& cs) {
       const std::string& gebied = d.gebieden()[w.gebied].id;
       days_remaining_.Add({{"wave", wave.id}}).Set(q.progress.remaining);
       response_rate_.Add({{"wave", wave.id}, {"wijk", w.id}, {"gebied", gebied}}).Set(q.response_rate);
+      invited_.Add({{"wave", wave.id}, {"wijk", w.id}, {"gebied", gebied}}).Set(static_cast<double>(q.invited));
       for (const InstrumentQuota& iq : q.instruments) {
         const prometheus::Labels l{{"wave", wave.id}, {"wijk", w.id}, {"gebied", gebied},
                                    {"instrument", std::string(ShortName(iq.instrument))}};
@@ -188,6 +199,12 @@ void Metrics::RefreshFieldwork(const CommittedState& cs) {
         int behind = 0;
         for (const CellQuota& c : iq.cells) behind += c.behind;
         cells_behind_.Add(l).Set(behind);
+        for (const auto& [outcome, n] : {std::pair{"accepted", iq.accepted}, std::pair{"flagged", iq.flagged},
+                                         std::pair{"rejected", iq.rejected}}) {
+          prometheus::Labels lo = l;
+          lo["outcome"] = outcome;
+          quota_responses_.Add(lo).Set(static_cast<double>(n));
+        }
         for (QuotaStatus s : {QuotaStatus::kBehind, QuotaStatus::kAtRisk, QuotaStatus::kEarly,
                               QuotaStatus::kOnTrack, QuotaStatus::kComplete}) {
           prometheus::Labels ls = l;
@@ -220,6 +237,7 @@ std::string Metrics::Scrape() {
     state_live_bytes_.Set(static_cast<double>(s.live_data_bytes));
     state_sst_bytes_.Set(static_cast<double>(s.sst_bytes));
     state_pending_compaction_.Set(static_cast<double>(s.pending_compaction_bytes));
+    state_memtable_bytes_.Set(static_cast<double>(s.memtable_bytes));
   }
   if (sources_.output_stats) {
     const OutputStats o = sources_.output_stats();

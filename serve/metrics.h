@@ -82,9 +82,12 @@ class Metrics : public PipelineObserver {
   prometheus::Family<prometheus::Gauge>& quota_status_;
   prometheus::Family<prometheus::Gauge>& cells_behind_;
   prometheus::Family<prometheus::Gauge>& response_rate_;
+  prometheus::Family<prometheus::Gauge>& invited_;
+  prometheus::Family<prometheus::Gauge>& quota_responses_;
   prometheus::Gauge& state_live_bytes_;
   prometheus::Gauge& state_sst_bytes_;
   prometheus::Gauge& state_pending_compaction_;
+  prometheus::Gauge& state_memtable_bytes_;
   prometheus::Counter& output_published_;
   prometheus::Counter& output_errors_;
   prometheus::Gauge& output_queue_;
