@@ -19,12 +19,15 @@ sigset_t Watched() {
 }  // namespace
 
 void SignalWatcher::BlockInThisThread() {
+  // A parent (nohup, some CI runners) may have set SIGHUP to be ignored; an
+  // ignored signal is dropped even while blocked, so restore the default.
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) signal(sig, SIG_DFL);
   sigset_t set = Watched();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-SignalWatcher::SignalWatcher(std::atomic<bool>& stop, std::function<void()> on_reload)
-    : thread_([this, &stop, on_reload = std::move(on_reload)] {
+SignalWatcher::SignalWatcher(std::atomic<bool>& stop, std::function<void()> on_reload) {
+  thread_ = std::thread([this, &stop, on_reload = std::move(on_reload)] {
         sigset_t set = Watched();
         timespec wait{0, 200'000'000};
         while (!done_.load()) {
@@ -41,7 +44,8 @@ SignalWatcher::SignalWatcher(std::atomic<bool>& stop, std::function<void()> on_r
                          sig == SIGTERM ? "SIGTERM" : "SIGINT");
           }
         }
-      }) {}
+      });
+}
 
 SignalWatcher::~SignalWatcher() {
   done_ = true;

@@ -17,8 +17,8 @@ class SignalWatcher {
   ~SignalWatcher();
 
  private:
+  std::atomic<bool> done_{false};  // declared before the thread that reads it
   std::thread thread_;
-  std::atomic<bool> done_{false};
 };
 
 }  // namespace wijkpuls

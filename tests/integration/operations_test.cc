@@ -1,0 +1,174 @@
+// What an operator does to a running wijkpuls: reload the register with
+// SIGHUP, change the methodology (and rebuild), and trust that no respondent
+// ref is ever stored or logged.
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include <filesystem>
+
+#include "sim/season_output.h"
+#include "tests/integration/daemon_harness.h"
+#include "validate/text.h"
+
+namespace wijkpuls::testing {
+namespace {
+
+using nlohmann::json;
+
+// A config whose methodology and register are copies in `dir` (so a test may change them).
+std::string ConfigWithCopies(const TempDir& dir, const std::string& brokers, int port, const std::string& group,
+                             const std::string& extra = "") {
+  std::filesystem::copy_file(MethodologyPath(), dir.File("methodology.yaml"));
+  std::filesystem::copy_file(DistrictsPath(), dir.File("districts.csv"));
+  std::string config = ReadFile(WriteTestConfig(dir, brokers, port, group, extra));
+  auto replace_line = [&](const std::string& key, const std::string& value) {
+    const size_t at = config.find(key + ": ");
+    config.replace(at, config.find('\n', at) - at, key + ": " + value);
+  };
+  replace_line("methodology", dir.File("methodology.yaml"));
+  replace_line("districts", dir.File("districts.csv"));
+  WriteFile(dir.File("wijkpuls.yaml"), config);
+  return dir.File("wijkpuls.yaml");
+}
+
+TEST(Operations, SighupReloadsTheRegisterAndKeepsTheCounts) {
+  TempDir dir;
+  auto cluster = StartCluster(ClusterOptions{});
+  ProducedSeason season = MakeSeason(0.1, 4, ClusterOptions{});
+  Produce(season, cluster->bootstrap());
+  const int port = FreePort();
+  const std::string config = ConfigWithCopies(dir, cluster->bootstrap(), port, "it-hup");
+  Daemon d(dir, config, port);
+  ASSERT_TRUE(d.WaitUp()) << d.Log();
+  ASSERT_TRUE(d.WaitCommitted(season.total(), std::chrono::minutes(2))) << d.Log();
+  const json before = d.Get("/api/v1/quotas/cool");
+  ASSERT_EQ(before["instruments"][0]["target"].get<int>(), 200);
+
+  // Raise Cool's target from 200 to 260.
+  std::string reg = ReadFile(dir.File("districts.csv"));
+  const size_t at = reg.find("rotterdam-centrum,Rotterdam Centrum,cool,Cool,200,");
+  ASSERT_NE(at, std::string::npos);
+  reg.replace(at, 50, "rotterdam-centrum,Rotterdam Centrum,cool,Cool,260,");
+  WriteFile(dir.File("districts.csv"), reg);
+  d.process().Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return d.Get("/api/v1/quotas/cool")["instruments"][0]["target"].get<int>() == 260; },
+                      std::chrono::seconds(20)))
+      << d.Log();
+  const json after = d.Get("/api/v1/quotas/cool");
+  EXPECT_EQ(after["instruments"][0]["net"], before["instruments"][0]["net"]);  // counts untouched
+  EXPECT_EQ(after["instruments"][1]["accepted"], before["instruments"][1]["accepted"]);
+  EXPECT_NE(after["register_hash"], before["register_hash"]);
+
+  // A broken register is refused with a log line; the old one stays.
+  WriteFile(dir.File("districts.csv"), reg + "broken,line\n");
+  d.process().Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return Contains(d.Log(), "district register refused"); }, std::chrono::seconds(20))) << d.Log();
+  EXPECT_EQ(d.Get("/api/v1/quotas/cool")["instruments"][0]["target"].get<int>(), 260);
+  EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
+  EXPECT_EQ(d.Stop(), 0) << d.Log();
+}
+
+TEST(Operations, AChangedMethodologyIsRefusedUntilRebuilt) {
+  TempDir dir;
+  ProducedSeason season = MakeSeason(0.1, 6, ClusterOptions{});
+  ASSERT_TRUE(sim::WriteRecordFile(season.records, dir.File("season.bin")).ok());
+  const std::string config = ConfigWithCopies(dir, "127.0.0.1:9", FreePort(), "unused");
+  std::string out;
+  ASSERT_EQ(RunCommand({BinaryPath(), "replay", dir.File("season.bin"), "--config", config}, &out), 0) << out;
+  ASSERT_EQ(RunCommand({BinaryPath(), "scores", "--config", config, "--level", "stad", "--unit", "stad", "--json"}, &out), 0);
+  const json before = json::parse(out);
+
+  // sigma0 of VB_ONVEILIG from 9 to 18: its scores move half as far from 100.
+  std::string m = ReadFile(dir.File("methodology.yaml"));
+  m.replace(m.find("sigma0: 9 }"), 11, "sigma0: 18 }");
+  WriteFile(dir.File("methodology.yaml"), m);
+  EXPECT_EQ(RunCommand({BinaryPath(), "serve", "--config", config}, &out, std::chrono::seconds(30)), 2);
+  EXPECT_TRUE(Contains(out, "has changed since the state")) << out;
+  EXPECT_TRUE(Contains(out, "wijkpuls rebuild")) << out;
+  EXPECT_EQ(RunCommand({BinaryPath(), "replay", dir.File("season.bin"), "--config", config}, &out), 2) << out;
+
+  ASSERT_EQ(RunCommand({BinaryPath(), "rebuild", "--config", config}, &out), 0) << out;
+  ASSERT_EQ(RunCommand({BinaryPath(), "scores", "--config", config, "--level", "stad", "--unit", "stad", "--json"}, &out), 0);
+  const json after = json::parse(out);
+  const json& b = before["indicators"][0];
+  const json& a = after["indicators"][0];
+  ASSERT_EQ(a["id"], "VB_ONVEILIG");
+  EXPECT_EQ(a["n"], b["n"]);
+  EXPECT_DOUBLE_EQ(a["value"].get<double>(), b["value"].get<double>());
+  EXPECT_NEAR(a["score"].get<double>() - 100, (b["score"].get<double>() - 100) / 2, 1e-9);
+  EXPECT_NE(after["methodology_hash"], before["methodology_hash"]);
+  // After the rebuild, the state is accepted again.
+  ASSERT_EQ(RunCommand({BinaryPath(), "replay", dir.File("season.bin"), "--config", config}, &out), 0) << out;
+  EXPECT_TRUE(Contains(out, "replayed 0 records")) << out;
+}
+
+// Every byte wijkpuls keeps: the raw files, and every key and value of every
+// column family as RocksDB returns them (the files are compressed).
+bool StateContains(const std::string& dir, const std::string& needle) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file() && Contains(ReadFile(entry.path().string()), needle)) return true;
+  }
+  std::vector<std::string> cfs;
+  rocksdb::Options options;
+  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(options, dir, &cfs).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& cf : cfs) descriptors.emplace_back(cf, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  EXPECT_TRUE(rocksdb::DB::OpenForReadOnly(options, dir, descriptors, &handles, &db).ok());
+  bool found = false;
+  int64_t values = 0;
+  for (rocksdb::ColumnFamilyHandle* h : handles) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++values;
+      found = found || Contains(it->key().ToString(), needle) || Contains(it->value().ToString(), needle);
+    }
+    db->DestroyColumnFamilyHandle(h);
+  }
+  delete db;
+  EXPECT_GT(values, 1000);  // the scan saw the state
+  return found;
+}
+
+TEST(Operations, NoRespondentRefIsStoredOrLogged) {
+  TempDir dir;
+  auto cluster = StartCluster(ClusterOptions{});
+  ProducedSeason season = MakeSeason(0.1, 8, ClusterOptions{});
+  Produce(season, cluster->bootstrap());
+  const int port = FreePort();
+  const std::string config = WriteTestConfig(dir, cluster->bootstrap(), port, "it-privacy");
+  // Known refs: of an accepted response, of a rejected one, of a second
+  // response, and of a respondent who withdrew.
+  std::vector<std::string> refs;
+  auto pick = [&](auto&& which) {
+    for (const sim::SimRecord& r : season.records) {
+      if (!r.respondent_ref.empty() && which(r)) {
+        refs.push_back(r.respondent_ref);
+        return;
+      }
+    }
+  };
+  pick([](const sim::SimRecord& r) { return r.expected.outcome == Outcome::kAccepted && !r.expected.withdrawal; });
+  pick([](const sim::SimRecord& r) { return r.expected.reason == RejectReason::kNoConsent; });
+  pick([](const sim::SimRecord& r) { return r.expected.reason == RejectReason::kDuplicateRespondent; });
+  pick([](const sim::SimRecord& r) { return r.expected.withdrawal; });
+  ASSERT_EQ(refs.size(), 4u);
+  {
+    Daemon d(dir, config, port, "daemon.log", {"--log-level", "debug"});
+    ASSERT_TRUE(d.WaitUp()) << d.Log();
+    ASSERT_TRUE(d.WaitCommitted(season.total(), std::chrono::minutes(2))) << d.Log();
+    ASSERT_EQ(d.Stop(), 0) << d.Log();
+    const std::string log = d.Log();
+    EXPECT_TRUE(Contains(log, "rejected NO_CONSENT")) << "the debug log should mention rejected records";
+    for (const std::string& ref : refs) EXPECT_FALSE(Contains(log, ref)) << ref << " in the log";
+    // Nor answers: no item id appears in the log.
+    for (const char* item : {"\"V01\"", "\"S01\"", "\"F04\"", "V01=", "S01:"}) EXPECT_FALSE(Contains(log, item)) << item;
+  }
+  for (const std::string& ref : refs) EXPECT_FALSE(StateContains(dir.File("state"), ref)) << ref << " in the state";
+  // The scan would have found it: the response ids are there in the clear.
+  EXPECT_TRUE(StateContains(dir.File("state"), "sim:2024:"));
+}
+
+}  // namespace
+}  // namespace wijkpuls::testing
