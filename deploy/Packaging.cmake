@@ -1,0 +1,52 @@
+# Install rules and the Debian package (CPack). Included from the top-level CMakeLists.txt.
+#   cmake --build build && (cd build && cpack -G DEB)   ->  build/wijkpuls_<version>_<arch>.deb
+# The binary's own rule is in app/CMakeLists.txt (bin/ under the prefix, /usr in the package).
+# Paths here are the ones deploy/docker/Dockerfile, deploy/systemd/wijkpuls.service and the
+# ops.package test rely on.
+
+set(WIJKPULS_DEPLOY_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+# Configuration: the annotated example, the methodology and the district register.
+# Absolute on purpose: /etc is not under the /usr prefix.
+install(FILES ${PROJECT_SOURCE_DIR}/config/wijkpuls.yaml ${PROJECT_SOURCE_DIR}/config/methodology.yaml
+              ${PROJECT_SOURCE_DIR}/config/districts.csv
+        DESTINATION /etc/wijkpuls
+        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+# The unit where Debian 12 packages put theirs.
+install(FILES ${WIJKPULS_DEPLOY_DIR}/systemd/wijkpuls.service DESTINATION /lib/systemd/system
+        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+# Documentation, and the operations files for Prometheus and Grafana.
+install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/metrics.md
+              ${PROJECT_SOURCE_DIR}/ops/runbook.md ${PROJECT_SOURCE_DIR}/docs/contract.md
+              ${PROJECT_SOURCE_DIR}/docs/methodology.md ${PROJECT_SOURCE_DIR}/docs/design.md
+        DESTINATION share/doc/wijkpuls)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/ops/grafana ${PROJECT_SOURCE_DIR}/ops/prometheus
+        DESTINATION share/wijkpuls
+        FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+        PATTERN "*.test.yml" EXCLUDE)
+
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME wijkpuls)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_VENDOR "wijkpuls")
+set(CPACK_PACKAGE_CONTACT "wijkpuls maintainers <wijkpuls@example.org>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Fieldwork daemon of a neighbourhood survey (quotas, quality, provisional scores)")
+string(CONCAT CPACK_PACKAGE_DESCRIPTION
+    "wijkpuls takes survey responses from Kafka, validates and deduplicates them, keeps every\n"
+    "wijk's sample-quota state in RocksDB and publishes provisional scores to Kafka, a JSON API\n"
+    "and a web page. Runs as the systemd service wijkpuls (user wijkpuls, state in /var/lib/wijkpuls).")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+# The runtime libraries (librdkafka1, libprotobuf32, libssl3, libyaml-cpp0.7, ...) are computed
+# by dpkg-shlibdeps from the binary itself; passwd provides useradd for the postinst.
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus, kcat")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    ${WIJKPULS_DEPLOY_DIR}/debian/conffiles ${WIJKPULS_DEPLOY_DIR}/debian/postinst
+    ${WIJKPULS_DEPLOY_DIR}/debian/prerm ${WIJKPULS_DEPLOY_DIR}/debian/postrm)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+include(CPack)
