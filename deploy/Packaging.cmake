@@ -6,6 +6,11 @@
 
 set(WIJKPULS_DEPLOY_DIR ${CMAKE_CURRENT_LIST_DIR})
 
+# cpack (and `make install`) package what is built: build first, as CI does. Otherwise
+# cpack's preinstall step builds every target, tests included, and the ops.package test
+# could start a long compile in the middle of a test run.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY TRUE)
+
 # Configuration: the annotated example, the methodology and the district register.
 # Absolute on purpose: /etc is not under the /usr prefix.
 install(FILES ${PROJECT_SOURCE_DIR}/config/wijkpuls.yaml ${PROJECT_SOURCE_DIR}/config/methodology.yaml
@@ -41,9 +46,10 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # The runtime libraries (librdkafka1, libprotobuf32, libssl3, libyaml-cpp0.7, ...) are computed
-# by dpkg-shlibdeps from the binary itself; passwd provides useradd for the postinst.
+# by dpkg-shlibdeps from the binary itself; passwd provides useradd for the postinst, tzdata
+# the methodology's time zone (Europe/Amsterdam), which absl loads from /usr/share/zoneinfo.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd, tzdata")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus, kcat")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${WIJKPULS_DEPLOY_DIR}/debian/conffiles ${WIJKPULS_DEPLOY_DIR}/debian/postinst
