@@ -43,6 +43,9 @@ add_test(NAME ops.deploy
 set_tests_properties(ops.promtool_check_rules ops.promtool_check_config ops.promtool_test_rules
                      ops.static ops.systemd
   PROPERTIES LABELS ops TIMEOUT 60)
+# No __pycache__ in the source tree.
+set_tests_properties(ops.static ops.prometheus_live ops.systemd ops.package ops.deploy
+  PROPERTIES ENVIRONMENT PYTHONDONTWRITEBYTECODE=1)
 set_tests_properties(ops.prometheus_live PROPERTIES LABELS ops TIMEOUT 240)
 set_tests_properties(ops.package PROPERTIES LABELS ops TIMEOUT 300 FIXTURES_SETUP ops_deb)
 set_tests_properties(ops.deploy PROPERTIES LABELS ops TIMEOUT 120 FIXTURES_REQUIRED ops_deb)
