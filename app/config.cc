@@ -68,11 +68,12 @@ void ReadKafka(const Field& root, Config& c) {
 
 void ReadState(const Field& root, const std::string& base, Config& c) {
   Field s = root.Required("state");
-  s.AllowOnly({"dir", "block_cache_mb", "write_buffer_mb", "sync_writes"});
+  s.AllowOnly({"dir", "block_cache_mb", "write_buffer_mb", "sync_writes", "min_free_mb"});
   c.store.dir = Resolve(base, s.Required("dir").String());
   if (auto f = s.Optional("block_cache_mb")) c.store.block_cache_bytes = f->Int(8, 65536) << 20;
   if (auto f = s.Optional("write_buffer_mb")) c.store.write_buffer_bytes = f->Int(4, 4096) << 20;
   if (auto f = s.Optional("sync_writes")) c.store.sync_writes = f->Bool();
+  if (auto f = s.Optional("min_free_mb")) c.store.min_free_bytes = f->Int(0, 1 << 20) << 20;
 }
 
 void ReadHttp(const Field& root, const std::string& base, Config& c) {
@@ -90,15 +91,12 @@ void ReadHttp(const Field& root, const std::string& base, Config& c) {
 void ReadPipeline(const Field& root, Config& c) {
   if (auto p = root.Optional("pipeline")) {
     p->AllowOnly({"batch_records", "linger_ms", "max_record_bytes", "dead_letter_wait_ms",
-                  "storage_retry_ms", "stall_after_s"});
+                  "stall_after_s"});
     if (auto f = p->Optional("batch_records")) c.pipeline.max_batch_records = static_cast<int>(f->Int(1, 1'000'000));
     if (auto f = p->Optional("linger_ms")) c.pipeline.linger = std::chrono::milliseconds(f->Int(0, 60'000));
     if (auto f = p->Optional("max_record_bytes")) c.processor.max_record_bytes = f->Int(1024, 100 << 20);
     if (auto f = p->Optional("dead_letter_wait_ms")) {
       c.pipeline.dead_letter_wait = std::chrono::milliseconds(f->Int(1000, 3'600'000));
-    }
-    if (auto f = p->Optional("storage_retry_ms")) {
-      c.pipeline.storage_retry = std::chrono::milliseconds(f->Int(100, 3'600'000));
     }
     if (auto f = p->Optional("stall_after_s")) c.pipeline.stall_after = std::chrono::seconds(f->Int(1, 86'400));
   }

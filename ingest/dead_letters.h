@@ -29,6 +29,8 @@ class DeadLetterSink {
   virtual void Discard() = 0;
   // Delivery attempts that failed so far (for metrics).
   virtual uint64_t Failures() const = 0;
+  // Whether the sink's brokers are reachable (for /readyz).
+  virtual bool Connected() const { return true; }
 };
 
 class KafkaDeadLetters : public DeadLetterSink {
@@ -39,6 +41,7 @@ class KafkaDeadLetters : public DeadLetterSink {
   size_t Pending() const override { return pending_.size(); }
   void Discard() override;
   uint64_t Failures() const override { return failures_; }
+  bool Connected() const override { return producer_->Connected(); }
 
  private:
   explicit KafkaDeadLetters(const KafkaSettings& settings) : settings_(settings) {}

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
+#include "ingest/kafka_stats.h"
 #include "validate/text.h"
 
 namespace wijkpuls {
@@ -11,6 +12,7 @@ struct KafkaProducer::Impl : public RdKafka::DeliveryReportCb, public RdKafka::E
   std::string name;
   std::unique_ptr<RdKafka::Producer> producer;
   std::vector<Delivery> deliveries;
+  bool connected = true;
 
   void dr_cb(RdKafka::Message& message) override {
     Delivery d;
@@ -20,7 +22,9 @@ struct KafkaProducer::Impl : public RdKafka::DeliveryReportCb, public RdKafka::E
     deliveries.push_back(std::move(d));
   }
   void event_cb(RdKafka::Event& event) override {
-    if (event.type() == RdKafka::Event::EVENT_ERROR) {
+    if (event.type() == RdKafka::Event::EVENT_STATS) {
+      connected = AnyBrokerUp(event.str());
+    } else if (event.type() == RdKafka::Event::EVENT_ERROR) {
       spdlog::warn("kafka producer {}: {} ({})", name, event.str(), RdKafka::err2str(event.err()));
     } else if (event.type() == RdKafka::Event::EVENT_LOG && event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
       spdlog::info("kafka producer {}: {}", name, event.str());
@@ -53,6 +57,7 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Make(const KafkaSe
       {"linger.ms", "5"},
       {"compression.type", "lz4"},
       {"message.timeout.ms", std::to_string(settings.delivery_timeout_ms)},
+      {"statistics.interval.ms", "1000"},  // broker connectivity for /readyz
   };
   for (const auto& [k, v] : settings.properties) props[k] = v;
   for (const auto& [k, v] : settings.producer_properties) props[k] = v;
@@ -94,6 +99,8 @@ std::vector<Delivery> KafkaProducer::Flush(int timeout_ms) {
   impl_->producer->poll(0);
   return std::exchange(impl_->deliveries, {});
 }
+
+bool KafkaProducer::Connected() const { return impl_->connected; }
 
 int KafkaProducer::QueueLength() const { return impl_->producer->outq_len(); }
 

@@ -45,6 +45,8 @@ class KafkaProducer {
   int QueueLength() const;
   // A fatal producer error (idempotence broken): the producer must be replaced.
   bool Fatal(std::string* why) const;
+  // Connected to a broker, as of the last statistics (updated by Poll).
+  bool Connected() const;
   // Waits up to `timeout_ms` for outstanding records; returns the deliveries.
   std::vector<Delivery> Flush(int timeout_ms);
 

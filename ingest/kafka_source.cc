@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "ingest/kafka_stats.h"
 #include "validate/text.h"
 
 namespace wijkpuls {
@@ -64,6 +65,9 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
           spdlog::warn("kafka consumer: {} ({})", event.str(), RdKafka::err2str(event.err()));
         }
         break;
+      case RdKafka::Event::EVENT_STATS:
+        disconnected = !AnyBrokerUp(event.str());
+        break;
       case RdKafka::Event::EVENT_LOG:
         if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
           spdlog::info("kafka consumer: {}", event.str());
@@ -98,6 +102,7 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Make(const KafkaSettin
       {"partition.assignment.strategy", "range,roundrobin"},
       {"isolation.level", "read_committed"},
       {"fetch.wait.max.ms", "100"},
+      {"statistics.interval.ms", "1000"},  // broker connectivity for /readyz
   };
   for (const auto& [k, v] : settings.properties) props[k] = v;
   for (const auto& [k, v] : settings.consumer_properties) props[k] = v;
@@ -197,6 +202,7 @@ std::vector<PartitionProgress> KafkaSource::Progress() const {
     if (impl_->consumer->get_watermark_offsets(tp.topic, tp.partition, &low, &high) ==
         RdKafka::ERR_NO_ERROR) {
       p.high_watermark = high;
+      p.low_watermark = std::max<int64_t>(0, low);
     }
     p.at_end = impl_->at_end.count(tp) > 0;
     out.push_back(p);

@@ -65,4 +65,8 @@ void MockCluster::PushRequestErrors(int api_key, int count, int error) {
                                           errors.size(), errors.data());
 }
 
+void MockCluster::ClearRequestErrors(int api_key) {
+  rd_kafka_mock_clear_request_errors(impl_->cluster, static_cast<int16_t>(api_key));
+}
+
 }  // namespace wijkpuls

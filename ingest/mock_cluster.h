@@ -26,6 +26,8 @@ class MockCluster {
   // The next `count` requests of Kafka API `api_key` (e.g. 0 Produce, 1 Fetch)
   // fail with `error` (a Kafka error code such as 7 REQUEST_TIMED_OUT).
   void PushRequestErrors(int api_key, int count, int error);
+  // Forgets errors still queued for `api_key`.
+  void ClearRequestErrors(int api_key);
   int broker_count() const { return brokers_; }
 
  private:

@@ -114,7 +114,10 @@ void Pipeline::Rollback(const std::string& why) {
     return;
   }
   if (source_ != nullptr) source_->Rewind(offsets_);
-  if (observer_) observer_->OnRollback();
+  if (observer_) {
+    observer_->OnRollback();
+    observer_->OnDeadLetters(0, dead_letters_.Failures());
+  }
 }
 
 Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::time_point give_up) {
@@ -132,6 +135,7 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
     if (Clock_::now() - started >= std::chrono::seconds(5)) {
       health_.Set("dead_letters", Cat("cannot deliver to the dead-letter topic: ", st.message()));
     }
+    if (!dead_letters_.Connected()) health_.Set("kafka", "the Kafka brokers are unreachable");
     const bool stopping = stop != nullptr && stop->load();
     if ((stopping && Clock_::now() >= give_up) || Clock_::now() - started >= options_.dead_letter_wait) {
       Rollback(Cat("dead letters not delivered: ", st.message()));
@@ -140,23 +144,26 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   }
   health_.Clear("dead_letters");
 
-  // 2. State and offsets in one atomic write.
-  auto backoff = std::chrono::milliseconds(100);
-  while (true) {
-    absl::Status st = store_.Commit(*batch_);
-    if (st.ok()) break;
-    spdlog::error("state write failed: {}", MessageOf(st));
+  // 2. State and offsets in one atomic write, if there is room for it.
+  const int64_t free_bytes = store_.FreeBytes();
+  if (free_bytes >= 0 && free_bytes < store_.min_free_bytes()) {
+    health_.Set("storage", Cat("only ", free_bytes >> 20, " MB free for the state directory (",
+                               store_.dir(), "), below state.min_free_mb: consumption paused"));
+    if (observer_) observer_->OnStorageError();
+    Rollback("too little disk space to write the batch");
+    low_disk_ = true;
+    return CommitResult::kRolledBack;
+  }
+  if (absl::Status st = store_.Commit(*batch_); !st.ok()) {
+    // RocksDB cannot go on after a failed log write. What was committed is
+    // intact; the service manager restarts wijkpuls, which goes on from it.
+    spdlog::critical("state write failed: {}; stopping (committed state is intact)", MessageOf(st));
     health_.Set("storage", Cat("state writes fail: ", st.message()));
     if (observer_) observer_->OnStorageError();
-    const bool stopping = stop != nullptr && stop->load();
-    if ((stopping && Clock_::now() >= give_up) || Clock_::now() - started >= options_.storage_retry) {
-      Rollback(Cat("state write failed: ", st.message()));
-      return CommitResult::kRolledBack;
-    }
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
-    if (absl::Status r = store_.Resume(); !r.ok()) spdlog::warn("{}", MessageOf(r));
+    fatal_ = absl::UnavailableError(Cat("state write failed: ", st.message()));
+    return CommitResult::kRolledBack;
   }
+  low_disk_ = false;
   health_.Clear("storage");
 
   // 3. Visible to readers and (informationally) to the consumer group.
@@ -179,11 +186,11 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
 }
 
 void Pipeline::OnRevoke(const std::vector<TopicPartition>&) {
-  Commit(nullptr, Clock_::now() + options_.shutdown_budget);
+  if (fatal_.ok()) Commit(nullptr, Clock_::now() + options_.shutdown_budget);
 }
 
 OffsetMap Pipeline::OnAssign(const std::vector<TopicPartition>&) {
-  Commit(nullptr, Clock_::now() + options_.shutdown_budget);
+  if (fatal_.ok()) Commit(nullptr, Clock_::now() + options_.shutdown_budget);
   return offsets_;
 }
 
@@ -197,11 +204,13 @@ void Pipeline::ReportProgress() {
     auto it = offsets_.find({p.tp.topic, p.tp.partition});
     s.committed = it == offsets_.end() ? 0 : it->second;
     s.high_watermark = p.high_watermark;
-    if (p.high_watermark > s.committed) lag += p.high_watermark - s.committed;
+    s.low_watermark = p.low_watermark;
+    const int64_t from = std::max(s.committed, p.low_watermark);
+    if (p.high_watermark > from) lag += p.high_watermark - from;
     parts.push_back(s);
   }
   if (observer_) observer_->OnPartitions(parts);
-  if (source_->Disconnected()) {
+  if (source_->Disconnected() || !dead_letters_.Connected()) {
     health_.Set("kafka", "the Kafka brokers are unreachable");
   } else {
     health_.Clear("kafka");
@@ -220,6 +229,17 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
   source_ = &source;
   auto last_report = Clock_::now() - std::chrono::seconds(10);
   while (!stop.load() && fatal_.ok()) {
+    if (low_disk_) {
+      // Nothing can be written: do not read either, until there is room.
+      const int64_t free_bytes = store_.FreeBytes();
+      if (free_bytes >= 0 && free_bytes < store_.min_free_bytes()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        ReportProgress();
+        continue;
+      }
+      spdlog::info("{} MB free for the state directory again: consumption resumes", free_bytes >> 20);
+      low_disk_ = false;
+    }
     if (batch_records_ == 0) ApplyPendingReload();
     auto timeout = std::chrono::milliseconds(100);
     if (batch_records_ > 0) {

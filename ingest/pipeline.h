@@ -36,6 +36,7 @@ class PipelineObserver {
     TopicPartition tp;
     int64_t committed = 0;       // next offset stored with the state
     int64_t high_watermark = -1; // -1 unknown
+    int64_t low_watermark = 0;
   };
   virtual void OnPartitions(const std::vector<PartitionStatus>& partitions) = 0;
   virtual void OnDeadLetters(size_t pending, uint64_t failures) = 0;
@@ -49,8 +50,6 @@ struct PipelineOptions {
   bool exit_at_end = false;  // stop once every assigned partition is read and committed
   // How long one attempt waits for dead letters before the batch is redone.
   std::chrono::milliseconds dead_letter_wait{30000};
-  // How long a failing state write is retried before the batch is redone.
-  std::chrono::milliseconds storage_retry{10000};
   // Lag without a commit for this long makes /readyz report a stall.
   std::chrono::milliseconds stall_after{60000};
   // Pause after a batch was redone, before reading again.
@@ -119,6 +118,7 @@ class Pipeline : public AssignmentHandler {
   };
   std::vector<PendingResult> pending_results_;
   absl::Status fatal_;  // set when nothing may be written any more
+  bool low_disk_ = false;  // paused: too little free space to write a batch
 
   std::mutex reload_mu_;
   std::shared_ptr<const DistrictRegister> pending_districts_;

@@ -30,6 +30,7 @@ class AssignmentHandler {
 
 struct PartitionProgress {
   TopicPartition tp;
+  int64_t low_watermark = 0;    // the first offset still in the partition
   int64_t high_watermark = -1;  // -1: not known yet
   bool at_end = false;
 };

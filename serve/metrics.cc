@@ -125,6 +125,11 @@ Metrics::Metrics(std::string version)
     records_.Add({{"kind", "withdrawal"}, {"outcome", std::string(Name(o))}});
   }
   for (RejectReason r : kAllRejectReasons) rejections_.Add({{"reason", std::string(WireName(r))}, {"kind", "response"}});
+  // A withdrawal can only be rejected for these.
+  for (RejectReason r : {RejectReason::kOversized, RejectReason::kDecodeError, RejectReason::kMissingField,
+                         RejectReason::kUnknownWave, RejectReason::kUnknownWijk}) {
+    rejections_.Add({{"reason", std::string(WireName(r))}, {"kind", "withdrawal"}});
+  }
   for (QualityFlag f : kAllQualityFlags) flags_.Add({{"flag", std::string(WireName(f))}});
   withdrawals_.Add({});
 }
@@ -159,7 +164,9 @@ void Metrics::OnPartitions(const std::vector<PartitionStatus>& partitions) {
     committed_offset_.Add(labels).Set(static_cast<double>(p.committed));
     if (p.high_watermark >= 0) {
       high_watermark_.Add(labels).Set(static_cast<double>(p.high_watermark));
-      lag_.Add(labels).Set(static_cast<double>(std::max<int64_t>(0, p.high_watermark - p.committed)));
+      // Records before the low watermark are gone (retention): they are not lag.
+      const int64_t from = std::max(p.committed, p.low_watermark);
+      lag_.Add(labels).Set(static_cast<double>(std::max<int64_t>(0, p.high_watermark - from)));
     }
   }
 }
@@ -228,7 +235,7 @@ std::string Metrics::Scrape() {
     std::vector<std::string> problems;
     const bool ready = sources_.health->Ready(&problems);
     ready_.Set(ready ? 1 : 0);
-    for (const char* c : {"kafka", "consumer", "dead_letters", "storage", "state"}) {
+    for (const char* c : {"kafka", "consumer", "dead_letters", "storage"}) {
       not_ready_.Add({{"component", c}}).Set(sources_.health->Has(c) ? 1 : 0);
     }
   }

@@ -8,6 +8,8 @@
 #include <rocksdb/write_batch.h>
 
 #include <charconv>
+#include <sys/statvfs.h>
+
 #include <filesystem>
 #include <vector>
 
@@ -40,12 +42,21 @@ std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(
 
 struct StateStore::Impl {
   std::string dir;
+  bool existed = false;   // the directory held state before this open
+  bool poisoned = false;  // a write failed: no more writes, no close
   StoreOptions options;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
   rocksdb::WriteOptions write_options;
 
   ~Impl() {
+    if (poisoned) {
+      // RocksDB must not touch a log whose write failed (Debian's build
+      // asserts on it, even when closing): leave it to the process exit. What
+      // was committed before is intact and recovered at the next open.
+      (void)db.release();
+      return;
+    }
     for (rocksdb::ColumnFamilyHandle* h : cfs) {
       if (h != nullptr && db) db->DestroyColumnFamilyHandle(h);
     }
@@ -157,7 +168,7 @@ StateStore::~StateStore() = default;
 
 const std::string& StateStore::dir() const { return impl_->dir; }
 
-absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const StoreOptions& options) {
+absl::StatusOr<std::unique_ptr<StateStore::Impl>> StateStore::OpenImpl(const StoreOptions& options) {
   namespace fs = std::filesystem;
   auto impl = std::make_unique<Impl>();
   impl->dir = options.dir;
@@ -229,9 +240,17 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const StoreOptions&
     return FromRocks(s, Cat("state directory ", dir, " cannot be opened"));
   }
   impl->db.reset(raw);
+  impl->existed = exists;
   impl->write_options.sync = options.sync_writes;
+  return impl;
+}
 
-  std::unique_ptr<StateStore> store(new StateStore(std::move(impl)));
+absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const StoreOptions& options) {
+  absl::StatusOr<std::unique_ptr<Impl>> impl = OpenImpl(options);
+  if (!impl.ok()) return impl.status();
+  const std::string& dir = options.dir;
+  const bool exists = (*impl)->existed;
+  std::unique_ptr<StateStore> store(new StateStore(std::move(*impl)));
   absl::StatusOr<std::optional<std::string>> version = store->GetMeta(kMetaSchemaVersion);
   if (!version.ok()) return version.status();
   if (!version->has_value()) {
@@ -333,7 +352,11 @@ std::unique_ptr<StateBatch> StateStore::NewBatch() {
 }
 
 absl::Status StateStore::Commit(StateBatch& batch) {
+  if (impl_->poisoned) {
+    return absl::FailedPreconditionError(Cat("state directory ", impl_->dir, " is closed after a failed write"));
+  }
   rocksdb::Status s = impl_->db->Write(impl_->write_options, batch.impl_->batch.GetWriteBatch());
+  if (!s.ok()) impl_->poisoned = true;
   return FromRocks(s, Cat("writing to state directory ", impl_->dir));
 }
 
@@ -387,8 +410,19 @@ absl::Status StateStore::ReplaceAggregates(const FieldworkState& state, int indi
   return FromRocks(impl_->db->Write(impl_->write_options, &wb), "replacing aggregates");
 }
 
+bool StateStore::IsOpen() const { return impl_ && impl_->db != nullptr && !impl_->poisoned; }
+
+int64_t StateStore::min_free_bytes() const { return impl_->options.min_free_bytes; }
+
+int64_t StateStore::FreeBytes() const {
+  struct statvfs fs {};
+  if (statvfs(impl_->dir.c_str(), &fs) != 0) return -1;
+  return static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+}
+
 StoreStats StateStore::Stats() const {
   StoreStats st;
+  if (!IsOpen()) return st;
   uint64_t v = 0;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs(impl_->cfs.begin(), impl_->cfs.end());
   for (rocksdb::ColumnFamilyHandle* h : cfs) {

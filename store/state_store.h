@@ -30,6 +30,9 @@ struct StoreOptions {
   int64_t block_cache_bytes = 64 << 20;
   int64_t write_buffer_bytes = 32 << 20;
   bool sync_writes = true;          // fsync the WAL on every batch
+  // Below this much free space no batch is written (consumption pauses until
+  // there is room again), so that RocksDB never runs out of disk mid-write.
+  int64_t min_free_bytes = 256LL << 20;
 };
 
 // (topic, partition) -> the next offset to read.
@@ -136,11 +139,19 @@ class StateStore {
   StoreStats Stats() const;
   // Tries to clear a background error (e.g. after disk space was freed).
   absl::Status Resume();
+  // False after a failed write: a store whose write failed accepts no more
+  // writes and is not closed (the process must exit; a restart recovers
+  // every committed batch).
+  bool IsOpen() const;
+  // Free space on the state directory's filesystem; -1 when unknown.
+  int64_t FreeBytes() const;
+  int64_t min_free_bytes() const;
 
   struct Impl;  // defined in state_store.cc
 
  private:
   explicit StateStore(std::unique_ptr<Impl> impl);
+  static absl::StatusOr<std::unique_ptr<Impl>> OpenImpl(const StoreOptions& options);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,403 @@
+// Crash safety and fault tolerance (docs/guarantees.md): a daemon killed
+// with SIGKILL again and again, brokers that go down, a dead-letter topic
+// that refuses records, a full disk, a graceful stop in a burst and a second
+// instance on the same state. Every run must end in the state of an
+// uninterrupted replay of the same season: nothing lost, nothing twice.
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include "sim/season_output.h"
+#include "store/state_store.h"
+#include "tests/integration/daemon_harness.h"
+#include "validate/text.h"
+#include "wijkpuls/v1/wijkpuls.pb.h"
+
+namespace wijkpuls::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kProduceApi = 0;
+constexpr int kFetchApi = 1;
+constexpr int kRequestTimedOut = 7;
+constexpr int kNotLeaderForPartition = 6;
+
+const ClusterOptions kCluster{1, 16, 2, 4};
+
+// The season, and the state an uninterrupted replay of it ends in.
+class Faults : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    season_ = new ProducedSeason(MakeSeason(1.8, 42, kCluster));  // about 52,000 records
+    ASSERT_GE(season_->total(), 50000);
+    ASSERT_TRUE(sim::WriteRecordFile(season_->records, dir_->File("season.bin")).ok());
+    const std::string config = WriteTestConfig(*dir_, "127.0.0.1:9", FreePort(), "reference");
+    std::string out;
+    ASSERT_EQ(RunCommand({BinaryPath(), "replay", dir_->File("season.bin"), "--config", config}, &out), 0) << out;
+    ASSERT_EQ(RunCommand({BinaryPath(), "quotas", "--config", config, "--json"}, &out), 0) << out;
+    reference_quotas_ = new json(json::parse(out));
+    ASSERT_EQ(RunCommand({BinaryPath(), "scores", "--config", config, "--json"}, &out), 0) << out;
+    reference_scores_ = new json(json::parse(out));
+  }
+  static void TearDownTestSuite() {
+    delete reference_quotas_;
+    delete reference_scores_;
+    delete season_;
+    delete dir_;
+  }
+
+  // Asserts that the daemon's state is the reference state.
+  static void ExpectReferenceState(Daemon& d) {
+    EXPECT_TRUE(d.Get("/api/v1/quotas") == *reference_quotas_) << "quotas differ from the uninterrupted run";
+    EXPECT_TRUE(d.Get("/api/v1/scores") == *reference_scores_) << "scores differ from the uninterrupted run";
+  }
+
+  // Every rejected record of the season is on the dead-letter topic; returns
+  // how many dead letters are duplicates (allowed: at-least-once).
+  static int64_t ExpectEveryRejectionDeadLettered(const std::string& brokers) {
+    std::map<std::string, int> seen;
+    for (const KafkaRecord& r : ReadTopic(brokers, kRejected)) {
+      v1::Rejection rej;
+      EXPECT_TRUE(rej.ParseFromString(r.value));
+      ++seen[Cat(rej.source_topic(), "/", rej.source_partition(), "/", rej.source_offset())];
+    }
+    int64_t duplicates = 0;
+    for (const auto& [pos, n] : seen) duplicates += n - 1;
+    for (size_t i = 0; i < season_->records.size(); ++i) {
+      const sim::SimRecord& r = season_->records[i];
+      if (r.expected.withdrawal || !r.expected.reason) continue;
+      EXPECT_TRUE(seen.count(Cat(r.topic, "/", r.partition, "/", season_->offsets[i]))) << "dead letter of record " << i;
+    }
+    return duplicates;
+  }
+
+  static std::string Config(const TempDir& dir, const std::string& brokers, int port, const std::string& group,
+                            const std::string& extra = "") {
+    return WriteTestConfig(dir, brokers, port, group, extra);
+  }
+
+  static TempDir* dir_;
+  static ProducedSeason* season_;
+  static json* reference_quotas_;
+  static json* reference_scores_;
+};
+TempDir* Faults::dir_ = nullptr;
+ProducedSeason* Faults::season_ = nullptr;
+json* Faults::reference_quotas_ = nullptr;
+json* Faults::reference_scores_ = nullptr;
+
+TEST_F(Faults, KilledTwelveTimesMidSeasonTheDaemonEndsInTheReferenceState) {
+  TempDir dir;
+  auto cluster = StartCluster(kCluster);
+  Produce(*season_, cluster->bootstrap());
+  const int port = FreePort();
+  // Small batches with fsync: many commits, so kills land in and between them.
+  const std::string config = Config(dir, cluster->bootstrap(), port, "crash-kill",
+                                    "pipeline:\n  batch_records: 250\n  linger_ms: 5\n");
+  std::string patched = ReadFile(config);
+  patched.replace(patched.find("sync_writes: false"), 18, "sync_writes: true");
+  WriteFile(config, patched);
+
+  std::mt19937_64 rng(20261129);
+  constexpr int kKills = 12;
+  const int64_t total = season_->total();
+  for (int k = 0; k < kKills; ++k) {
+    // Kill points spread over the season, each at a random place in its stretch.
+    const int64_t at = total * k / (kKills + 1) + std::uniform_int_distribution<int64_t>(0, total / (kKills + 1))(rng);
+    Daemon d(dir, config, port, Cat("run-", k, ".log"));
+    ASSERT_TRUE(d.WaitUp()) << d.Log();
+    ASSERT_TRUE(d.WaitCommitted(at, std::chrono::minutes(2))) << "kill " << k << "\n" << d.Log();
+    d.process().Signal(SIGKILL);
+    ASSERT_EQ(d.process().Wait(std::chrono::seconds(10)).value_or(-1), 128 + SIGKILL);
+  }
+  Daemon d(dir, config, port, "final.log");
+  ASSERT_TRUE(d.WaitUp()) << d.Log();
+  ASSERT_TRUE(d.WaitCommitted(total, std::chrono::minutes(3))) << d.Log();
+  ExpectReferenceState(d);
+  // The compacted topics' last values agree with the API (once published).
+  const json api = d.Get("/api/v1/quotas");
+  std::map<std::string, json> expected;
+  for (json w : api["wijken"]) {
+    for (const char* extra : {"cells_behind", "risk", "gebied_name"}) w.erase(extra);
+    expected[Cat("2024/", w["wijk"].get<std::string>())] = w;
+  }
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        std::map<std::string, std::pair<int64_t, std::string>> last;
+        for (const KafkaRecord& r : ReadTopic(cluster->bootstrap(), kQuota)) {
+          if (last[r.key].second.empty() || r.offset > last[r.key].first) last[r.key] = {r.offset, r.value};
+        }
+        std::map<std::string, json> published;
+        for (auto& [key, v] : last) {
+          v1::QuotaSnapshot s;
+          s.ParseFromString(v.second);
+          std::string text;
+          google::protobuf::util::JsonPrintOptions o;
+          o.always_print_primitive_fields = true;
+          o.preserve_proto_field_names = true;
+          google::protobuf::util::MessageToJsonString(s, &text, o);
+          published[key] = json::parse(text);
+        }
+        return published == expected;
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(500)))
+      << "the quota topic's last values differ from the API";
+  const int64_t duplicates = ExpectEveryRejectionDeadLettered(cluster->bootstrap());
+  std::cout << "[ kill -9 ] " << kKills << " kills, " << total << " records, " << duplicates
+            << " duplicate dead letters (at-least-once)\n";
+  EXPECT_EQ(d.Stop(), 0) << d.Log();
+}
+
+TEST_F(Faults, AllBrokersDownFor20SecondsShowInReadyzAndLoseNothing) {
+  TempDir dir;
+  auto cluster = StartCluster(kCluster);
+  const size_t half = season_->records.size() / 2;
+  ProduceRange(*season_, cluster->bootstrap(), 0, half);
+  const int port = FreePort();
+  Daemon d(dir, Config(dir, cluster->bootstrap(), port, "crash-outage"), port);
+  ASSERT_TRUE(d.WaitUp()) << d.Log();
+  ASSERT_TRUE(d.WaitCommitted(static_cast<int64_t>(half) / 2, std::chrono::minutes(2))) << d.Log();
+  ASSERT_TRUE(cluster->SetBrokersDown(true).ok());
+  const auto down_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(port, "/readyz").status == 503; }, std::chrono::seconds(15)));
+  const std::string readyz = HttpGet(port, "/readyz").body;
+  EXPECT_TRUE(Contains(readyz, "kafka")) << readyz;
+  EXPECT_EQ(d.Sum("wijkpuls_ready"), 0);
+  EXPECT_EQ(d.Sum("wijkpuls_not_ready", {"component=\"kafka\""}), 1);
+  // 20 s of outage; the daemon must stay up all along.
+  ASSERT_FALSE(WaitFor([&] { return !d.process().Running(); },
+                       std::chrono::seconds(20) - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                      std::chrono::steady_clock::now() - down_at)))
+      << d.Log();
+  ASSERT_TRUE(cluster->SetBrokersDown(false).ok());
+  ProduceRange(*season_, cluster->bootstrap(), half, season_->records.size());
+  ASSERT_TRUE(d.WaitCommitted(season_->total(), std::chrono::minutes(3))) << d.Log();
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(port, "/readyz").status == 200; }, std::chrono::seconds(30)))
+      << HttpGet(port, "/readyz").body;
+  ExpectReferenceState(d);
+  ExpectEveryRejectionDeadLettered(cluster->bootstrap());
+  EXPECT_EQ(d.Stop(), 0) << d.Log();
+}
+
+TEST_F(Faults, FetchAndProduceRequestErrorsAreRetriedWithoutLoss) {
+  TempDir dir;
+  auto cluster = StartCluster(kCluster);
+  Produce(*season_, cluster->bootstrap());
+  cluster->PushRequestErrors(kFetchApi, 40, kNotLeaderForPartition);
+  cluster->PushRequestErrors(kProduceApi, 40, kRequestTimedOut);
+  const int port = FreePort();
+  Daemon d(dir, Config(dir, cluster->bootstrap(), port, "crash-errors"), port);
+  ASSERT_TRUE(d.WaitUp()) << d.Log();
+  ASSERT_TRUE(d.WaitCommitted(season_->total(), std::chrono::minutes(3))) << d.Log();
+  ExpectReferenceState(d);
+  ExpectEveryRejectionDeadLettered(cluster->bootstrap());
+  EXPECT_EQ(d.Stop(), 0) << d.Log();
+}
+
+TEST_F(Faults, ADeadLetterTopicThatRefusesRecordsHoldsBackTheOffsetsButNotForever) {
+  TempDir dir;
+  auto cluster = StartCluster(kCluster);
+  Produce(*season_, cluster->bootstrap());
+  // Every produce request fails for a long while (requests are retried, each
+  // takes one error): the dead-letter topic is unavailable.
+  cluster->PushRequestErrors(kProduceApi, 100000, kNotLeaderForPartition);
+  const int port = FreePort();
+  Daemon d(dir, Config(dir, cluster->bootstrap(), port, "crash-dlq", "pipeline:\n  dead_letter_wait_ms: 5000\n"), port);
+  ASSERT_TRUE(d.WaitUp()) << d.Log();
+  ASSERT_TRUE(WaitFor([&] { return Contains(HttpGet(port, "/readyz").body, "dead_letters"); }, std::chrono::seconds(60)))
+      << d.Log();
+  ASSERT_TRUE(WaitFor([&] { return d.Sum("wijkpuls_batch_rollbacks_total") >= 1; }, std::chrono::seconds(60))) << d.Log();
+  // While no dead letter can be delivered, no offset passes a rejected record.
+  std::map<std::pair<std::string, int32_t>, int64_t> first_rejected;
+  for (size_t i = 0; i < season_->records.size(); ++i) {
+    const sim::SimRecord& r = season_->records[i];
+    if (r.expected.withdrawal || !r.expected.reason) continue;
+    auto key = std::make_pair(r.topic, r.partition);
+    if (!first_rejected.count(key)) first_rejected[key] = season_->offsets[i];
+  }
+  for (const auto& [tp, offset] : first_rejected) {
+    EXPECT_LE(d.Sum("wijkpuls_partition_committed_offset", {"topic=\"" + tp.first + "\"", "partition=\"" + std::to_string(tp.second) + "\""}),
+              offset)
+        << tp.first << "/" << tp.second;
+  }
+  EXPECT_TRUE(ReadTopic(cluster->bootstrap(), kRejected).empty());
+  // The topic comes back: everything is delivered and committed.
+  cluster->ClearRequestErrors(kProduceApi);
+  ASSERT_TRUE(d.WaitCommitted(season_->total(), std::chrono::minutes(3))) << d.Log();
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(port, "/readyz").status == 200; }, std::chrono::seconds(30)));
+  ExpectReferenceState(d);
+  ExpectEveryRejectionDeadLettered(cluster->bootstrap());
+  EXPECT_EQ(d.Stop(), 0) << d.Log();
+}
+
+// A small tmpfs for the state directory, unmounted at the end.
+class SmallDisk {
+ public:
+  SmallDisk(const TempDir& dir, const std::string& size) : path_(dir.File("disk")) {
+    std::filesystem::create_directories(path_);
+    mounted_ = mount("tmpfs", path_.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
+    error_ = std::strerror(errno);
+  }
+  ~SmallDisk() {
+    if (mounted_) umount2(path_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+  bool Grow(const std::string& size) {
+    return mount("tmpfs", path_.c_str(), "tmpfs", MS_REMOUNT, ("size=" + size).c_str()) == 0;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// A config whose state lives on `disk`, with fsync, a 4 MB write buffer and the given floor.
+std::string DiskConfig(const TempDir& dir, const SmallDisk& disk, const std::string& brokers, int port,
+                       const std::string& group, int min_free_mb) {
+  std::string config = ReadFile(WriteTestConfig(dir, brokers, port, group));
+  const std::string old_state = "dir: " + dir.File("state") + "\n  sync_writes: false\n  min_free_mb: 1";
+  const size_t at = config.find(old_state);
+  EXPECT_NE(at, std::string::npos);
+  config.replace(at, old_state.size(),
+                 Cat("dir: ", disk.path(), "/state\n  sync_writes: true\n  write_buffer_mb: 4\n  min_free_mb: ", min_free_mb));
+  WriteFile(dir.File("disk.yaml"), config);
+  return dir.File("disk.yaml");
+}
+
+TEST_F(Faults, BelowTheFreeSpaceFloorConsumptionPausesAndResumesWhenThereIsRoom) {
+  TempDir dir;
+  SmallDisk disk(dir, "14m");
+  ASSERT_TRUE(disk.mounted()) << "mounting a small tmpfs needs root (CI runs as root): " << disk.error();
+  auto cluster = StartCluster(kCluster);
+  Produce(*season_, cluster->bootstrap());
+  const int port = FreePort();
+  Daemon d(dir, DiskConfig(dir, disk, cluster->bootstrap(), port, "crash-floor", 8), port);
+  ASSERT_TRUE(d.WaitUp()) << d.Log();
+  ASSERT_TRUE(WaitFor([&] { return Contains(HttpGet(port, "/readyz").body, "below state.min_free_mb"); },
+                      std::chrono::minutes(2)))
+      << HttpGet(port, "/readyz").body << d.Log();
+  EXPECT_GE(d.Sum("wijkpuls_storage_errors_total"), 1);
+  EXPECT_TRUE(d.process().Running());
+  const double paused_at = d.Sum("wijkpuls_partition_committed_offset");
+  EXPECT_LT(paused_at, season_->total());
+  // More room: consumption resumes by itself and nothing is lost.
+  ASSERT_TRUE(disk.Grow("512m")) << std::strerror(errno);
+  ASSERT_TRUE(d.WaitCommitted(season_->total(), std::chrono::minutes(3))) << d.Log();
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(port, "/readyz").status == 200; }, std::chrono::seconds(30)))
+      << HttpGet(port, "/readyz").body;
+  ExpectReferenceState(d);
+  EXPECT_EQ(d.Stop(), 0) << d.Log();
+}
+
+TEST_F(Faults, ADiskThatFillsAnywayStopsTheDaemonAndARestartLosesNothing) {
+  TempDir dir;
+  SmallDisk disk(dir, "7m");
+  ASSERT_TRUE(disk.mounted()) << "mounting a small tmpfs needs root (CI runs as root): " << disk.error();
+  auto cluster = StartCluster(kCluster);
+  Produce(*season_, cluster->bootstrap());
+  const int port = FreePort();
+  // No floor: the disk really fills and a log write fails. Debian's RocksDB
+  // aborts the process then (an assertion in its log writer); wijkpuls exits
+  // with code 1 where RocksDB returns the error. Either way the state holds
+  // every committed batch and nothing more.
+  const std::string config = DiskConfig(dir, disk, cluster->bootstrap(), port, "crash-enospc", 0);
+  {
+    Daemon d(dir, config, port, "first.log");
+    ASSERT_TRUE(d.WaitUp()) << d.Log();
+    const int code = d.process().Wait(std::chrono::minutes(2)).value_or(-1);
+    EXPECT_TRUE(code == 1 || code == 128 + SIGABRT) << "exit code " << code << "\n" << d.Log();
+    EXPECT_LT(d.Sum("wijkpuls_partition_committed_offset"), 1);  // the process is gone
+  }
+  ASSERT_TRUE(disk.Grow("512m")) << std::strerror(errno);
+  Daemon d(dir, config, port, "second.log");
+  ASSERT_TRUE(d.WaitUp()) << d.Log();
+  ASSERT_TRUE(d.WaitCommitted(season_->total(), std::chrono::minutes(3))) << d.Log();
+  ExpectReferenceState(d);
+  EXPECT_EQ(d.Stop(), 0) << d.Log();
+}
+
+TEST_F(Faults, SigtermInABurstStopsWithin10SecondsAndTheRestartRedoesNothing) {
+  TempDir dir;
+  auto cluster = StartCluster(kCluster);
+  Produce(*season_, cluster->bootstrap());
+  const int port = FreePort();
+  const std::string config = Config(dir, cluster->bootstrap(), port, "crash-term");
+  int64_t committed_at_stop = 0;
+  {
+    Daemon d(dir, config, port, "first.log");
+    ASSERT_TRUE(d.WaitUp()) << d.Log();
+    ASSERT_TRUE(d.WaitCommitted(season_->total() / 3, std::chrono::minutes(2))) << d.Log();
+    const auto sent = std::chrono::steady_clock::now();
+    d.process().Signal(SIGTERM);
+    ASSERT_EQ(d.process().Wait(std::chrono::seconds(10)).value_or(-1), 0) << d.Log();
+    std::cout << "[ SIGTERM ] stopped in "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - sent).count()
+              << " ms\n";
+    const std::string log = d.Log();
+    const size_t at = log.find("input closed after ");
+    ASSERT_NE(at, std::string::npos) << log;
+    committed_at_stop = std::stoll(log.substr(at + 19));
+    EXPECT_LT(committed_at_stop, season_->total());
+  }
+  Daemon d(dir, config, port, "second.log", {"--exit-at-end"});
+  ASSERT_EQ(d.process().Wait(std::chrono::minutes(2)).value_or(-1), 0) << d.Log();
+  EXPECT_TRUE(Contains(d.Log(), Cat("input closed after ", season_->total() - committed_at_stop, " committed records")))
+      << "expected the restart to commit exactly the rest\n" << d.Log();
+  ASSERT_EQ(RunCommand({BinaryPath(), "quotas", "--config", config, "--json"}, nullptr), 0);
+  std::string out;
+  RunCommand({BinaryPath(), "quotas", "--config", config, "--json"}, &out);
+  EXPECT_TRUE(json::parse(out) == *reference_quotas_);
+}
+
+TEST_F(Faults, ASecondInstanceOnTheSameStateRefusesToRun) {
+  TempDir dir;
+  auto cluster = StartCluster(kCluster);
+  const int port = FreePort();
+  const std::string config = Config(dir, cluster->bootstrap(), port, "crash-lock");
+  Daemon first(dir, config, port, "first.log");
+  ASSERT_TRUE(first.WaitUp()) << first.Log();
+  std::string second = ReadFile(config);
+  second.replace(second.find(Cat("127.0.0.1:", port)), Cat("127.0.0.1:", port).size(), Cat("127.0.0.1:", FreePort()));
+  WriteFile(dir.File("second.yaml"), second);
+  std::string out;
+  EXPECT_EQ(RunCommand({BinaryPath(), "serve", "--config", dir.File("second.yaml")}, &out, std::chrono::seconds(30)), 1);
+  EXPECT_TRUE(Contains(out, "is in use by another process")) << out;
+  EXPECT_TRUE(first.process().Running());
+  EXPECT_EQ(first.Stop(), 0);
+}
+
+TEST_F(Faults, AStateDirectoryThatCannotBeOpenedOrIsNewerGivesAClearErrorAndExitCode) {
+  TempDir dir;
+  const std::string config = Config(dir, "127.0.0.1:9", FreePort(), "crash-open");
+  WriteFile(dir.File("state"), "a file, not a directory");
+  std::string out;
+  EXPECT_EQ(RunCommand({BinaryPath(), "serve", "--config", config}, &out, std::chrono::seconds(30)), 1);
+  EXPECT_TRUE(Contains(out, dir.File("state"))) << out;
+  EXPECT_FALSE(Contains(out, "terminate called")) << out;
+
+  TempDir newer;
+  const std::string config2 = Config(newer, "127.0.0.1:9", FreePort(), "crash-newer");
+  {
+    // A state written by a future release.
+    auto store = StateStore::Open(StoreOptions{newer.File("state")});
+    ASSERT_TRUE(store.ok());
+    auto b = (*store)->NewBatch();
+    b->PutMeta("schema_version", "99");
+    ASSERT_TRUE((*store)->Commit(*b).ok());
+  }
+  EXPECT_EQ(RunCommand({BinaryPath(), "serve", "--config", config2}, &out, std::chrono::seconds(30)), 1);
+  EXPECT_TRUE(Contains(out, "schema version 99, newer than this wijkpuls")) << out;
+}
+
+}  // namespace
+}  // namespace wijkpuls::testing
