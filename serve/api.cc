@@ -25,9 +25,9 @@ json ToJson(const google::protobuf::Message& msg) {
   return json::parse(text);
 }
 
-ApiResponse Ok(const json& j) { return ApiResponse{200, j.dump(), "application/json"}; }
+ApiResponse Ok(const json& j) { return ApiResponse{200, j.dump(), "application/json", ""}; }
 ApiResponse Error(int status, const std::string& message) {
-  return ApiResponse{status, json{{"error", message}}.dump(), "application/json"};
+  return ApiResponse{status, json{{"error", message}}.dump(), "application/json", ""};
 }
 
 std::string Rfc3339(UnixNanos t) {
@@ -147,9 +147,10 @@ ApiResponse Api::Cached(const std::string& key,
       cache_version_ = cs->version;
     }
     auto it = cache_.find(key);
-    if (it != cache_.end()) return it->second;
+    if (it != cache_.end()) return it->second;  // carries its etag
   }
   ApiResponse r = make(*cs);
+  r.etag = Cat("\"", cs->version, "\"");
   std::lock_guard<std::mutex> lock(mu_);
   if (cs->version == cache_version_ && r.status == 200) cache_[key] = r;
   return r;
@@ -186,6 +187,9 @@ ApiResponse Api::Quotas(const std::string& wave_id) {
         ids.push_back(d.wijken()[static_cast<size_t>(w)].id);
       }
       json t = TotalsJson(SumQuotas(members, cs.methodology->quota));
+      double risk = 2.0;
+      for (const WijkQuota* q : members) risk = std::min(risk, Risk(*q));
+      t["risk"] = risk;  // the riskiest wijk's
       t["id"] = g.id;
       t["name"] = g.name;
       t["wijken"] = ids;
@@ -229,6 +233,8 @@ ApiResponse Api::Quota(const std::string& wijk, const std::string& wave_id) {
       }
     }
     j["cells_behind"] = behind;
+    j["gebied_name"] = cs.districts->gebieden()[w.gebied].name;
+    j["risk"] = Risk(q);
     return Ok(j);
   });
 }

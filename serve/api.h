@@ -18,6 +18,7 @@ struct ApiResponse {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
+  std::string etag;  // the committed state's version: equal while nothing changed
 };
 
 struct ApiOptions {

@@ -15,9 +15,16 @@ struct HttpServer::Impl {
 
 namespace {
 
-void Send(httplib::Response& res, const ApiResponse& r) {
+void Send(const httplib::Request& req, httplib::Response& res, const ApiResponse& r) {
+  res.set_header("Cache-Control", "no-cache");
+  if (r.status == 200 && !r.etag.empty()) {
+    res.set_header("ETag", r.etag);
+    if (req.get_header_value("If-None-Match") == r.etag) {
+      res.status = 304;
+      return;
+    }
+  }
   res.status = r.status;
-  res.set_header("Cache-Control", "no-store");
   res.set_content(r.body, r.content_type.c_str());
 }
 
@@ -47,6 +54,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions&
     res.set_header("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'");
     res.set_content(FieldworkPage(), "text/html; charset=utf-8");
   });
+  svr.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
@@ -61,20 +69,20 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions&
     res.set_content(metrics.Scrape(), "text/plain; version=0.0.4");
   });
   svr.Get("/api/v1/quotas", [&api, authorised](const httplib::Request& req, httplib::Response& res) {
-    if (authorised(req, res)) Send(res, api.Quotas(Param(req, "wave")));
+    if (authorised(req, res)) Send(req, res, api.Quotas(Param(req, "wave")));
   });
   svr.Get(R"(/api/v1/quotas/([a-z0-9-]+))", [&api, authorised](const httplib::Request& req, httplib::Response& res) {
-    if (authorised(req, res)) Send(res, api.Quota(req.matches[1], Param(req, "wave")));
+    if (authorised(req, res)) Send(req, res, api.Quota(req.matches[1], Param(req, "wave")));
   });
   svr.Get("/api/v1/scores", [&api, authorised](const httplib::Request& req, httplib::Response& res) {
-    if (authorised(req, res)) Send(res, api.Scores(Param(req, "wave")));
+    if (authorised(req, res)) Send(req, res, api.Scores(Param(req, "wave")));
   });
   svr.Get(R"(/api/v1/scores/([a-z]+)/([a-z0-9-]+))",
           [&api, authorised](const httplib::Request& req, httplib::Response& res) {
-            if (authorised(req, res)) Send(res, api.Score(req.matches[1], req.matches[2], Param(req, "wave")));
+            if (authorised(req, res)) Send(req, res, api.Score(req.matches[1], req.matches[2], Param(req, "wave")));
           });
   svr.Get("/api/v1/quality", [&api, authorised](const httplib::Request& req, httplib::Response& res) {
-    if (authorised(req, res)) Send(res, api.Quality(Param(req, "wave")));
+    if (authorised(req, res)) Send(req, res, api.Quality(Param(req, "wave")));
   });
   svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {

@@ -220,7 +220,10 @@ Draft SeasonBuilder::CleanResponse(int wijk, Instrument ins, int cell, int round
     day_offset = (r.last_day - r.first_day + 1) - rng_.U(0, 35);
     d.interviewer = Cat("int-", rng_.Int(1, kInterviewers));
   } else {
-    const double invited = rng_.U(0, 10);
+    // Invitations go out in batches over the round, so that there is fieldwork
+    // to follow every week, with reminders 14 and 28 days after each.
+    const int len = r.last_day - r.first_day + 1;
+    const double invited = rng_.U(0, len > 40 ? len - 30 : 10);
     const double u = rng_.U();
     const double delay = u < 0.5 ? rng_.Exp(3) : (u < 0.8 ? 14 + rng_.Exp(3) : 28 + rng_.Exp(4));
     day_offset = invited + delay;
