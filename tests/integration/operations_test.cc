@@ -9,6 +9,7 @@
 #include "sim/season_output.h"
 #include "tests/integration/daemon_harness.h"
 #include "validate/text.h"
+#include "wijkpuls/v1/wijkpuls.pb.h"
 
 namespace wijkpuls::testing {
 namespace {
@@ -168,6 +169,152 @@ TEST(Operations, NoRespondentRefIsStoredOrLogged) {
   for (const std::string& ref : refs) EXPECT_FALSE(StateContains(dir.File("state"), ref)) << ref << " in the state";
   // The scan would have found it: the response ids are there in the clear.
   EXPECT_TRUE(StateContains(dir.File("state"), "sim:2024:"));
+}
+
+}  // namespace
+}  // namespace wijkpuls::testing
+
+namespace wijkpuls::testing {
+namespace {
+
+// The last value of every key of the quota topic, decoded.
+std::map<std::string, v1::QuotaSnapshot> LastSnapshots(const std::string& brokers) {
+  std::map<std::string, std::pair<int64_t, v1::QuotaSnapshot>> last;
+  for (const KafkaRecord& r : ReadTopic(brokers, kQuota)) {
+    auto& slot = last[r.key];
+    if (r.offset >= slot.first) {
+      slot.first = r.offset;
+      slot.second.ParseFromString(r.value);
+    }
+  }
+  std::map<std::string, v1::QuotaSnapshot> out;
+  for (auto& [k, v] : last) out[k] = v.second;
+  return out;
+}
+
+bool AnyComplete(const v1::QuotaSnapshot& s) {
+  for (const auto& i : s.instruments()) {
+    if (i.status() == v1::COMPLETE) return true;
+  }
+  return false;
+}
+
+TEST(Publishing, AWijkThatBecomesCompleteIsPublishedAtOnceDespiteTheDebounce) {
+  TempDir dir;
+  auto cluster = StartCluster(ClusterOptions{});
+  ProducedSeason season = MakeSeason(1.0, 12, ClusterOptions{});
+  const size_t first_part = season.records.size() * 55 / 100;
+  ProduceRange(season, cluster->bootstrap(), 0, first_part);
+  const int port = FreePort();
+  // Ten minutes of debounce: after its first publication, a changed wijk is
+  // published again within the test only if an instrument became COMPLETE.
+  std::string config = ReadFile(WriteTestConfig(dir, cluster->bootstrap(), port, "it-complete"));
+  config.replace(config.find("quota_debounce_ms: 200"), 22, "quota_debounce_ms: 600000");
+  WriteFile(dir.File("w.yaml"), config);
+  Daemon d(dir, dir.File("w.yaml"), port);
+  ASSERT_TRUE(d.WaitUp()) << d.Log();
+  ASSERT_TRUE(d.WaitCommitted(static_cast<int64_t>(first_part), std::chrono::minutes(2))) << d.Log();
+  // Every wijk is published once (the first publication is not debounced).
+  std::map<std::string, v1::QuotaSnapshot> before;
+  ASSERT_TRUE(WaitFor([&] {
+    before = LastSnapshots(cluster->bootstrap());
+    return before.size() == 71;
+  }, std::chrono::seconds(60)));
+  ASSERT_TRUE(WaitFor([&] {
+    before = LastSnapshots(cluster->bootstrap());
+    for (const auto& [k, s] : before) {
+      if (s.watermark().seconds() == 0) return false;
+    }
+    return true;
+  }, std::chrono::seconds(60)));
+  ProduceRange(season, cluster->bootstrap(), first_part, season.records.size());
+  ASSERT_TRUE(d.WaitCommitted(season.total(), std::chrono::minutes(2))) << d.Log();
+  const json api = d.Get("/api/v1/quotas");
+  // Wijken with an instrument newly COMPLETE: published at once, equal to the API.
+  std::set<std::string> newly_complete;
+  for (const json& w : api["wijken"]) {
+    const std::string key = "2024/" + w["wijk"].get<std::string>();
+    bool complete_now = false;
+    for (const json& i : w["instruments"]) complete_now = complete_now || i["status"] == "COMPLETE";
+    if (complete_now && !AnyComplete(before.at(key))) newly_complete.insert(key);
+  }
+  ASSERT_FALSE(newly_complete.empty()) << "the season should complete some wijken";
+  std::map<std::string, v1::QuotaSnapshot> after;
+  ASSERT_TRUE(WaitFor([&] {
+    after = LastSnapshots(cluster->bootstrap());
+    for (const std::string& k : newly_complete) {
+      if (!AnyComplete(after[k])) return false;
+    }
+    return true;
+  }, std::chrono::seconds(30)))
+      << "a wijk that became COMPLETE was not published at once";
+  // Wijken that changed without completing wait for the debounce.
+  int debounced = 0;
+  for (const json& w : api["wijken"]) {
+    const std::string key = "2024/" + w["wijk"].get<std::string>();
+    if (newly_complete.count(key)) continue;
+    if (after.at(key).SerializeAsString() == before.at(key).SerializeAsString()) ++debounced;
+  }
+  EXPECT_GT(debounced, 10);
+  EXPECT_EQ(d.Stop(), 0) << d.Log();
+  // On shutdown everything unpublished is published.
+  std::map<std::string, v1::QuotaSnapshot> final_values = LastSnapshots(cluster->bootstrap());
+  for (const json& w : api["wijken"]) {
+    const std::string key = "2024/" + w["wijk"].get<std::string>();
+    EXPECT_EQ(final_values.at(key).instruments(0).net(), w["instruments"][0]["net"].get<int>()) << key;
+  }
+}
+
+TEST(Scores, FocusWijkenCarryTheirReferenceAndAClosedWaveIsNotProvisional) {
+  TempDir dir;
+  ProducedSeason season = MakeSeason(0.5, 9, ClusterOptions{});
+  ASSERT_TRUE(sim::WriteRecordFile(season.records, dir.File("season.bin")).ok());
+  const std::string config = WriteTestConfig(dir, "127.0.0.1:9", FreePort(), "unused", "closed_waves: [\"2024\"]\n");
+  std::string out;
+  ASSERT_EQ(RunCommand({BinaryPath(), "replay", dir.File("season.bin"), "--config", config}, &out), 0) << out;
+  ASSERT_EQ(RunCommand({BinaryPath(), "scores", "--config", config, "--level", "wijk", "--unit", "carnisse", "--json"}, &out), 0) << out;
+  const json carnisse = json::parse(out);
+  EXPECT_FALSE(carnisse["provisional"].get<bool>());
+  // methodology.yaml: wijk/carnisse { VI: 86, SI: 92, FI: 93 }.
+  const std::map<std::string, double> reference = {{"VI", 86}, {"SI", 92}, {"FI", 93}};
+  for (const json& index : carnisse["indices"]) {
+    ASSERT_TRUE(index["has_reference"].get<bool>()) << index["id"];
+    EXPECT_EQ(index["reference"].get<double>(), reference.at(index["id"].get<std::string>()));
+    if (index["has_value"].get<bool>()) {
+      EXPECT_DOUBLE_EQ(index["delta"].get<double>(), index["score"].get<double>() - index["reference"].get<double>());
+    }
+  }
+  ASSERT_EQ(RunCommand({BinaryPath(), "scores", "--config", config, "--level", "wijk", "--unit", "cool", "--json"}, &out), 0);
+  for (const json& index : json::parse(out)["indices"]) EXPECT_FALSE(index["has_reference"].get<bool>());
+  ASSERT_EQ(RunCommand({BinaryPath(), "quotas", "--config", config, "--json"}, &out), 0);
+  EXPECT_FALSE(json::parse(out)["provisional"].get<bool>());
+}
+
+TEST(Cli, QuotasAndScoresPrintTablesFromARunningDaemon) {
+  TempDir dir;
+  auto cluster = StartCluster(ClusterOptions{});
+  ProducedSeason season = MakeSeason(0.2, 10, ClusterOptions{});
+  Produce(season, cluster->bootstrap());
+  const int port = FreePort();
+  Daemon d(dir, WriteTestConfig(dir, cluster->bootstrap(), port, "it-cli"), port);
+  ASSERT_TRUE(d.WaitUp()) << d.Log();
+  ASSERT_TRUE(d.WaitCommitted(season.total(), std::chrono::minutes(2))) << d.Log();
+  const std::string url = Cat("http://127.0.0.1:", port);
+  std::string out;
+  ASSERT_EQ(RunCommand({BinaryPath(), "quotas", "--url", url}, &out), 0) << out;
+  EXPECT_TRUE(Contains(out, "Tussendijken")) << out;
+  EXPECT_TRUE(Contains(out, "VM net/target")) << out;
+  const json api = d.Get("/api/v1/quotas");
+  const json& city = api["stad"]["instruments"][0];
+  EXPECT_TRUE(Contains(out, Cat("VEILIGHEIDSMONITOR ", city["net"].get<int>(), "/", city["target"].get<int>()))) << out;
+  ASSERT_EQ(RunCommand({BinaryPath(), "quotas", "--url", url, "--json"}, &out), 0);
+  EXPECT_EQ(json::parse(out), api);
+  ASSERT_EQ(RunCommand({BinaryPath(), "scores", "--url", url}, &out), 0) << out;
+  EXPECT_TRUE(Contains(out, "VI (95% CI)")) << out;
+  EXPECT_TRUE(Contains(out, "Rotterdam")) << out;
+  EXPECT_EQ(RunCommand({BinaryPath(), "quotas", "--url", "http://127.0.0.1:1"}, &out), 1) << out;
+  EXPECT_TRUE(Contains(out, "wijkpuls quotas: ")) << out;
+  EXPECT_EQ(d.Stop(), 0);
 }
 
 }  // namespace
