@@ -49,11 +49,14 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions&
     return false;
   };
 
-  svr.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_header("Cache-Control", "no-store");
-    res.set_header("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'");
-    res.set_content(FieldworkPage(), "text/html; charset=utf-8");
-  });
+  for (const auto& [path, page] : {std::pair{"/", &FieldworkPage}, std::pair{"/quality", &QualityPage}}) {
+    svr.Get(path, [page = page](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Cache-Control", "no-store");
+      res.set_header("Content-Security-Policy",
+                     "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'");
+      res.set_content(page(), "text/html; charset=utf-8");
+    });
+  }
   svr.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");

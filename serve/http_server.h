@@ -35,7 +35,9 @@ class HttpServer {
   int port_ = 0;
 };
 
-// The fieldwork page (serve/page/index.html, embedded at build time).
+// The pages (serve/page/*.html, embedded at build time): fieldwork at `/`,
+// data quality at `/quality`.
 const std::string& FieldworkPage();
+const std::string& QualityPage();
 
 }  // namespace wijkpuls
