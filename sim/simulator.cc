@@ -1,5 +1,7 @@
 #include "sim/simulator.h"
 
+#include "sim/season_parts.h"
+
 #include <google/protobuf/util/json_util.h>
 #include <zlib.h>
 
@@ -18,96 +20,6 @@ namespace {
 constexpr int kInterviewers = 30;
 constexpr int kBadInterviewer = 13;  // asks quickly and accepts "don't know": visible in the quality view
 
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : gen_(seed) {}
-  double U() { return std::uniform_real_distribution<double>(0.0, 1.0)(gen_); }
-  double U(double lo, double hi) { return lo + (hi - lo) * U(); }
-  double N() { return std::normal_distribution<double>(0.0, 1.0)(gen_); }
-  bool P(double p) { return U() < p; }
-  int Int(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(gen_); }  // inclusive
-  double Exp(double mean) { return std::exponential_distribution<double>(1.0 / mean)(gen_); }
-  template <typename T>
-  const T& Pick(const std::vector<T>& v) { return v[static_cast<size_t>(Int(0, static_cast<int>(v.size()) - 1))]; }
-  // Index drawn with the given weights.
-  int Weighted(const std::vector<double>& w) {
-    return std::discrete_distribution<int>(w.begin(), w.end())(gen_);
-  }
-  uint64_t Bits() { return gen_(); }
-
- private:
-  std::mt19937_64 gen_;
-};
-
-// A response before encoding. Enum fields are wire numbers (0 = unset).
-struct Draft {
-  std::string response_id;
-  std::string ref;
-  std::string wave;
-  std::string wijk;
-  int instrument = 0;
-  int mode = 0;
-  int age = 0;
-  int sex = 0;
-  std::optional<UnixNanos> started;
-  std::optional<UnixNanos> submitted;
-  std::vector<std::pair<std::string, int>> answers;
-  std::string interviewer;
-  bool consent = true;
-  std::string version = "2024.1";
-  bool json = false;
-  bool malformed = false;
-  bool pad_oversized = false;
-  Expected expected;
-  UnixNanos event_time = 0;
-  bool clean = true;        // no trouble injected: may be chosen for more trouble
-  bool valid_id = true;     // a redelivery would be a duplicate
-};
-
-// Independent account of the quality flags (methodology section 6): what
-// the simulator expects wijkpuls to find.
-FlagSet ExpectedFlags(const Draft& d, const Methodology& m) {
-  FlagSet f;
-  const Mode mode = static_cast<Mode>(d.mode - 1);
-  const int64_t min = mode == Mode::kWeb ? 240 : (mode == Mode::kPaper ? 0 : 360);
-  if (min > 0 && d.started && *d.submitted - *d.started < min * kNanosPerSecond) f.Add(QualityFlag::kSpeeder);
-  const Instrument ins = static_cast<Instrument>(d.instrument - 1);
-  std::map<std::string, int> first;  // first valid answer per item
-  for (const auto& [item, value] : d.answers) {
-    std::optional<int> idx = m.codebook.Find(item);
-    if (!idx || m.codebook.items()[*idx].instrument != ins || first.count(item)) {
-      if (idx && m.codebook.items()[*idx].instrument == ins) first.emplace(item, -1);  // repeated
-      continue;
-    }
-    const ItemDef& def = m.codebook.items()[*idx];
-    first[item] = (IsMissingCode(value) || def.IsSubstantive(value)) ? value : -1;
-  }
-  if (ins == Instrument::kWijkonderzoek) {
-    static const std::vector<std::string> grid = {"S01", "S05", "S06", "S07", "S08", "S09",
-                                                  "S10", "F01", "F03", "F07", "F08", "F09"};
-    std::set<int> codes;
-    int n = 0;
-    for (const std::string& g : grid) {
-      auto it = first.find(g);
-      if (it == first.end() || it->second < 1 || IsMissingCode(it->second)) continue;
-      ++n;
-      codes.insert(it->second);
-    }
-    if (n >= 10 && codes.size() == 1) f.Add(QualityFlag::kStraightliner);
-  }
-  const int items = ins == Instrument::kWijkonderzoek ? 21 : 14;
-  int answered = 0;
-  for (const auto& [item, v] : first) answered += v > 0 && v != kDontKnow && v != kRefused;
-  if (items - answered >= (ins == Instrument::kWijkonderzoek ? 11 : 8)) {
-    f.Add(QualityFlag::kHighItemNonresponse);
-  }
-  return f;
-}
-
-UnixNanos LocalTime(const Methodology& m, DayNumber day, double seconds_into_day) {
-  return m.StartOfDay(day) + static_cast<UnixNanos>(seconds_into_day * 1e9);
-}
-
 class SeasonBuilder {
  public:
   SeasonBuilder(const Methodology& m, const DistrictRegister& d, const SimOptions& o)
@@ -120,7 +32,6 @@ class SeasonBuilder {
   void DrawRespondents();
   Draft CleanResponse(int wijk, Instrument ins, int cell, int round, int64_t seq);
   void DrawAnswers(Draft& d, int wijk, int cell);
-  void InjectTrouble();
   void AddWithdrawals();
   SimRecord Encode(const Draft& d);
   std::string NewResponseId() { return Cat("sim:", o_.wave, ":", ++response_seq_); }
@@ -277,165 +188,6 @@ void SeasonBuilder::DrawRespondents() {
   }
 }
 
-void SeasonBuilder::InjectTrouble() {
-  const TroubleMix& t = o_.trouble;
-  const size_t n = drafts_.size();
-  auto pick_clean = [&](auto&& ok) -> Draft* {
-    for (int tries = 0; tries < 200; ++tries) {
-      Draft& d = drafts_[static_cast<size_t>(rng_.Int(0, static_cast<int>(n) - 1))];
-      if (d.clean && ok(d)) return &d;
-    }
-    return nullptr;
-  };
-  auto count = [&](double share) { return static_cast<int64_t>(std::llround(share * static_cast<double>(n))); };
-  auto reject = [](Draft& d, RejectReason r, bool attributable) {
-    d.clean = false;
-    d.expected.outcome = Outcome::kRejected;
-    d.expected.reason = r;
-    if (!attributable) d.expected.wijk.clear();
-  };
-
-  for (int64_t i = 0; i < count(t.speeder); ++i) {
-    if (Draft* d = pick_clean([](const Draft& x) { return x.started.has_value(); })) {
-      const int64_t min = d->mode == static_cast<int>(Mode::kWeb) + 1 ? 240 : 360;
-      d->started = *d->submitted - rng_.Int(45, static_cast<int>(min) - 1) * kNanosPerSecond;
-      d->clean = false;
-    }
-  }
-  for (int64_t i = 0; i < count(t.straightliner / 2); ++i) {
-    if (Draft* d = pick_clean([](const Draft& x) { return x.instrument == 2; })) {
-      const int code = rng_.Int(1, 5);
-      static const std::set<std::string> grid = {"S01", "S05", "S06", "S07", "S08", "S09",
-                                                 "S10", "F01", "F03", "F07", "F08", "F09"};
-      for (auto& [item, v] : d->answers) {
-        if (grid.count(item)) v = code;
-      }
-      d->clean = false;
-    }
-  }
-  for (int64_t i = 0; i < count(t.high_nonresponse); ++i) {
-    if (Draft* d = pick_clean([](const Draft&) { return true; })) {
-      const int items = static_cast<int>(d->answers.size());
-      const int missing = rng_.Int(d->instrument == 2 ? 11 : 8, items - 1);
-      for (int j = 0; j < missing; ++j) d->answers[static_cast<size_t>(j)].second = rng_.P(0.7) ? kDontKnow : kRefused;
-      d->clean = false;
-    }
-  }
-  for (int64_t i = 0; i < count(t.stray_items); ++i) {
-    if (Draft* d = pick_clean([](const Draft&) { return true; })) {
-      d->answers.emplace_back("Z99", 3);
-      d->answers.emplace_back(d->instrument == 1 ? "S01" : "V01", 2);
-    }
-  }
-  for (int64_t i = 0; i < count(t.dropped_answer); ++i) {
-    if (Draft* d = pick_clean([](const Draft&) { return true; })) {
-      d->answers[static_cast<size_t>(rng_.Int(0, static_cast<int>(d->answers.size()) - 1))].second = 77;
-    }
-  }
-  for (int64_t i = 0; i < count(t.malformed); ++i) {
-    if (Draft* d = pick_clean([](const Draft&) { return true; })) {
-      d->malformed = true;
-      d->valid_id = false;
-      reject(*d, RejectReason::kDecodeError, false);
-    }
-  }
-  for (int64_t i = 0; i < count(t.oversized); ++i) {
-    if (Draft* d = pick_clean([](const Draft&) { return true; })) {
-      d->pad_oversized = true;
-      d->valid_id = false;
-      d->json = false;
-      reject(*d, RejectReason::kOversized, false);
-    }
-  }
-  for (int64_t i = 0; i < count(t.missing_field); ++i) {
-    if (Draft* d = pick_clean([](const Draft&) { return true; })) {
-      d->age = 0;  // register data missing
-      reject(*d, RejectReason::kMissingField, true);
-    }
-  }
-  for (int64_t i = 0; i < count(t.invalid_field); ++i) {
-    if (Draft* d = pick_clean([](const Draft&) { return true; })) {
-      d->sex = 7;  // not a value of the enum
-      d->json = false;
-      reject(*d, RejectReason::kInvalidField, true);
-    }
-  }
-  for (int64_t i = 0; i < count(t.unknown_wave); ++i) {
-    if (Draft* d = pick_clean([](const Draft&) { return true; })) {
-      d->wave = "2019";
-      reject(*d, RejectReason::kUnknownWave, false);
-    }
-  }
-  for (int64_t i = 0; i < count(t.unknown_wijk); ++i) {
-    if (Draft* d = pick_clean([](const Draft&) { return true; })) {
-      d->wijk = rng_.P(0.5) ? "rotterdam-zuid" : "nieuw-kralingen";
-      reject(*d, RejectReason::kUnknownWijk, false);
-    }
-  }
-  for (int64_t i = 0; i < count(t.no_consent); ++i) {
-    if (Draft* d = pick_clean([](const Draft&) { return true; })) {
-      d->consent = false;
-      reject(*d, RejectReason::kNoConsent, true);
-    }
-  }
-  for (int64_t i = 0; i < count(t.inconsistent_timestamps); ++i) {
-    if (Draft* d = pick_clean([](const Draft& x) { return x.started.has_value(); })) {
-      d->started = *d->submitted + 600 * kNanosPerSecond;
-      reject(*d, RejectReason::kInconsistentTimestamps, true);
-    }
-  }
-  for (int64_t i = 0; i < count(t.future_timestamp); ++i) {
-    if (Draft* d = pick_clean([](const Draft&) { return true; })) {
-      const DayNumber day = *ParseDay("2031-03-03");
-      d->submitted = LocalTime(m_, day, 10 * 3600);
-      if (d->started) d->started = *d->submitted - 900 * kNanosPerSecond;
-      reject(*d, RejectReason::kFutureTimestamp, true);
-    }
-  }
-  for (int64_t i = 0; i < count(t.out_of_window); ++i) {
-    if (Draft* d = pick_clean([](const Draft&) { return true; })) {
-      const bool late = rng_.P(0.7);
-      const DayNumber day = late ? wave_->window_last_day + wave_->grace_days + rng_.Int(1, 20)
-                                 : wave_->window_first_day - rng_.Int(1, 10);
-      d->submitted = LocalTime(m_, day, 12 * 3600);
-      if (d->started) d->started = *d->submitted - 900 * kNanosPerSecond;
-      d->event_time = *d->submitted;
-      reject(*d, RejectReason::kOutOfWindow, true);
-    }
-  }
-  for (int64_t i = 0; i < count(t.invalid_answers); ++i) {
-    if (Draft* d = pick_clean([](const Draft&) { return true; })) {
-      for (size_t j = 0; j < d->answers.size(); ++j) {
-        if (j % 3 != 0) d->answers[j].second = 42;
-      }
-      reject(*d, RejectReason::kInvalidAnswers, true);
-    }
-  }
-  // Expected flags of everything that is not rejected.
-  for (Draft& d : drafts_) {
-    if (d.expected.outcome == Outcome::kRejected) continue;
-    d.expected.flags = ExpectedFlags(d, m_);
-    d.expected.outcome = d.expected.flags.Empty() ? Outcome::kAccepted : Outcome::kFlagged;
-  }
-  // Second responses of counted respondents (e.g. web after paper).
-  const int64_t seconds = count(t.second_response);
-  for (int64_t i = 0; i < seconds; ++i) {
-    Draft* first = pick_clean([](const Draft&) { return true; });
-    if (!first) continue;
-    first->clean = false;  // no withdrawal or other trouble for this respondent
-    Draft second = *first;
-    second.response_id = NewResponseId();
-    second.submitted = *first->submitted + rng_.Int(1, 20) * 86400 * kNanosPerSecond;
-    if (second.started) second.started = *second.submitted - 900 * kNanosPerSecond;
-    if (*second.submitted >= wave_->grace_end) continue;
-    second.event_time = *second.submitted;
-    second.expected.outcome = Outcome::kRejected;
-    second.expected.reason = RejectReason::kDuplicateRespondent;
-    second.expected.flags = FlagSet();
-    drafts_.push_back(std::move(second));
-  }
-}
-
 void SeasonBuilder::AddWithdrawals() {
   const int64_t n = std::llround(o_.trouble.withdrawn * static_cast<double>(drafts_.size()));
   int64_t made = 0;
@@ -527,7 +279,7 @@ SimRecord SeasonBuilder::Encode(const Draft& d) {
 std::vector<SimRecord> SeasonBuilder::Build() {
   DrawLatents();
   DrawRespondents();
-  InjectTrouble();
+  InjectTrouble(drafts_, rng_, m_, *wave_, o_.trouble, [this] { return NewResponseId(); });
   AddWithdrawals();
   std::vector<SimRecord> out;
   out.reserve(drafts_.size() * 103 / 100 + withdrawals_.size());
@@ -554,6 +306,48 @@ std::vector<SimRecord> SeasonBuilder::Build() {
 }
 
 }  // namespace
+
+FlagSet ExpectedFlags(const Draft& d, const Methodology& m) {
+  FlagSet f;
+  const Mode mode = static_cast<Mode>(d.mode - 1);
+  const int64_t min = mode == Mode::kWeb ? 240 : (mode == Mode::kPaper ? 0 : 360);
+  if (min > 0 && d.started && *d.submitted - *d.started < min * kNanosPerSecond) f.Add(QualityFlag::kSpeeder);
+  const Instrument ins = static_cast<Instrument>(d.instrument - 1);
+  std::map<std::string, int> first;  // first valid answer per item
+  for (const auto& [item, value] : d.answers) {
+    std::optional<int> idx = m.codebook.Find(item);
+    if (!idx || m.codebook.items()[*idx].instrument != ins || first.count(item)) {
+      if (idx && m.codebook.items()[*idx].instrument == ins) first.emplace(item, -1);  // repeated
+      continue;
+    }
+    const ItemDef& def = m.codebook.items()[*idx];
+    first[item] = (IsMissingCode(value) || def.IsSubstantive(value)) ? value : -1;
+  }
+  if (ins == Instrument::kWijkonderzoek) {
+    static const std::vector<std::string> grid = {"S01", "S05", "S06", "S07", "S08", "S09",
+                                                  "S10", "F01", "F03", "F07", "F08", "F09"};
+    std::set<int> codes;
+    int n = 0;
+    for (const std::string& g : grid) {
+      auto it = first.find(g);
+      if (it == first.end() || it->second < 1 || IsMissingCode(it->second)) continue;
+      ++n;
+      codes.insert(it->second);
+    }
+    if (n >= 10 && codes.size() == 1) f.Add(QualityFlag::kStraightliner);
+  }
+  const int items = ins == Instrument::kWijkonderzoek ? 21 : 14;
+  int answered = 0;
+  for (const auto& [item, v] : first) answered += v > 0 && v != kDontKnow && v != kRefused;
+  if (items - answered >= (ins == Instrument::kWijkonderzoek ? 11 : 8)) {
+    f.Add(QualityFlag::kHighItemNonresponse);
+  }
+  return f;
+}
+
+UnixNanos LocalTime(const Methodology& m, DayNumber day, double seconds_into_day) {
+  return m.StartOfDay(day) + static_cast<UnixNanos>(seconds_into_day * 1e9);
+}
 
 int32_t PartitionOf(std::string_view key, int partitions) {
   if (key.empty() || partitions <= 1) return 0;

@@ -23,7 +23,7 @@ struct TroubleMix {
   double redelivered = 0.02;          // the same record produced again later: duplicate
   double second_response = 0.01;      // another response of a counted respondent
   double speeder = 0.03;
-  double straightliner = 0.015;       // of WIJKONDERZOEK responses
+  double straightliner = 0.0075;      // (all of them WIJKONDERZOEK: 1.5% of those)
   double high_nonresponse = 0.01;
   double malformed = 0.003;           // DECODE_ERROR
   double unknown_wijk = 0.002;
