@@ -15,3 +15,13 @@ add_test(NAME browser.page
           --screenshot ${CMAKE_BINARY_DIR}/page-screenshot.png
           --work-dir ${WIJKPULS_TEST_TMP}/browser-page)
 set_tests_properties(browser.page PROPERTIES LABELS browser TIMEOUT 300)
+
+# The data-quality page (GET /quality) against /api/v1/quality; reuses page_test.py's demo and
+# DevTools helpers.
+add_test(NAME browser.quality
+  COMMAND ${WIJKPULS_BROWSER_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/quality_test.py
+          --wijkpuls $<TARGET_FILE:wijkpuls>
+          --chromium ${WIJKPULS_CHROMIUM}
+          --screenshot ${CMAKE_BINARY_DIR}/quality-screenshot.png
+          --work-dir ${WIJKPULS_TEST_TMP}/browser-quality)
+set_tests_properties(browser.quality PROPERTIES LABELS browser TIMEOUT 300)
