@@ -105,6 +105,9 @@ json GroupJson(const QualityGroup& g) {
          {"rejected", rejected},
          {"rejected_total", rejected_total},
          {"answers", g.answers},
+         {"dont_know", g.dont_know},
+         {"refused", g.refused},
+         {"not_applicable", g.not_applicable},
          {"dont_know_rate", g.answers > 0 ? static_cast<double>(g.dont_know) / g.answers : 0.0},
          {"refusal_rate", g.answers > 0 ? static_cast<double>(g.refused) / g.answers : 0.0}};
   if (std::optional<Quartiles> q = DurationQuartiles(g.durations)) {
@@ -276,7 +279,7 @@ ApiResponse Api::Quality(const std::string& wave_id) {
     QualityGroup total;
     std::array<QualityGroup, kModeCount> by_mode{};
     std::map<std::string, QualityGroup> by_interviewer;
-    std::map<std::string, std::set<std::string>> interviewer_wijken;
+    std::map<std::string, std::map<std::string, int64_t>> interviewer_wijken;  // counted per wijk
     std::map<uint16_t, int64_t> dropped;
     int64_t unknown_items = 0, other_items = 0;
     json wijken = json::array();
@@ -288,7 +291,7 @@ ApiResponse Api::Quality(const std::string& wave_id) {
       for (int i = 0; i < kModeCount; ++i) AddGroup(by_mode[static_cast<size_t>(i)], t.by_mode[static_cast<size_t>(i)]);
       for (const auto& [id, g] : t.by_interviewer) {
         AddGroup(by_interviewer[id], g);
-        interviewer_wijken[id].insert(w.id);
+        interviewer_wijken[id][w.id] = g.accepted + g.flagged;
       }
       for (const auto& [item, n] : t.dropped_by_item) dropped[item] += n;
       unknown_items += t.unknown_items;
@@ -297,6 +300,7 @@ ApiResponse Api::Quality(const std::string& wave_id) {
       wj["wijk"] = w.id;
       wj["name"] = w.name;
       wj["gebied"] = d.gebieden()[w.gebied].id;
+      wj["gebied_name"] = d.gebieden()[w.gebied].name;
       wj["by_mode"] = ByModeJson(t.by_mode);
       wijken.push_back(std::move(wj));
     }
@@ -304,19 +308,30 @@ ApiResponse Api::Quality(const std::string& wave_id) {
     for (const auto& [id, g] : by_interviewer) {
       json ij = GroupJson(g);
       ij["interviewer"] = id;
-      ij["wijken"] = interviewer_wijken[id];
-      interviewers.push_back(std::move(ij));
+      json wijken_of = json::array();
+      for (const auto& [wijk, n] : interviewer_wijken[id]) wijken_of.push_back(wijk);
+      ij["wijken"] = wijken_of;
+      ij["counted_by_wijk"] = interviewer_wijken[id];
+      interviewers.push_back(std::move(ij));  // in id order: judging them is the reader's
     }
-    std::sort(interviewers.begin(), interviewers.end(), [](const json& a, const json& b) {
-      return a["flag_rate"].get<double>() > b["flag_rate"].get<double>();
-    });
     json dropped_json = json::object();
     for (const auto& [item, n] : dropped) dropped_json[m.codebook.items()[item].id] = n;
     // Records that could not be attributed to a wijk of this wave.
     QualityGroup unattributed;
     if (const WijkState* s = cs.state.Find(StateKey{wave->id, ""})) AddGroup(unattributed, s->quality.total);
     if (const WijkState* s = cs.state.Find(StateKey{"", ""})) AddGroup(unattributed, s->quality.total);
+    // Records that name no known wave are in every wave's document.
+    const UnixNanos watermark = cs.state.Watermark(wave->id);
+    const FieldworkProgress p = ProgressAt(*wave, watermark, m);
+    json waves = json::array();
+    for (const std::string& w : cs.state.Waves()) {
+      if (m.FindWave(w)) waves.push_back(w);
+    }
     json out{{"wave", wave->id},
+             {"waves", waves},
+             {"watermark", watermark ? json(Rfc3339(watermark)) : json(nullptr)},
+             {"days_elapsed", p.elapsed},
+             {"provisional", !options_.closed_waves.count(wave->id)},
              {"total", GroupJson(total)},
              {"by_mode", ByModeJson(by_mode)},
              {"by_interviewer", interviewers},

@@ -120,18 +120,24 @@ Metrics::Metrics(std::string version)
   BuildGauge().Name("wijkpuls_build_info").Help("Version of the running wijkpuls").Register(*registry_)
       .Add({{"version", version}}).Set(1);
   // Every label value exists from the start, so rates and alerts see zeros.
-  for (Outcome o : kAllOutcomes) records_.Add({{"kind", "response"}, {"outcome", std::string(Name(o))}});
-  for (WithdrawalOutcome o : {WithdrawalOutcome::kErased, WithdrawalOutcome::kRecorded, WithdrawalOutcome::kRejected}) {
-    records_.Add({{"kind", "withdrawal"}, {"outcome", std::string(Name(o))}});
+  // Every label value exists from the start, so rates and alerts see zeros;
+  // the per-record hooks use these pointers (no label maps on the hot path).
+  for (Outcome o : kAllOutcomes) {
+    response_outcome_[static_cast<int>(o)] = &records_.Add({{"kind", "response"}, {"outcome", std::string(Name(o))}});
   }
-  for (RejectReason r : kAllRejectReasons) rejections_.Add({{"reason", std::string(WireName(r))}, {"kind", "response"}});
+  for (WithdrawalOutcome o : {WithdrawalOutcome::kErased, WithdrawalOutcome::kRecorded, WithdrawalOutcome::kRejected}) {
+    withdrawal_outcome_[static_cast<int>(o)] = &records_.Add({{"kind", "withdrawal"}, {"outcome", std::string(Name(o))}});
+  }
+  for (RejectReason r : kAllRejectReasons) {
+    response_reason_[static_cast<int>(r)] = &rejections_.Add({{"reason", std::string(WireName(r))}, {"kind", "response"}});
+  }
   // A withdrawal can only be rejected for these.
   for (RejectReason r : {RejectReason::kOversized, RejectReason::kDecodeError, RejectReason::kMissingField,
                          RejectReason::kUnknownWave, RejectReason::kUnknownWijk}) {
-    rejections_.Add({{"reason", std::string(WireName(r))}, {"kind", "withdrawal"}});
+    withdrawal_reason_[static_cast<int>(r)] = &rejections_.Add({{"reason", std::string(WireName(r))}, {"kind", "withdrawal"}});
   }
-  for (QualityFlag f : kAllQualityFlags) flags_.Add({{"flag", std::string(WireName(f))}});
-  withdrawals_.Add({});
+  for (QualityFlag f : kAllQualityFlags) flag_[static_cast<int>(f)] = &flags_.Add({{"flag", std::string(WireName(f))}});
+  erased_ = &withdrawals_.Add({});
 }
 
 void Metrics::SetSources(MetricSources sources) {
@@ -140,14 +146,24 @@ void Metrics::SetSources(MetricSources sources) {
 }
 
 void Metrics::OnRecord(const std::string&, const RecordResult& r) {
-  const std::string kind = r.kind == RecordKind::kResponse ? "response" : "withdrawal";
-  const std::string outcome(r.kind == RecordKind::kResponse ? Name(r.outcome) : Name(r.withdrawal));
-  records_.Add({{"kind", kind}, {"outcome", outcome}}).Increment();
-  if (r.reason) rejections_.Add({{"reason", std::string(WireName(*r.reason))}, {"kind", kind}}).Increment();
-  for (QualityFlag f : kAllQualityFlags) {
-    if (r.flags.Has(f)) flags_.Add({{"flag", std::string(WireName(f))}}).Increment();
+  const bool response = r.kind == RecordKind::kResponse;
+  (response ? response_outcome_[static_cast<int>(r.outcome)] : withdrawal_outcome_[static_cast<int>(r.withdrawal)])
+      ->Increment();
+  if (r.reason) {
+    const int i = static_cast<int>(*r.reason);
+    prometheus::Counter* c = response ? response_reason_[i] : withdrawal_reason_[i];
+    if (c == nullptr) {  // not a reason a withdrawal is expected to have
+      c = &rejections_.Add({{"reason", std::string(WireName(*r.reason))}, {"kind", "withdrawal"}});
+      withdrawal_reason_[i] = c;
+    }
+    c->Increment();
   }
-  if (r.erased > 0) withdrawals_.Add({}).Increment(r.erased);
+  if (!r.flags.Empty()) {
+    for (QualityFlag f : kAllQualityFlags) {
+      if (r.flags.Has(f)) flag_[static_cast<int>(f)]->Increment();
+    }
+  }
+  if (r.erased > 0) erased_->Increment(r.erased);
 }
 
 void Metrics::OnBatchCommitted(int records, double seconds) {

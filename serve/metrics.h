@@ -10,6 +10,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -57,6 +58,12 @@ class Metrics : public PipelineObserver {
   uint64_t fieldwork_version_ = 0;
 
   prometheus::Family<prometheus::Counter>& records_;
+  std::array<prometheus::Counter*, kOutcomeCount> response_outcome_{};
+  std::array<prometheus::Counter*, 3> withdrawal_outcome_{};
+  std::array<prometheus::Counter*, kRejectReasonCount> response_reason_{};
+  std::array<prometheus::Counter*, kRejectReasonCount> withdrawal_reason_{};
+  std::array<prometheus::Counter*, kQualityFlagCount> flag_{};
+  prometheus::Counter* erased_ = nullptr;
   prometheus::Family<prometheus::Counter>& rejections_;
   prometheus::Family<prometheus::Counter>& flags_;
   prometheus::Family<prometheus::Counter>& withdrawals_;
