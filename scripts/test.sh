@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 900
+scripts/sanitize.sh
+scripts/fuzz.sh

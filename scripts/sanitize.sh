@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The unit tests under AddressSanitizer (with LeakSanitizer) and
+# UndefinedBehaviorSanitizer, in build-asan/ (GCC, -O1): only the unit test
+# binaries and the wijkpuls binary that app_test runs. Fails on a failing
+# test and on any sanitizer report, also one of a child process (app_test runs
+# the binary): every report is also written to build-asan/sanitizer-logs/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+dir=build-asan
+jobs=$(nproc)
+start=$SECONDS
+
+logs=$root/$dir/sanitizer-logs
+# Set before the build too: gtest_discover_tests runs the test binaries.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$logs/asan"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan"
+# No leak suppressions: the unit tests and the binary exit without a leak
+# report, from wijkpuls or from librdkafka, protobuf and RocksDB.
+mkdir -p "$logs"
+rm -f "$logs"/*
+
+if [[ ! -f $dir/CMakeCache.txt ]]; then
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
+    -DCMAKE_C_FLAGS_DEBUG="-O1 -g1" -DWIJKPULS_SANITIZE=ON -DWIJKPULS_BENCH=OFF
+fi
+# Any log file is a report (ASan, LSan or UBSan), whoever wrote it.
+reports() {
+  local found=1
+  for f in "$logs"/*; do
+    [[ -f $f ]] || continue
+    echo "==== sanitizer report $f" >&2
+    cat "$f" >&2
+    found=0
+  done
+  return $found
+}
+
+# The unit test binaries (tests/CMakeLists.txt, LABELS unit) and the binary.
+unit_tests=(validate_test score_test store_test ingest_test app_test sim_test)
+status=0
+cmake --build "$dir" -j "$jobs" --target wijkpuls "${unit_tests[@]}" || status=$?
+echo "sanitize: built in $((SECONDS - start)) s"
+if [[ $status -eq 0 ]]; then
+  ctest --test-dir "$dir" -L unit --output-on-failure -j "$jobs" --timeout 900 || status=$?
+fi
+if reports; then status=1; fi
+if [[ $status -ne 0 ]]; then
+  echo "sanitize: FAILED after $((SECONDS - start)) s (reports above; logs in $logs)" >&2
+  exit 1
+fi
+echo "sanitize: unit tests pass under ASan+UBSan ($((SECONDS - start)) s)"
