@@ -2,15 +2,19 @@
 # Fuzzes the record path for a bounded time: configures and builds the
 # libFuzzer target in build-fuzz/ (clang, ASan+UBSan, only record_fuzz and the
 # libraries it needs), writes a seed corpus from the simulator, replays the
-# committed regression inputs, and runs the fuzzer for WIJKPULS_FUZZ_SECONDS
-# (default 90). Exits non-zero on a crash, leak, timeout, out-of-memory,
+# committed regression inputs, and fuzzes. By default (CI) the run is
+# reproducible: a fixed seed and a fixed number of inputs (WIJKPULS_FUZZ_RUNS,
+# default 60000, about a minute here), so a red CI means the same finding on
+# every machine. Set WIJKPULS_FUZZ_SECONDS=N to fuzz for N seconds from a
+# random seed instead (what to do after touching the record path). Exits non-zero on a crash, leak, timeout, out-of-memory,
 # sanitizer report or broken invariant; the input is kept in
 # build-fuzz/artifacts/ and its path is printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 dir=build-fuzz
-seconds=${WIJKPULS_FUZZ_SECONDS:-90}
+seconds=${WIJKPULS_FUZZ_SECONDS:-}
+runs=${WIJKPULS_FUZZ_RUNS:-60000}
 start=$SECONDS
 
 if [[ ! -f $dir/CMakeCache.txt ]]; then
@@ -46,7 +50,16 @@ if compgen -G "tests/fuzz/regressions/*" >/dev/null; then
   "$fuzzer" "${flags[@]}" tests/fuzz/regressions/* >"$log" 2>&1 || status=$?
 fi
 if [[ $status -eq 0 ]]; then
-  "$fuzzer" "${flags[@]}" -max_total_time="$seconds" "$corpus" "$seeds" >"$log" 2>&1 || status=$?
+  if [[ -n $seconds ]]; then
+    budget=(-max_total_time="$seconds")
+    what="${seconds} s from a random seed"
+  else
+    # Reproducible: a fixed seed, the seeds alone (not the local corpus).
+    budget=(-seed=1 -runs="$runs")
+    what="$runs inputs from seed 1"
+    corpus=""
+  fi
+  "$fuzzer" "${flags[@]}" "${budget[@]}" ${corpus:+"$corpus"} "$seeds" >"$log" 2>&1 || status=$?
 fi
 if [[ $status -ne 0 ]]; then
   grep -v -E "^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)" "$log" | tail -n 60
@@ -60,4 +73,4 @@ if [[ $status -ne 0 ]]; then
   exit 1
 fi
 grep -E "^#[0-9]+[[:space:]]+DONE|^Done|^stat::" "$log" || true
-echo "fuzz: no finding in ${seconds} s ($((SECONDS - start)) s in all)"
+echo "fuzz: no finding in $what ($((SECONDS - start)) s in all)"

@@ -161,9 +161,23 @@ AnswerSort SortAnswers(const RawResponse& raw, const Codebook& codebook, Counted
 
 bool IsValidResponseId(std::string_view id) { return IsIdLike(id, kMaxIdLength); }
 
+namespace {
+
+// submitted_at - started_at without overflow: two valid timestamps can lie
+// more than int64 nanoseconds (292 years) apart. CheckFields guarantees
+// started_at <= submitted_at, so the unsigned difference is exact; a negative
+// elapsed time (never counted) reads as 0.
+uint64_t ElapsedNanos(UnixNanos started, UnixNanos submitted) {
+  if (started >= submitted) return 0;
+  return static_cast<uint64_t>(submitted) - static_cast<uint64_t>(started);
+}
+
+}  // namespace
+
 std::optional<int64_t> CountedResponse::DurationSeconds() const {
   if (!started_at) return std::nullopt;
-  return (submitted_at - *started_at) / kNanosPerSecond;
+  return static_cast<int64_t>(ElapsedNanos(*started_at, submitted_at) /
+                              static_cast<uint64_t>(kNanosPerSecond));
 }
 
 FieldCheck CheckFields(const RawResponse& raw, const RuleContext& ctx) {
@@ -257,7 +271,8 @@ FlagSet EvaluateFlags(const CountedResponse& r, const Methodology& m) {
   FlagSet flags;
   const int64_t min_seconds = q.speeder_min_seconds[static_cast<int>(r.mode)];
   if (min_seconds > 0 && r.started_at &&
-      r.submitted_at - *r.started_at < min_seconds * kNanosPerSecond) {
+      ElapsedNanos(*r.started_at, r.submitted_at) <
+          static_cast<uint64_t>(min_seconds) * static_cast<uint64_t>(kNanosPerSecond)) {
     flags.Add(QualityFlag::kSpeeder);
   }
   if (r.instrument == q.straightliner_instrument) {

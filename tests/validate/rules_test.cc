@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <limits>
 
 #include "tests/support/test_support.h"
 
@@ -186,6 +187,21 @@ TEST(Flags, WebFasterThan240SecondsIsASpeeder) {
   EXPECT_FALSE(FlagsOf(r).Has(QualityFlag::kSpeeder));
   r.started_at = *r.submitted_at - 240 * kSecond + 1;  // one nanosecond short
   EXPECT_TRUE(FlagsOf(r).Has(QualityFlag::kSpeeder));
+}
+
+// Two valid timestamps can lie more than int64 nanoseconds apart (found by
+// record_fuzz): a start in 1700 is a very slow respondent, not a speeder, and
+// its duration is exact in seconds.
+TEST(Flags, StartCenturiesBeforeSubmitIsNoSpeederAndItsDurationIsExact) {
+  RawResponse r = ValidVm();
+  r.started_at = std::numeric_limits<UnixNanos>::min() + 1;
+  EXPECT_FALSE(FlagsOf(r).Has(QualityFlag::kSpeeder));
+  FieldCheck fc = Check(r);
+  ASSERT_FALSE(fc.reason) << fc.detail;
+  __extension__ using Int128 = __int128;  // the exact difference, computed independently
+  const Int128 nanos = static_cast<Int128>(*r.submitted_at) - *r.started_at;
+  EXPECT_EQ(fc.response.DurationSeconds(), static_cast<int64_t>(nanos / kSecond));
+  EXPECT_GT(*fc.response.DurationSeconds(), int64_t{9'000'000'000});
 }
 
 TEST(Flags, PhoneAndFaceToFaceNeed360Seconds) {
