@@ -1,5 +1,6 @@
 #include "ingest/decode.h"
 
+#include <google/protobuf/arena.h>
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
@@ -63,7 +64,16 @@ void TakeTime(const google::protobuf::Timestamp& ts, bool present, std::string_v
 }  // namespace
 
 absl::StatusOr<RawResponse> DecodeResponse(std::string_view value, std::string_view content_type) {
-  v1::SurveyResponse msg;
+  // The message lives in an arena whose first block is on the stack: parsing
+  // a response with its ~20 answers then allocates nothing on the heap, and
+  // freeing it is one step (profiled: malloc/free of the answers cost more
+  // than parsing them).
+  alignas(8) char first_block[8192];
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.initial_block = first_block;
+  arena_options.initial_block_size = sizeof first_block;
+  google::protobuf::Arena arena(arena_options);
+  v1::SurveyResponse& msg = *google::protobuf::Arena::CreateMessage<v1::SurveyResponse>(&arena);
   if (absl::Status st = Parse(value, content_type, msg); !st.ok()) return st;
   RawResponse raw;
   raw.response_id = msg.response_id();

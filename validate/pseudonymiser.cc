@@ -33,12 +33,13 @@ Pseudonymiser Pseudonymiser::Ephemeral() {
 }
 
 Digest256 Pseudonymiser::Of(std::string_view wave, std::string_view respondent_ref) const {
-  std::string message;
+  thread_local std::string message;
+  message.clear();
   message.reserve(wave.size() + 1 + respondent_ref.size());
   message.append(wave);
   message.push_back('\x1f');
   message.append(respondent_ref);
-  return HmacSha256(key_, message);
+  return mac_.Mac(message);
 }
 
 }  // namespace wijkpuls

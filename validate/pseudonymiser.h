@@ -25,8 +25,8 @@ class Pseudonymiser {
   Digest256 Of(std::string_view wave, std::string_view respondent_ref) const;
 
  private:
-  explicit Pseudonymiser(std::string key) : key_(std::move(key)) {}
-  std::string key_;
+  explicit Pseudonymiser(const std::string& key) : mac_(key) {}
+  HmacSha256Key mac_;  // the key itself is kept only inside OpenSSL's hash state
 };
 
 }  // namespace wijkpuls

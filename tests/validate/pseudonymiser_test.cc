@@ -22,6 +22,23 @@ TEST(Pseudonymiser, IsHmacSha256OfWaveAndRefUnderTheKey) {
   EXPECT_NE(p->Of("2024", "1INV"), p->Of("20241", "INV"));
 }
 
+// The precomputed-key HMAC equals OpenSSL's one-shot HMAC for keys shorter
+// than, equal to and longer than SHA-256's 64-byte block (a long key is
+// hashed first), and for empty and multi-block messages.
+TEST(HmacSha256Key, EqualsOneShotHmacForEveryKeyLength) {
+  for (size_t key_len : {1, 32, 63, 64, 65, 200}) {
+    std::string key(key_len, '\0');
+    for (size_t i = 0; i < key_len; ++i) key[i] = static_cast<char>(i * 7 + 1);
+    const HmacSha256Key mac(key);
+    const HmacSha256Key copy = mac;
+    for (size_t msg_len : {0, 1, 55, 64, 200}) {
+      const std::string msg(msg_len, 'm');
+      EXPECT_EQ(mac.Mac(msg), HmacSha256(key, msg)) << key_len << " " << msg_len;
+      EXPECT_EQ(copy.Mac(msg), HmacSha256(key, msg));
+    }
+  }
+}
+
 TEST(Pseudonymiser, AnotherKeyGivesOtherPseudonyms) {
   absl::StatusOr<Pseudonymiser> a = Pseudonymiser::FromKey(std::string(32, 'a'));
   absl::StatusOr<Pseudonymiser> b = Pseudonymiser::FromKey(std::string(32, 'b'));
