@@ -100,12 +100,14 @@ void FileDeadLetters::Send(OutgoingRecord record) {
   fr.set_topic(record.topic);
   fr.set_key(record.key);
   fr.set_value(record.value);
-  {
-    google::protobuf::io::StringOutputStream out(&buffer_);
-    google::protobuf::io::CodedOutputStream coded(&out);
-    coded.WriteVarint32(static_cast<uint32_t>(fr.ByteSizeLong()));
-    fr.SerializeWithCachedSizes(&coded);
-  }
+  // Length-delimited, appended. (A StringOutputStream over the buffer would
+  // zero its whole capacity on every record: quadratic in a batch's dead
+  // letters, 4% of a replay's instructions when profiled.)
+  uint8_t size[5];  // a varint32 takes at most 5 bytes
+  uint8_t* end = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
+      static_cast<uint32_t>(fr.ByteSizeLong()), size);
+  buffer_.append(reinterpret_cast<const char*>(size), static_cast<size_t>(end - size));
+  fr.AppendToString(&buffer_);
   ++buffer_count_;
 }
 

@@ -5,6 +5,9 @@
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
+#include <type_traits>
+
+#include "ingest/json_fast.h"
 #include "validate/text.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
@@ -21,6 +24,10 @@ constexpr int64_t kMaxNanosSeconds = 9'223'372'035;
 template <typename Message>
 absl::Status Parse(std::string_view value, std::string_view content_type, Message& msg) {
   if (content_type == kJsonContentType) {
+    if constexpr (std::is_same_v<Message, v1::SurveyResponse>) {
+      if (FastJsonToSurveyResponse(value, msg)) return absl::OkStatus();
+      msg.Clear();
+    }
     google::protobuf::util::JsonParseOptions options;
     options.ignore_unknown_fields = true;
     auto st = google::protobuf::util::JsonStringToMessage(

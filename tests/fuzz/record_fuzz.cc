@@ -7,6 +7,8 @@
 // promise does not hold (Require below).
 //
 // `record_fuzz --write-seeds DIR` writes the seed corpus (seed_corpus.h).
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -26,6 +28,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "ingest/decode.h"
+#include "ingest/json_fast.h"
 #include "ingest/record_processor.h"
 #include "store/state_store.h"
 #include "tests/fuzz/field_mutator.h"
@@ -35,6 +38,7 @@
 #include "validate/methodology.h"
 #include "validate/pseudonymiser.h"
 #include "validate/rules.h"
+#include "wijkpuls/v1/wijkpuls.pb.h"
 
 #ifndef WIJKPULS_SOURCE_DIR
 #error "WIJKPULS_SOURCE_DIR must be defined"
@@ -138,7 +142,24 @@ void CheckPassed(const RawResponse& raw, const FieldCheck& fc) {
   }
 }
 
+// Differential: where the fast JSON path accepts a text, protobuf's own JSON
+// parser must accept it too and make the same message of it.
+void CheckFastJson(std::string_view value) {
+  v1::SurveyResponse fast;
+  if (!FastJsonToSurveyResponse(value, fast)) return;
+  v1::SurveyResponse ref;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  const bool ok = google::protobuf::util::JsonStringToMessage(
+                      google::protobuf::StringPiece(value.data(), value.size()), &ref, options)
+                      .ok();
+  Require(ok, "the fast JSON path accepts only what protobuf's parser accepts");
+  Require(google::protobuf::util::MessageDifferencer::Equals(fast, ref),
+          "the fast JSON path makes the message protobuf's parser makes");
+}
+
 void RunDirect(std::string_view value, std::string_view content_type) {
+  if (content_type == kJsonContentType) CheckFastJson(value);
   absl::StatusOr<RawResponse> raw = DecodeResponse(value, content_type);
   if (raw.ok()) {
     const RuleContext ctx{env->methodology, env->districts, env->now};

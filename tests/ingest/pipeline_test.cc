@@ -2,6 +2,8 @@
 // commit, offsets stored with the state, restart without reprocessing, and
 // dead letters delivered before the offsets that passed them.
 #include "ingest/pipeline.h"
+#include "ingest/dead_letters.h"
+#include "ingest/file_source.h"
 
 #include <gtest/gtest.h>
 
@@ -253,6 +255,48 @@ TEST(Pipeline, TheLingerTimeClosesABatch) {
   ASSERT_TRUE(p->Run(source, stop).ok());
   EXPECT_EQ(p->records_committed(), 20);
   EXPECT_EQ(rig.watcher.batches.size(), 20u);  // a batch per record when nothing lingers
+}
+
+
+// The dead-letter file (replay's --rejected-out) is a record file: read back,
+// it holds every sent record once, in order, across flushes; a discarded
+// (rolled-back) batch leaves nothing.
+class NoAssignments : public AssignmentHandler {
+ public:
+  void OnRevoke(const std::vector<TopicPartition>&) override {}
+  OffsetMap OnAssign(const std::vector<TopicPartition>&) override { return {}; }
+};
+
+TEST(FileDeadLetters, WritesEveryRecordOnceInOrderAcrossFlushes) {
+  testing::TempDir dir;
+  const std::string path = dir.File("rejected.rec");
+  {
+    std::unique_ptr<FileDeadLetters> sink = *FileDeadLetters::Open(path);
+    for (int i = 0; i < 300; ++i) {
+      sink->Send(OutgoingRecord{"wijkprofiel.rejected.v1", -1, "k" + std::to_string(i),
+                                std::string(static_cast<size_t>(i * 7), 'v'), {}});
+      if (i % 100 == 99) {
+        ASSERT_TRUE(sink->Flush(std::chrono::milliseconds(1000)).ok());
+      }
+    }
+    sink->Send(OutgoingRecord{"wijkprofiel.rejected.v1", -1, "discarded", "x", {}});
+    EXPECT_EQ(sink->Pending(), 1u);
+    sink->Discard();
+    ASSERT_TRUE(sink->Flush(std::chrono::milliseconds(1000)).ok());
+  }
+  NoAssignments handler;
+  std::unique_ptr<FileSource> source = *FileSource::Open(path, &handler);
+  int n = 0;
+  for (;;) {
+    std::optional<SourceRecord> r = source->Poll(std::chrono::milliseconds(0));
+    if (!r) break;
+    EXPECT_EQ(r->topic, "wijkprofiel.rejected.v1");
+    EXPECT_EQ(r->key, "k" + std::to_string(n));
+    EXPECT_EQ(r->value, std::string(static_cast<size_t>(n * 7), 'v'));
+    ++n;
+  }
+  EXPECT_TRUE(source->error().ok()) << source->error();
+  EXPECT_EQ(n, 300);
 }
 
 }  // namespace
