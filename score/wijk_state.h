@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "validate/methodology.h"
 #include "validate/quality_tally.h"
 #include "validate/response.h"
@@ -49,7 +50,7 @@ inline constexpr int QuotaCellIndex(Instrument i, int cell) {
 
 struct WijkState {
   std::array<CellTally, kInstrumentCount * kCellCount> cells{};  // by QuotaCellIndex
-  std::map<DayNumber, DayTally> days;  // by local date of submitted_at
+  absl::btree_map<DayNumber, DayTally> days;  // by local date of submitted_at
   // stats[cell * indicator_count + indicator]; empty until the first answer.
   std::vector<SufficientStats> stats;
   // Largest submitted_at that passed the field checks; 0 when none did.

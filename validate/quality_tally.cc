@@ -5,7 +5,7 @@
 namespace wijkpuls {
 namespace {
 
-void Bump(std::map<int64_t, int64_t>& m, int64_t key, int sign) {
+void Bump(DurationCounts& m, int64_t key, int sign) {
   auto& v = m[key];
   v += sign;
   if (v == 0) m.erase(key);
@@ -53,7 +53,7 @@ void QualityTally::AddRejected(const Attribution& a, RejectReason reason) {
   if (!a.interviewer_id.empty()) ++by_interviewer[a.interviewer_id].rejected[r];
 }
 
-std::optional<Quartiles> DurationQuartiles(const std::map<int64_t, int64_t>& durations) {
+std::optional<Quartiles> DurationQuartiles(const DurationCounts& durations) {
   Quartiles q;
   for (const auto& [secs, n] : durations) q.count += n;
   if (q.count == 0) return std::nullopt;

@@ -49,7 +49,7 @@ TEST(QualityTally, RemovingAResponseRestoresTheEmptyTally) {
 
 TEST(QualityTally, QuartilesUseTheNearestRank) {
   // 1..8: Q1 = 2nd value, median = 4th, Q3 = 6th.
-  std::map<int64_t, int64_t> d;
+  DurationCounts d;
   for (int64_t s = 1; s <= 8; ++s) d[s * 100] = 1;
   std::optional<Quartiles> q = DurationQuartiles(d);
   ASSERT_TRUE(q);
