@@ -1,0 +1,131 @@
+"""The table of a bench/run.py result (Markdown), with the targets of the issue.
+
+    python3 bench/report.py bench/results/bench-YYYYMMDD-HHMMSS.json
+"""
+import json
+import sys
+
+# Targets on a 2-core machine: reported against, never asserted.
+TARGETS = dict(ratio=0.5, e2e_rate=150_000, replay_rate=300_000, scores_ms=5.0, rss_mb=300, p99_ms=500)
+
+
+def fmt(x, digits=0):
+    if x is None:
+        return "–"
+    if isinstance(x, float) and digits:
+        return "{:,.{}f}".format(x, digits)
+    return "{:,}".format(round(x))
+
+
+def verdict(value, target, higher_is_better=True):
+    if value is None:
+        return "not measured"
+    if higher_is_better:
+        return ("met" if value >= target else "MISSED") + ": %.2f× the target" % (value / target)
+    return ("met" if value <= target else "MISSED") + ": %.0f%% of the limit" % (100.0 * value / target)
+
+
+def batches_row(w):
+    b = [x for x in w.get("batches", []) if x]
+    if not b:
+        return "| wijkpuls batches | not scraped | | |"
+    mid = sorted(b, key=lambda x: x["commit_seconds"])[len(b) // 2]
+    return ("| wijkpuls batches (from /metrics, median run) | %d commits of %s records on average; a commit takes "
+            "%.1f ms on average, %.1f s in all | | |" % (mid["batches"], fmt(mid["mean_records"]), mid["mean_commit_ms"],
+                                                        mid["commit_seconds"]))
+
+
+def table(r):
+    env = r.get("environment", {})
+    out = ["# wijkpuls benchmark — %s" % env.get("date", "?"), "",
+           "Machine: %s, %s CPUs, %s MB; kernel %s; build %s (%s); commit %s; load average at start %s." % (
+               env.get("cpu"), env.get("cpus"), env.get("memory_mb"), env.get("kernel"),
+               env.get("build", {}).get("CMAKE_BUILD_TYPE"), env.get("build", {}).get("CMAKE_CXX_FLAGS") or "-",
+               env.get("commit"), ", ".join("%.1f" % x for x in env.get("loadavg_at_start", []))),
+           "Pipeline: batch_records %s, linger_ms %s, sync_writes true. Wall-clock figures: median of %s runs%s." % (
+               env.get("pipeline", {}).get("batch_records"), env.get("pipeline", {}).get("linger_ms"), env.get("runs"),
+               " (quick mode)" if env.get("quick") else ""), ""]
+    out += ["| measurement | figure | target | verdict |", "| --- | --- | --- | --- |"]
+    e = r.get("e2e")
+    if e:
+        k, w = e["kcat"], e["wijkpuls"]
+        out += [
+            "| kcat, %s responses, %d partitions (process wall) | %s records/s (%.2f s) | | |" % (
+                fmt(e["response_records"]), e["partitions"], fmt(k["records_per_s"]), k["wall_s"]),
+            "| wijkpuls serve --exit-at-end, %s records (process wall) | %s records/s (%.2f s) | ≥ 150,000 | %s |" % (
+                fmt(e["records"]), fmt(w["records_per_s"]), w["wall_s"],
+                verdict(w["records_per_s"], TARGETS["e2e_rate"])),
+            "| ratio wijkpuls / kcat (process wall) | %.3f | ≥ 0.5 | %s |" % (
+                e["ratio_wall"], verdict(e["ratio_wall"], TARGETS["ratio"])),
+        ]
+        out += [
+            "| wijkpuls, partition assignment to end of input (steady) | %s records/s (%.2f s) | | |" % (
+                fmt(w["steady_records_per_s"]), w["steady_s"]),
+            "| ratio wijkpuls steady / kcat | %.3f | ≥ 0.5 | %s |" % (
+                e["ratio_steady"], verdict(e["ratio_steady"], TARGETS["ratio"])),
+        ]
+        if "fixed_cost_s" in w:
+            out.append("| wijkpuls on empty topics (start, group join, exit) | %.2f s | | |" % w["fixed_cost_s"])
+        out += [
+            "| CPU per record (user+sys) | kcat %.1f µs, wijkpuls %.1f µs (ratio %.3f) | | |" % (
+                k["cpu_us_per_record"], w["cpu_us_per_record"], e["ratio_cpu"]),
+            "| wijkpuls peak RSS, %s records | %s MB | | |" % (fmt(e["records"]), fmt(w["max_rss_mb"], 1)),
+            batches_row(w),
+            "| every record committed | %s | | |" % ("yes" if e["complete"] else "NO: the cluster dropped records"),
+        ]
+    p = r.get("replay")
+    if p:
+        out += [
+            "| replay of %s records (file) | %s records/s (runs %s) | ≥ 300,000 | %s |" % (
+                fmt(p["records"]), fmt(p["records_per_s"]), ", ".join(fmt(x) for x in p["runs_records_per_s"]),
+                verdict(p["records_per_s"], TARGETS["replay_rate"])),
+            "| replay CPU per record | %.1f µs | | |" % p["cpu_us_per_record"],
+            "| replay peak RSS, %s stored responses | %s MB | ≤ 300 MB | %s |" % (
+                fmt(p["stored_responses"]), fmt(p["max_rss_mb"], 1),
+                verdict(p["max_rss_mb"], TARGETS["rss_mb"], higher_is_better=False)),
+            "| state directory after %s stored responses | %s MB, %s bytes per response | | |" % (
+                fmt(p["stored_responses"]), fmt(p["state_bytes"] / 1e6, 1), fmt(p["state_bytes_per_response"], 1)),
+        ]
+    m = r.get("micro", {}).get("benchmarks", {})
+    for name, b in m.items():
+        target, v = "", ""
+        if name.startswith("BM_ComputeScoresAllUnits/serialise:0"):
+            target, v = "≤ 5 ms", verdict(b["time"] if b["unit"] == "ms" else None, TARGETS["scores_ms"], False)
+        rate = ", %s/s per CPU" % fmt(b["items_per_s"]) if b.get("items_per_s") else ""
+        out.append("| micro %s %s | %s %s wall, %s %s CPU%s | %s | %s |" % (
+            name, b.get("label") or "", fmt(b["time"], 3), b["unit"], fmt(b["cpu"], 3), b["unit"], rate, target, v))
+    lat = r.get("latency")
+    if lat:
+        out += ["| latency produce → counted in /api/v1/quotas at %d records/s | p50 %.0f ms, p90 %.0f ms, p99 %.0f ms, "
+                "max %.0f ms | p99 ≤ 500 ms | %s |" % (lat["rate"], lat["p50_ms"], lat["p90_ms"], lat["p99_ms"],
+                                                      lat["max_ms"], verdict(lat["p99_ms"], TARGETS["p99_ms"], False))]
+    for g in r.get("partitions", []):
+        w = g["wijkpuls"]
+        out.append("| %d partitions, %s records | wijkpuls steady %s records/s, wall %.2f s; kcat %s records/s; ratio %.3f "
+                   "| | |" % (g["partitions"], fmt(g["records"]), fmt(w["steady_records_per_s"]), w["wall_s"],
+                              fmt(g["kcat"]["records_per_s"]), g["ratio_wall"]))
+    for g in r.get("growth", []):
+        w = g["wijkpuls"]
+        out.append("| %s records, %d partitions | wijkpuls wall %.2f s (steady %.2f s, %s records/s), peak RSS %s MB; "
+                   "kcat %.2f s%s | | |" % (
+                       fmt(g["records"]), g["partitions"], w["wall_s"], w["steady_s"], fmt(w["steady_records_per_s"]),
+                       fmt(w["max_rss_mb"], 1), g["kcat"]["wall_s"], "" if g["complete"] else " (INCOMPLETE)"))
+    prof = r.get("profile")
+    if prof:
+        out += ["", "Callgrind, `wijkpuls replay` of %s records: %s instructions per record." % (
+            fmt(prof["records"]), fmt(prof["instructions_per_record"])), "", "| inclusive | function |", "| --- | --- |"]
+        out += ["| %.1f%% | %s |" % (x["percent"], x["function"]) for x in prof["inclusive"][:15]]
+        out += ["", "| exclusive | function |", "| --- | --- |"]
+        out += ["| %.1f%% | %s |" % (x["percent"], x["function"]) for x in prof["exclusive"][:15]]
+    off = r.get("offcpu")
+    if off:
+        out += ["", "The pipeline thread of `serve` over %.1f s: on CPU %.2f s; %s." % (
+            off["window_s"], off["on_cpu_s"], "; ".join("%s %.2f s" % (k, v) for k, v in off["states_s"].items())),
+            "", "| blocked | where |", "| --- | --- |"]
+        out += ["| %.3f s | %s |" % (x["seconds"], x["site"][:220]) for x in off["blocked_sites_s"]]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    with open(sys.argv[1]) as f:
+        print(table(json.load(f)))

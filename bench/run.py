@@ -1,0 +1,601 @@
+#!/usr/bin/env python3
+"""The wijkpuls benchmark harness (bench/README.md): builds bench/'s tools in
+build-bench/, runs every measurement, prints one table and writes the figures
+as JSON (and the table as Markdown) to bench/results/.
+
+Wall-clock figures are medians of --runs runs; CPU figures come from the
+kernel's rusage of each process (the same numbers /usr/bin/time -v prints).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESPONSES = "wijkprofiel.responses.v1"
+TOPICS_NOTE = "dev-cluster: 1 mock broker, every topic with the given partition count"
+
+# The mock cluster keeps about 5 MB per partition and a simulated record is
+# about 600 bytes: 128 partitions hold 1M records, 256 leave room (a run at 64
+# partitions lost the first records of each partition: "every record committed: NO").
+FULL = dict(e2e_records=500_000, e2e_partitions=128, replay_records=1_000_000,
+            partition_counts=[1, 4, 16, 64], partition_records=10_000,
+            growth_records=[100_000, 500_000, 1_000_000], growth_partitions=256,
+            latency_seconds=60, latency_warmup=5, latency_runs=3, profile_records=50_000,
+            micro_args=["--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true"])
+QUICK = dict(e2e_records=50_000, e2e_partitions=64, replay_records=100_000,
+             partition_counts=[1, 4, 16, 64], partition_records=5_000,
+             growth_records=[25_000, 50_000, 100_000], growth_partitions=64,
+             latency_seconds=15, latency_warmup=3, latency_runs=1, profile_records=10_000,
+             micro_args=["--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true",
+                         "--benchmark_min_time=0.05",
+                         "--benchmark_filter=-stored:1000000"])
+SECTIONS = ["micro", "replay", "e2e", "partitions", "growth", "latency", "profile"]
+DEFAULT_SECTIONS = [s for s in SECTIONS if s != "profile"]
+
+
+def log(*a):
+    print("[bench %s]" % time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def system_cpu():
+    """(busy, total) jiffies of all CPUs."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v) - idle, sum(v)
+
+
+def process_cpu(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return None
+
+
+class Measured:
+    """Runs a command to completion; wall time, rusage, other load meanwhile."""
+
+    def __init__(self, cmd, workdir, name, env=None, cluster=None):
+        self.out_path = os.path.join(workdir, name + ".out")
+        self.err_path = os.path.join(workdir, name + ".err")
+        busy0, total0 = system_cpu()
+        cl0 = cluster.cpu() if cluster else None
+        load0 = os.getloadavg()[0]
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            t0 = time.monotonic()
+            p = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
+            _, status, ru = os.wait4(p.pid, 0)
+            self.wall = time.monotonic() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        busy1, total1 = system_cpu()
+        self.rc = p.returncode
+        self.user, self.sys = ru.ru_utime, ru.ru_stime
+        self.cpu = ru.ru_utime + ru.ru_stime
+        self.maxrss_mb = ru.ru_maxrss / 1024.0
+        ncpu = os.cpu_count() or 1
+        # Busy CPU of the whole machine during the run, in CPUs, minus this process.
+        busy_cpus = (busy1 - busy0) / max(1, total1 - total0) * ncpu
+        self.cluster_cpu = (cluster.cpu() - cl0) if cluster else 0.0
+        self.other_cpus = max(0.0, busy_cpus - (self.cpu + self.cluster_cpu) / self.wall)
+        self.load = (load0 + os.getloadavg()[0]) / 2
+        if self.rc != 0:
+            raise RuntimeError("%s exited %d; see %s" % (" ".join(cmd), self.rc, self.err_path))
+
+    def text(self, which="err"):
+        with open(self.err_path if which == "err" else self.out_path, errors="replace") as f:
+            return f.read()
+
+    def figures(self):
+        return dict(wall_s=round(self.wall, 3), cpu_s=round(self.cpu, 3), user_s=round(self.user, 3),
+                    sys_s=round(self.sys, 3), max_rss_mb=round(self.maxrss_mb, 1),
+                    cluster_cpu_s=round(self.cluster_cpu, 3), other_load_cpus=round(self.other_cpus, 2),
+                    loadavg=round(self.load, 2))
+
+
+class DevCluster:
+    """`wijkpuls dev-cluster` in the background; stopped with SIGINT."""
+
+    def __init__(self, wijkpuls, partitions, workdir):
+        self.err = open(os.path.join(workdir, "dev-cluster-%d.err" % partitions), "wb")
+        self.p = subprocess.Popen([wijkpuls, "dev-cluster", "--brokers", "1", "--partitions", str(partitions)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err)
+        self.brokers = self.p.stdout.readline().decode().strip()
+        if not self.brokers:
+            raise RuntimeError("dev-cluster did not start")
+        self.partitions = partitions
+
+    def cpu(self):
+        return process_cpu(self.p.pid) or 0.0
+
+    def close(self):
+        self.p.send_signal(signal.SIGINT)
+        try:
+            self.p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.err.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Harness:
+    def __init__(self, args, sizes):
+        self.args, self.sizes = args, sizes
+        self.build = args.build_dir
+        self.wijkpuls = os.path.join(self.build, "wijkpuls")
+        self.work = tempfile.mkdtemp(prefix="wijkpuls-bench-", dir=args.tmp)
+        self.key = os.path.join(self.work, "key")
+        with open(self.key, "w") as f:
+            f.write("bench-key-0123456789abcdef0123456789abcdef\n")
+        self.seq = 0
+        self.results = {}
+
+    # --- helpers ---------------------------------------------------------------
+    def fresh(self, name):
+        self.seq += 1
+        d = os.path.join(self.work, "%02d-%s" % (self.seq, name))
+        os.makedirs(d)
+        return d
+
+    def config(self, d, brokers, listen="127.0.0.1:0", linger_ms=None):
+        path = os.path.join(d, "wijkpuls.yaml")
+        with open(path, "w") as f:
+            f.write(f"""kafka:
+  brokers: "{brokers}"
+  group_id: bench-{os.getpid()}-{self.seq}
+  consumer_properties: {{session.timeout.ms: "6000", heartbeat.interval.ms: "500"}}
+state:
+  dir: {d}/state
+  sync_writes: true
+  min_free_mb: 1
+http:
+  listen: "{listen}"
+methodology: {REPO}/config/methodology.yaml
+districts: {REPO}/config/districts.csv
+pseudonymisation_key_file: {self.key}
+pipeline:
+  batch_records: {self.args.batch_records}
+  linger_ms: {linger_ms or self.args.linger_ms}
+log:
+  level: info
+""")
+        return path
+
+    def simulate_to(self, cluster, records, seed=1):
+        t0 = time.monotonic()
+        p = subprocess.run([self.wijkpuls, "simulate", "--records", str(records), "--seed", str(seed),
+                            "--brokers", cluster.brokers], capture_output=True, text=True, check=True)
+        n = int(re.search(r"simulate: (\d+) records", p.stderr).group(1))
+        log("produced %d records to %d partitions in %.1f s" % (n, cluster.partitions, time.monotonic() - t0))
+        return n
+
+    def kcat_count(self, cluster):
+        p = subprocess.run(["kcat", "-C", "-e", "-b", cluster.brokers, "-t", RESPONSES, "-o", "beginning", "-q",
+                            "-f", "x\n"], capture_output=True, check=True)
+        return p.stdout.count(b"\n")
+
+    def kcat(self, cluster, d):
+        return Measured(["kcat", "-C", "-e", "-b", cluster.brokers, "-t", RESPONSES, "-o", "beginning", "-q"],
+                        d, "kcat-%d" % self.seq, cluster=cluster)
+
+    def serve(self, cluster):
+        d = self.fresh("serve")
+        port = free_port()
+        scraper = MetricsScraper(port)
+        try:
+            m = Measured([self.wijkpuls, "serve", "--config", self.config(d, cluster.brokers, "127.0.0.1:%d" % port),
+                          "--exit-at-end"], d, "serve", cluster=cluster)
+        finally:
+            scraper.stop()
+        m.batches = scraper.batches()
+        err = m.text()
+        committed = int(re.search(r"input closed after (\d+) committed records", err).group(1))
+        stamps = [datetime.datetime.fromisoformat(x) for x in (
+            re.search(r"^(\S+) \S+\s+assigned ", err, re.M).group(1),
+            re.search(r"^(\S+) \S+\s+every assigned partition is read", err, re.M).group(1))]
+        m.committed = committed
+        m.steady_s = (stamps[1] - stamps[0]).total_seconds()  # from the assignment to the end of input
+        m.state_bytes = du(os.path.join(d, "state"))
+        shutil.rmtree(os.path.join(d, "state"), ignore_errors=True)
+        return m
+
+    # --- sections --------------------------------------------------------------
+    def e2e(self):
+        n, parts, runs = self.sizes["e2e_records"], self.sizes["e2e_partitions"], self.args.runs
+        with DevCluster(self.wijkpuls, parts, self.work) as c:
+            d = self.fresh("e2e")
+            # The daemon's fixed cost: start, the group join (the mock broker, like a real
+            # one, delays the first rebalance by 3 s), exit. kcat assigns without a group.
+            empty_serve = [self.serve(c).wall for _ in range(1)]
+            produced = self.simulate_to(c, n)
+            responses = self.kcat_count(c)
+            kc, sv = [], []
+            for i in range(runs):
+                kc.append(self.kcat(c, d))
+                sv.append(self.serve(c))
+                log("e2e run %d: kcat %.2f s, serve %.2f s (steady %.2f s), %d committed" % (
+                    i + 1, kc[-1].wall, sv[-1].wall, sv[-1].steady_s, sv[-1].committed))
+        self.results["e2e"] = summarise_e2e(produced, responses, parts, kc, sv, median(empty_serve))
+
+    def partitions(self):
+        out = []
+        for parts in self.sizes["partition_counts"]:
+            with DevCluster(self.wijkpuls, parts, self.work) as c:
+                d = self.fresh("partitions")
+                produced = self.simulate_to(c, self.sizes["partition_records"])
+                responses = self.kcat_count(c)
+                kc = [self.kcat(c, d) for _ in range(self.args.runs)]
+                sv = [self.serve(c) for _ in range(self.args.runs)]
+                out.append(summarise_e2e(produced, responses, parts, kc, sv))
+                log("%d partitions: serve steady %.0f records/s" % (parts, out[-1]["wijkpuls"]["steady_records_per_s"]))
+        self.results["partitions"] = out
+
+    def growth(self):
+        out = []
+        for n in self.sizes["growth_records"]:
+            with DevCluster(self.wijkpuls, self.sizes["growth_partitions"], self.work) as c:
+                d = self.fresh("growth")
+                produced = self.simulate_to(c, n)
+                responses = self.kcat_count(c)
+                kc = [self.kcat(c, d) for _ in range(self.args.runs)]
+                sv = [self.serve(c) for _ in range(self.args.runs)]
+                out.append(summarise_e2e(produced, responses, c.partitions, kc, sv))
+                log("%d records: serve %.1f s" % (produced, out[-1]["wijkpuls"]["wall_s"]))
+        self.results["growth"] = out
+
+    def replay(self):
+        n = self.sizes["replay_records"]
+        d = self.fresh("replay")
+        rec = os.path.join(d, "season.rec")
+        subprocess.run([self.wijkpuls, "simulate", "--records", str(n), "--seed", "3", "--out", rec],
+                       check=True, capture_output=True)
+        runs = []
+        for i in range(self.args.runs):
+            state = os.path.join(d, "state")
+            shutil.rmtree(state, ignore_errors=True)
+            m = Measured([self.wijkpuls, "replay", rec, "--config", self.config(d, "127.0.0.1:9"),
+                          "--ephemeral-key", "--rejected-out", os.path.join(d, "rejected.rec")], d, "replay-%d" % i)
+            out = m.text("out")
+            g = re.search(r"replayed (\d+) records in ([\d.e+-]+) s \((\d+) records/s\): accepted (\d+), "
+                          r"flagged (\d+), duplicate (\d+), rejected (\d+), withdrawals (\d+)", out)
+            m.records, m.rate = int(g.group(1)), int(g.group(3))
+            m.stored = int(g.group(4)) + int(g.group(5)) + int(g.group(7))
+            m.state_bytes = du(state)
+            runs.append(m)
+            log("replay run %d: %d records/s, peak RSS %.0f MB" % (i + 1, m.rate, m.maxrss_mb))
+        last = runs[-1]
+        self.results["replay"] = dict(
+            records=last.records, file_bytes=os.path.getsize(rec),
+            records_per_s=median([m.rate for m in runs]), runs_records_per_s=[m.rate for m in runs],
+            wall_s=median([m.wall for m in runs]), cpu_s=median([m.cpu for m in runs]),
+            cpu_us_per_record=round(median([m.cpu for m in runs]) / last.records * 1e6, 2),
+            max_rss_mb=round(max(m.maxrss_mb for m in runs), 1),
+            stored_responses=last.stored, state_bytes=last.state_bytes,
+            state_bytes_per_response=round(last.state_bytes / max(1, last.stored), 1),
+            other_load_cpus=median([m.other_cpus for m in runs]), runs=[m.figures() for m in runs])
+
+    def micro(self):
+        exe = os.path.join(self.build, "bench", "wijkpuls_microbench")
+        d = self.fresh("micro")
+        out = os.path.join(d, "micro.json")
+        env = dict(os.environ, TMPDIR=d)
+        subprocess.run([exe, "--benchmark_out=" + out, "--benchmark_out_format=json"] + self.sizes["micro_args"],
+                       check=True, env=env, stdout=subprocess.DEVNULL)
+        with open(out) as f:
+            raw = json.load(f)
+        rows = {}
+        for b in raw["benchmarks"]:
+            if b.get("aggregate_name", "median") != "median":
+                continue
+            name = b.get("run_name", b["name"])
+            rows[name] = dict(time=round(b["real_time"], 3), cpu=round(b["cpu_time"], 3), unit=b["time_unit"],
+                              items_per_s=round(b.get("items_per_second", 0)) or None, label=b.get("label", ""))
+        self.results["micro"] = dict(context=raw.get("context", {}), benchmarks=rows)
+
+    def latency(self):
+        out = []
+        for i in range(self.sizes["latency_runs"]):
+            with DevCluster(self.wijkpuls, 64, self.work) as c:
+                d = self.fresh("latency")
+                port = free_port()
+                err = open(os.path.join(d, "serve.err"), "wb")
+                p = subprocess.Popen([self.wijkpuls, "serve", "--config", self.config(d, c.brokers, "127.0.0.1:%d" % port)],
+                                     stdout=subprocess.DEVNULL, stderr=err)
+                try:
+                    wait_ready(port, 60)
+                    probe = subprocess.run(
+                        [os.path.join(self.build, "bench", "wijkpuls_latency_probe"), "--brokers", c.brokers,
+                         "--partitions", "64", "--url", "http://127.0.0.1:%d" % port, "--rate", "2000",
+                         "--seconds", str(self.sizes["latency_seconds"]), "--warmup", str(self.sizes["latency_warmup"]),
+                         "--poll-ms", "5", "--seed", str(11 + i)], capture_output=True, text=True)
+                    if probe.returncode != 0:
+                        raise RuntimeError("latency probe failed: " + probe.stderr[-2000:])
+                    out.append(json.loads(probe.stdout))
+                    log("latency run %d: p50 %.1f ms, p99 %.1f ms" % (i + 1, out[-1]["p50_ms"], out[-1]["p99_ms"]))
+                finally:
+                    p.send_signal(signal.SIGTERM)
+                    p.wait(timeout=30)
+                    err.close()
+        self.results["latency"] = dict(
+            rate=2000, partitions=64, p50_ms=median([r["p50_ms"] for r in out]),
+            p90_ms=median([r["p90_ms"] for r in out]), p99_ms=median([r["p99_ms"] for r in out]),
+            max_ms=max(r["max_ms"] for r in out), runs=out)
+
+    def profile(self):
+        d = self.fresh("profile")
+        rec = os.path.join(d, "season.rec")
+        n = self.sizes["profile_records"]
+        subprocess.run([self.wijkpuls, "simulate", "--records", str(n), "--seed", "5", "--out", rec],
+                       check=True, capture_output=True)
+        dest = os.path.join(self.args.out, "callgrind")
+        os.makedirs(dest, exist_ok=True)
+        cg = os.path.join(dest, "callgrind.replay.out")
+        # Full batches (linger far beyond the run): the same batching at any speed.
+        p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + cg, self.wijkpuls, "replay", rec,
+                            "--config", self.config(d, "127.0.0.1:9", linger_ms=60_000), "--ephemeral-key"],
+                           capture_output=True, text=True, check=True)
+        records = int(re.search(r"replayed (\d+) records", p.stdout).group(1))
+        report = {}
+        for mode in ("inclusive", "exclusive"):
+            a = subprocess.run(["callgrind_annotate", "--inclusive=" + ("yes" if mode == "inclusive" else "no"),
+                                "--threshold=100", cg], capture_output=True, text=True, check=True).stdout
+            with open(os.path.join(dest, "replay-%s.txt" % mode), "w") as f:
+                f.write(a)
+            report[mode] = top_functions(a, 25)
+        total = int(re.search(r"([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS", open(os.path.join(dest, "replay-exclusive.txt")).read())
+                    .group(1).replace(",", ""))
+        self.results["profile"] = dict(tool="valgrind --tool=callgrind", command="wijkpuls replay", records=records,
+                                       batch_records=self.args.batch_records, instructions=total,
+                                       instructions_per_record=round(total / records), **report)
+        if shutil.which("perf"):
+            self.results["offcpu"] = self.offcpu(dest)
+
+    def offcpu(self, dest):
+        """The pipeline thread of `serve` over 3 s of an e2e run: on CPU, waiting for one, blocked where."""
+        import offcpu
+        with DevCluster(self.wijkpuls, 64, self.work) as c:
+            self.simulate_to(c, min(self.sizes["e2e_records"], 250_000))
+            d = self.fresh("offcpu")
+            err_path = os.path.join(d, "serve.err")
+            with open(err_path, "wb") as err:
+                p = subprocess.Popen([self.wijkpuls, "serve", "--config", self.config(d, c.brokers), "--exit-at-end"],
+                                     stdout=subprocess.DEVNULL, stderr=err)
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and " assigned " not in open(err_path, errors="replace").read():
+                    time.sleep(0.1)
+                time.sleep(1.0)
+                a, t = os.path.join(d, "all.data"), os.path.join(d, "stacks.data")
+                rec_all = subprocess.Popen(["perf", "record", "-q", "-e", "sched:sched_switch", "-a", "-o", a, "--",
+                                            "sleep", "3"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                subprocess.run(["perf", "record", "-q", "-e", "sched:sched_switch", "--call-graph", "dwarf,8192",
+                                "-t", str(p.pid), "-o", t, "--", "sleep", "3"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                rec_all.wait()
+                p.wait()
+            texts = []
+            for data in (a, t):
+                with open(data + ".txt", "w") as f:
+                    subprocess.run(["perf", "script", "-i", data], stdout=f, stderr=subprocess.DEVNULL)
+                texts.append(data + ".txt")
+            result = offcpu.analyse(p.pid, *texts)
+            with open(os.path.join(dest, "serve-offcpu.json"), "w") as f:
+                json.dump(result, f, indent=2)
+            return result
+
+
+class MetricsScraper:
+    """Scrapes the daemon's batch metrics every 0.5 s while it runs; keeps the last."""
+
+    WANTED = ("wijkpuls_batch_commit_seconds_sum", "wijkpuls_batch_commit_seconds_count",
+              "wijkpuls_batch_records_sum", "wijkpuls_batch_records_count")
+
+    def __init__(self, port):
+        import threading
+        self.port, self.last, self.done = port, {}, threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def loop(self):
+        while not self.done.wait(0.5):
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.port, timeout=2) as r:
+                    text = r.read().decode()
+            except OSError:
+                continue
+            got = {}
+            for line in text.splitlines():
+                name, _, value = line.partition(" ")
+                if name in self.WANTED:
+                    got[name] = float(value)
+            if len(got) == len(self.WANTED):
+                self.last = got
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+
+    def batches(self):
+        """Mean commit seconds and records per batch (all but the last second of the run)."""
+        m = self.last
+        n = m.get("wijkpuls_batch_commit_seconds_count", 0)
+        if not n:
+            return None
+        return dict(batches=int(n), mean_commit_ms=round(1000 * m["wijkpuls_batch_commit_seconds_sum"] / n, 1),
+                    mean_records=round(m["wijkpuls_batch_records_sum"] / m["wijkpuls_batch_records_count"]),
+                    commit_seconds=round(m["wijkpuls_batch_commit_seconds_sum"], 2))
+
+
+def summarise_e2e(produced, responses, partitions, kc, sv, empty_serve=None):
+    kw, sw = median([m.wall for m in kc]), median([m.wall for m in sv])
+    committed = sv[-1].committed
+    r = dict(partitions=partitions, records=produced, response_records=responses,
+             complete=all(m.committed == produced for m in sv),
+             kcat=dict(wall_s=round(kw, 3), records_per_s=round(responses / kw),
+                       cpu_s=round(median([m.cpu for m in kc]), 3),
+                       cpu_us_per_record=round(median([m.cpu for m in kc]) / responses * 1e6, 2),
+                       runs=[m.figures() for m in kc]),
+             wijkpuls=dict(wall_s=round(sw, 3), records_per_s=round(committed / sw),
+                           steady_s=round(median([m.steady_s for m in sv]), 3),
+                           steady_records_per_s=round(committed / median([m.steady_s for m in sv])),
+                           cpu_s=round(median([m.cpu for m in sv]), 3),
+                           cpu_us_per_record=round(median([m.cpu for m in sv]) / committed * 1e6, 2),
+                           max_rss_mb=round(max(m.maxrss_mb for m in sv), 1),
+                           state_bytes=sv[-1].state_bytes, runs=[m.figures() for m in sv],
+                           batches=[m.batches for m in sv]))
+    r["ratio_wall"] = round(r["wijkpuls"]["records_per_s"] / r["kcat"]["records_per_s"], 3)
+    # wijkpuls from its partition assignment to the end of input, against kcat's whole run.
+    r["ratio_steady"] = round(r["wijkpuls"]["steady_records_per_s"] / r["kcat"]["records_per_s"], 3)
+    if empty_serve is not None:
+        r["wijkpuls"]["fixed_cost_s"] = round(empty_serve, 3)
+    r["ratio_cpu"] = round(r["kcat"]["cpu_us_per_record"] / r["wijkpuls"]["cpu_us_per_record"], 3)
+    return r
+
+
+SKIP = re.compile(r"below main|libc_start|ld-linux|:main \[|ReplayCommand|\?\?\?:0x0")
+
+
+def top_functions(annotate_text, n):
+    rows = []
+    for line in annotate_text.splitlines():
+        m = re.match(r"\s*([\d,]+) \(\s*([\d.]+)%\)\s+(\S.*)$", line)
+        # Per-function totals carry their object in [brackets]; the rest are inlined parts.
+        if m and "PROGRAM TOTALS" not in line and line.rstrip().endswith("]") and not SKIP.search(line):
+            rows.append(dict(ir=int(m.group(1).replace(",", "")), percent=float(m.group(2)), function=m.group(3)[:200]))
+    return rows[:n]
+
+
+def du(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.stat(os.path.join(root, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(port, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % port, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the daemon did not become ready in %d s" % seconds)
+
+
+def environment(args):
+    def first(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines()[0]
+        except (OSError, IndexError):
+            return None
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = next((int(l.split()[1]) // 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+    cache = {}
+    with open(os.path.join(args.build_dir, "CMakeCache.txt")) as f:
+        for l in f:
+            if l.startswith(("CMAKE_BUILD_TYPE:", "CMAKE_CXX_FLAGS:", "CMAKE_CXX_COMPILER:")):
+                k, v = l.strip().split("=", 1)
+                cache[k.split(":")[0]] = v
+    return dict(date=datetime.datetime.now().astimezone().isoformat(timespec="seconds"), host=platform.node(),
+                kernel=platform.release(), cpu=cpu, cpus=os.cpu_count(), memory_mb=mem,
+                loadavg_at_start=os.getloadavg(), build=cache,
+                commit=first(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]),
+                kcat=first(["kcat", "-V"]), runs=args.runs, quick=args.quick,
+                pipeline=dict(batch_records=args.batch_records, linger_ms=args.linger_ms, sync_writes=True))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (about 3 minutes)")
+    ap.add_argument("--runs", type=int, default=3, help="runs per wall-clock figure (median reported)")
+    ap.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
+    ap.add_argument("--profile", action="store_true", help="also profile a replay with callgrind (slow)")
+    ap.add_argument("--build-dir", default=os.path.join(REPO, "build-bench"))
+    ap.add_argument("--build-type", default="Release", help="CMAKE_BUILD_TYPE of a new build dir (with -g)")
+    ap.add_argument("--no-build", action="store_true", help="use the build dir as it is")
+    ap.add_argument("--batch-records", type=int, default=5000, help="pipeline.batch_records")
+    ap.add_argument("--linger-ms", type=int, default=100, help="pipeline.linger_ms")
+    ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"), help="where the results go")
+    ap.add_argument("--tmp", default=None, help="scratch directory (default $TMPDIR)")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    args = ap.parse_args()
+    args.build_dir = os.path.abspath(args.build_dir)
+    args.out = os.path.abspath(args.out)
+    sections = args.only or DEFAULT_SECTIONS + (["profile"] if args.profile else [])
+    if not shutil.which("kcat") and set(sections) & {"e2e", "partitions", "growth"}:
+        sys.exit("bench: kcat is needed (apt-get install kcat)")
+    if not args.no_build:
+        if not os.path.exists(os.path.join(args.build_dir, "CMakeCache.txt")):
+            subprocess.run(["cmake", "-S", REPO, "-B", args.build_dir, "-DCMAKE_BUILD_TYPE=" + args.build_type,
+                            "-DCMAKE_CXX_FLAGS=-g", "-DWIJKPULS_TESTS=OFF", "-DWIJKPULS_BENCH=ON"], check=True)
+        subprocess.run(["cmake", "--build", args.build_dir, "-j", str(os.cpu_count() or 2), "--target", "wijkpuls",
+                        "wijkpuls_microbench", "wijkpuls_latency_probe"], check=True)
+    os.makedirs(args.out, exist_ok=True)
+    h = Harness(args, QUICK if args.quick else FULL)
+    started = time.monotonic()
+    results = dict(environment=environment(args))
+    try:
+        for s in SECTIONS:
+            if s in sections:
+                log("section %s" % s)
+                t0 = time.monotonic()
+                getattr(h, s)()
+                log("section %s done in %.0f s" % (s, time.monotonic() - t0))
+    finally:
+        results.update(h.results)
+        results["environment"]["harness_seconds"] = round(time.monotonic() - started)
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ("-quick" if args.quick else "")
+        path = os.path.join(args.out, "bench-%s.json" % stamp)
+        with open(path, "w") as f:
+            json.dump(results, f, indent=2)
+        from report import table  # bench/report.py
+        text = table(results)
+        with open(path[:-5] + ".md", "w") as f:
+            f.write(text)
+        print(text)
+        log("results: %s" % path)
+        if not args.keep:
+            shutil.rmtree(h.work, ignore_errors=True)
+        else:
+            log("scratch kept: %s" % h.work)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    main()
