@@ -48,6 +48,7 @@ def analyse(tid, all_path, stacks_path, top=8):
         if out_re.search(rest):
             if since is not None:
                 on_cpu += t - since
+                since = None  # one switch in, one switch out: never count a stretch twice
             out = (t, re.search(r"prev_state=(\S+)", rest).group(1))
         if in_re.search(rest):
             since = t
@@ -61,6 +62,8 @@ def analyse(tid, all_path, stacks_path, top=8):
                     sites[" <- ".join(re.sub(r"\+0x[0-9a-f]+$", "", f) for f in frames[:6]) or "unknown"] += d
                 out = None
     window = everything[-1][0] - everything[0][0] if everything else 0.0
+    if since is not None:
+        on_cpu += everything[-1][0] - since  # on CPU until the end of the window
     return dict(window_s=round(window, 3), on_cpu_s=round(on_cpu, 3),
                 states_s={k: round(v, 3) for k, v in states.most_common()},
                 blocked_sites_s=[dict(seconds=round(v, 3), site=k) for k, v in sites.most_common(top)])

@@ -103,6 +103,10 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Make(const KafkaSettin
       {"isolation.level", "read_committed"},
       {"fetch.wait.max.ms", "100"},
       {"statistics.interval.ms", "1000"},  // broker connectivity for /readyz
+      // Prefetched records held in memory (librdkafka's default is 64 MB): 16 MB
+      // is about 25,000 responses, far more than a batch, and keeps the daemon's
+      // memory bounded by configuration (bench/README.md).
+      {"queued.max.messages.kbytes", "16384"},
   };
   for (const auto& [k, v] : settings.properties) props[k] = v;
   for (const auto& [k, v] : settings.consumer_properties) props[k] = v;

@@ -5,6 +5,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 
 #include <charconv>
 #include <sys/statvfs.h>
@@ -288,6 +289,11 @@ absl::StatusOr<std::unique_ptr<StateStore::Impl>> StateStore::OpenImpl(const Sto
   cf_options.bottommost_compression = rocksdb::kZSTD;
   cf_options.write_buffer_size = static_cast<size_t>(options.write_buffer_bytes);
   cf_options.max_write_buffer_number = 3;
+  // All memtables together stay within twice one write buffer, not 3 x write
+  // buffer x 7 column families: memory is bounded by configuration, not by
+  // the state's size.
+  db_options.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(
+      2 * static_cast<size_t>(options.write_buffer_bytes));
   // Most dedup lookups are of keys never seen: a bloom filter over the
   // memtable answers them without walking its skip list.
   cf_options.memtable_prefix_bloom_size_ratio = 0.02;
