@@ -107,6 +107,11 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Make(const KafkaSettin
       // is about 25,000 responses, far more than a batch, and keeps the daemon's
       // memory bounded by configuration (bench/README.md).
       {"queued.max.messages.kbytes", "16384"},
+      // One fetch response is read into one buffer of up to fetch.max.bytes
+      // (librdkafka's default 50 MB). 8 MB is still over 10,000 responses per
+      // fetch; measured on 1M records over 256 partitions, peak RSS 319 -> 235 MB
+      // at the same speed.
+      {"fetch.max.bytes", "8388608"},
   };
   for (const auto& [k, v] : settings.properties) props[k] = v;
   for (const auto& [k, v] : settings.consumer_properties) props[k] = v;
