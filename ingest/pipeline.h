@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -56,7 +57,34 @@ struct PipelineOptions {
   std::chrono::milliseconds retry_backoff{1000};
   // On SIGTERM, how long to try to commit the last batch.
   std::chrono::milliseconds shutdown_budget{7000};
+  // Decode, check and pseudonymise the next records on a second thread while
+  // this one applies the previous ones to the state (the outcome is the same).
+  bool prepare_thread = true;
+  // Records read ahead and prepared together (two such windows are in flight).
+  int window_records = 256;
+  // Write a batch to RocksDB on a second thread while the next one is being
+  // filled; it becomes visible (offsets, published state) once written.
+  bool commit_thread = true;
 };
+
+// Records read from the source but not yet applied: copies of the source's
+// records (its views live only until the next poll) and their preparation.
+struct ReadWindow {
+  struct Slot {
+    std::string topic, key, value, content_type;
+    int32_t partition = 0;
+    int64_t offset = 0;
+    PreparedRecord prepared;
+    SourceRecord View() const;
+  };
+  std::vector<Slot> slots;  // reused; the first `size` are in use
+  size_t size = 0;
+  UnixNanos now = 0;        // the processing clock when the window was read
+  std::shared_ptr<const DistrictRegister> districts;
+  void Add(const SourceRecord& r);
+};
+
+class JobThread;
 
 class Pipeline : public AssignmentHandler {
  public:
@@ -64,6 +92,7 @@ class Pipeline : public AssignmentHandler {
            std::shared_ptr<const DistrictRegister> districts, const Pseudonymiser& pseudonymiser,
            Clock clock, ProcessorOptions processor_options, DeadLetterSink& dead_letters,
            StateHub& hub, Health& health, PipelineObserver* observer, PipelineOptions options);
+  ~Pipeline() override;
 
   // Loads offsets and aggregates from the store and publishes them.
   absl::Status Start();
@@ -82,12 +111,29 @@ class Pipeline : public AssignmentHandler {
 
  private:
   enum class CommitResult { kCommitted, kNothing, kRolledBack };
-  CommitResult Commit(const std::atomic<bool>* stop, std::chrono::steady_clock::time_point give_up);
+  // Hands the open batch to be written; `durable`: and waits until it is.
+  CommitResult Commit(const std::atomic<bool>* stop, std::chrono::steady_clock::time_point give_up,
+                      bool durable = false);
+  // Waits for the batch being written (if any) and makes it visible; a failed
+  // write sets fatal_.
+  void FinishWrite();
+  std::shared_ptr<CommittedState> Snapshot() const;
   void Rollback(const std::string& why);
   void Publish();
   void ApplyPendingReload();
   void ReportProgress();
   void DeadLetter(const SourceRecord& record, const RecordResult& result);
+  // Reads up to a window of records; waits up to `timeout` for the first.
+  void Read(RecordSource& source, std::chrono::milliseconds timeout);
+  // Applies a window's records to the open batch (committing full batches);
+  // false when the batch was abandoned.
+  bool ApplyWindow(ReadWindow& window);
+  bool ApplyOne(const SourceRecord& record, PreparedRecord& prepared);
+  // Applies every record read so far (before a commit forced from outside).
+  void Drain();
+  // Forgets every record read but not applied (they will be read again).
+  void DiscardReadAhead();
+  bool ReadAhead() const { return windows_[0].size > 0 || windows_[1].size > 0; }
 
   StateStore& store_;
   std::shared_ptr<const Methodology> methodology_;
@@ -100,6 +146,7 @@ class Pipeline : public AssignmentHandler {
   PipelineOptions options_;
 
   RecordSource* source_ = nullptr;
+  const std::atomic<bool>* stop_ = nullptr;  // Run's, while it runs
   FieldworkState state_;       // committed state + the open batch
   OffsetMap offsets_;          // committed next offsets
   OffsetMap batch_offsets_;    // next offsets of the open batch
@@ -117,6 +164,18 @@ class Pipeline : public AssignmentHandler {
     RecordResult result;
   };
   std::vector<PendingResult> pending_results_;
+
+  // Read-ahead: windows_[reading_] is filled from the source while the other
+  // one, read before, is prepared by the worker; then that one is applied.
+  ReadWindow windows_[2];
+  int reading_ = 0;
+  std::unique_ptr<JobThread> preparer_;  // null without prepare_thread
+
+  // The batch being written on writer_ (null without commit_thread): the open
+  // batch reads through it until it is written.
+  struct Writing;
+  std::unique_ptr<JobThread> writer_;
+  std::unique_ptr<Writing> writing_;
   absl::Status fatal_;  // set when nothing may be written any more
   bool low_disk_ = false;  // paused: too little free space to write a batch
 

@@ -51,10 +51,48 @@ RecordProcessor::RecordProcessor(const Methodology& methodology, const DistrictR
 absl::StatusOr<RecordResult> RecordProcessor::Process(const SourceRecord& record, StateBatch& batch,
                                                       FieldworkState& state,
                                                       std::set<StateKey>& dirty) {
+  PreparedRecord prepared;
+  return Apply(record, prepared, batch, state, dirty);
+}
+
+void RecordProcessor::Prepare(const SourceRecord& record, const DistrictRegister& districts,
+                              UnixNanos now, PreparedRecord& out) const {
+  out.done = true;
+  out.districts = &districts;
+  out.oversized = false;
+  out.decode_error = absl::OkStatus();
+  if (record.topic == options_.withdrawals_topic) {
+    out.done = false;
+    return;
+  }
+  if (static_cast<int64_t>(record.value.size()) > options_.max_record_bytes) {
+    out.oversized = true;
+    return;
+  }
+  absl::StatusOr<RawResponse> raw = DecodeResponse(record.value, record.content_type);
+  if (!raw.ok()) {
+    out.decode_error = raw.status();
+    return;
+  }
+  out.raw = std::move(*raw);
+  const RuleContext ctx{methodology_, districts, now};
+  out.check = CheckFields(out.raw, ctx);
+  if (!out.check.reason) {
+    out.respondent = pseudonymiser_.Of(out.check.response.wave, out.raw.respondent_ref);
+  }
+}
+
+absl::StatusOr<RecordResult> RecordProcessor::Apply(const SourceRecord& record,
+                                                    PreparedRecord& prepared, StateBatch& batch,
+                                                    FieldworkState& state,
+                                                    std::set<StateKey>& dirty) {
   if (record.topic == options_.withdrawals_topic) {
     return ProcessWithdrawal(record, batch, state, dirty);
   }
-  return ProcessResponse(record, batch, state, dirty);
+  if (!prepared.done || prepared.districts != districts_) {
+    Prepare(record, *districts_, clock_(), prepared);
+  }
+  return ProcessResponse(record, prepared, batch, state, dirty);
 }
 
 void RecordProcessor::Reject(RecordResult& result, RejectReason reason, std::string detail,
@@ -81,29 +119,30 @@ void RecordProcessor::Reject(RecordResult& result, RejectReason reason, std::str
 }
 
 absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord& record,
+                                                              PreparedRecord& prepared,
                                                               StateBatch& batch,
                                                               FieldworkState& state,
                                                               std::set<StateKey>& dirty) {
   RecordResult result;
   result.kind = RecordKind::kResponse;
   const Attribution nowhere;
-  if (static_cast<int64_t>(record.value.size()) > options_.max_record_bytes) {
+  if (prepared.oversized) {
     Reject(result, RejectReason::kOversized,
            Cat("record of ", record.value.size(), " bytes is larger than the limit of ",
                options_.max_record_bytes),
            record, "", "", nowhere, false, batch, state, dirty);
     return result;
   }
-  absl::StatusOr<RawResponse> raw = DecodeResponse(record.value, record.content_type);
-  if (!raw.ok()) {
-    Reject(result, RejectReason::kDecodeError, std::string(raw.status().message()), record, "", "",
-           nowhere, false, batch, state, dirty);
+  if (!prepared.decode_error.ok()) {
+    Reject(result, RejectReason::kDecodeError, std::string(prepared.decode_error.message()), record,
+           "", "", nowhere, false, batch, state, dirty);
     return result;
   }
-  if (IsValidResponseId(raw->response_id)) {
-    result.response_id = raw->response_id;
+  const RawResponse& raw = prepared.raw;
+  if (IsValidResponseId(raw.response_id)) {
+    result.response_id = raw.response_id;
     absl::StatusOr<std::optional<ResponseRecord>> seen =
-        batch.GetResponse(raw->wave, raw->wijk, raw->response_id, methodology_);
+        batch.GetResponse(raw.wave, raw.wijk, raw.response_id, methodology_);
     if (!seen.ok()) return seen.status();
     if (seen->has_value()) {
       result.outcome = Outcome::kDuplicate;
@@ -111,17 +150,16 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
     }
   }
 
-  const RuleContext ctx{methodology_, *districts_, clock_()};
-  FieldCheck fc = CheckFields(*raw, ctx);
+  FieldCheck& fc = prepared.check;
   if (fc.reason) {
-    Reject(result, *fc.reason, std::move(fc.detail), record, raw->wave, raw->wijk, fc.attribution,
+    Reject(result, *fc.reason, std::move(fc.detail), record, raw.wave, raw.wijk, fc.attribution,
            false, batch, state, dirty);
     return result;
   }
   CountedResponse& r = fc.response;
   const std::string& wijk_id = districts_->wijken()[r.wijk].id;
   result.wijk = wijk_id;
-  r.respondent = pseudonymiser_.Of(r.wave, raw->respondent_ref);
+  r.respondent = prepared.respondent;
 
   absl::StatusOr<RespondentRecord> here = batch.GetRespondent(r.wave, wijk_id, r.respondent);
   if (!here.ok()) return here.status();

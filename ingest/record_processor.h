@@ -64,6 +64,20 @@ struct ProcessorOptions {
 using Clock = std::function<UnixNanos()>;
 UnixNanos SystemClock();
 
+// The part of a response's decision that needs no state: the size check,
+// decoding, the field checks and the pseudonym. It may be computed on another
+// thread than the one that applies it (RecordProcessor::Prepare is const and
+// touches nothing shared but read-only configuration).
+struct PreparedRecord {
+  bool done = false;                           // false: not prepared (withdrawals never are)
+  const DistrictRegister* districts = nullptr; // the register it was checked against
+  bool oversized = false;
+  absl::Status decode_error;                   // ok: decoded into `raw`
+  RawResponse raw;
+  FieldCheck check;
+  Digest256 respondent{};                      // when the field checks passed
+};
+
 class RecordProcessor {
  public:
   // The referenced configuration must outlive the processor; SetDistricts
@@ -80,9 +94,21 @@ class RecordProcessor {
   absl::StatusOr<RecordResult> Process(const SourceRecord& record, StateBatch& batch,
                                        FieldworkState& state, std::set<StateKey>& dirty);
 
+  // Process in two steps: Prepare (pure: thread-safe, no state) and Apply.
+  // `now` is the processing clock for the field checks. Apply re-prepares a
+  // record prepared against another register than the current one, so the
+  // outcome is the same as Process's.
+  void Prepare(const SourceRecord& record, const DistrictRegister& districts, UnixNanos now,
+               PreparedRecord& out) const;
+  absl::StatusOr<RecordResult> Apply(const SourceRecord& record, PreparedRecord& prepared,
+                                     StateBatch& batch, FieldworkState& state,
+                                     std::set<StateKey>& dirty);
+  UnixNanos Now() const { return clock_(); }
+
  private:
-  absl::StatusOr<RecordResult> ProcessResponse(const SourceRecord& record, StateBatch& batch,
-                                               FieldworkState& state, std::set<StateKey>& dirty);
+  absl::StatusOr<RecordResult> ProcessResponse(const SourceRecord& record, PreparedRecord& prepared,
+                                               StateBatch& batch, FieldworkState& state,
+                                               std::set<StateKey>& dirty);
   absl::StatusOr<RecordResult> ProcessWithdrawal(const SourceRecord& record, StateBatch& batch,
                                                  FieldworkState& state, std::set<StateKey>& dirty);
   // Records a rejected response and counts it where it can be attributed.

@@ -1,5 +1,7 @@
 #include "store/state_store.h"
 
+#include <atomic>
+
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -46,7 +48,7 @@ std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(
 struct StateStore::Impl {
   std::string dir;
   bool existed = false;   // the directory held state before this open
-  bool poisoned = false;  // a write failed: no more writes, no close
+  std::atomic<bool> poisoned{false};  // a write failed: no more writes, no close
   StoreOptions options;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
@@ -81,6 +83,9 @@ struct StateStore::Impl {
 // in key order each insert starts from where the previous one ended.
 struct StateBatch::Impl {
   StateStore::Impl* store = nullptr;
+  // A batch handed to StateStore::Commit on another thread and not yet
+  // written: read through, unchanged (it is only read while being written).
+  const Impl* previous = nullptr;
   std::unordered_map<std::string_view, std::string_view> written[kCfCount];
   std::vector<std::unique_ptr<char[]>> chunks;
   size_t chunk_left = 0;
@@ -107,6 +112,11 @@ struct StateBatch::Impl {
   absl::StatusOr<std::optional<std::string>> Get(Cf cf, const std::string& key) {
     if (auto it = written[cf].find(key); it != written[cf].end()) {
       return std::optional<std::string>(std::string(it->second));
+    }
+    if (previous != nullptr) {
+      if (auto it = previous->written[cf].find(key); it != previous->written[cf].end()) {
+        return std::optional<std::string>(std::string(it->second));
+      }
     }
     std::string value;
     rocksdb::Status s = store->db->Get(store->read_options, store->cf(cf), key, &value);
@@ -430,9 +440,12 @@ absl::StatusOr<std::optional<std::string>> StateStore::GetMeta(std::string_view 
   return std::optional<std::string>(std::move(value));
 }
 
-std::unique_ptr<StateBatch> StateStore::NewBatch() {
+void StateBatch::PreviousWritten() { impl_->previous = nullptr; }
+
+std::unique_ptr<StateBatch> StateStore::NewBatch(const StateBatch* previous) {
   auto impl = std::make_unique<StateBatch::Impl>();
   impl->store = impl_.get();
+  if (previous != nullptr) impl->previous = previous->impl_.get();
   return std::unique_ptr<StateBatch>(new StateBatch(std::move(impl)));
 }
 

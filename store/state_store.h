@@ -92,6 +92,10 @@ class StateBatch {
   void PutOffset(const std::string& topic, int32_t partition, int64_t next_offset);
   void PutMeta(std::string_view key, std::string_view value);
 
+  // The batch this one reads through (StateStore::NewBatch) is written:
+  // read the store instead; it may be destroyed.
+  void PreviousWritten();
+
   // Number of operations so far.
   int Count() const;
   size_t ByteSize() const;
@@ -119,7 +123,11 @@ class StateStore {
   absl::Status LoadAggregates(const Methodology& m, FieldworkState& state) const;
   absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view key) const;
 
-  std::unique_ptr<StateBatch> NewBatch();
+  // `previous`, when given, is a batch being committed on another thread: the
+  // new batch reads through it until it is written. It must stay alive (and
+  // unchanged) as long as the new batch is read; Commit may run concurrently
+  // with reads of the new batch.
+  std::unique_ptr<StateBatch> NewBatch(const StateBatch* previous = nullptr);
   absl::Status Commit(StateBatch& batch);
 
   // Visits every stored response record in key order (for rebuild and tests).

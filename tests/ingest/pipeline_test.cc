@@ -10,6 +10,7 @@
 #include <map>
 #include <thread>
 
+#include "sim/simulator.h"
 #include "tests/support/test_support.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
@@ -35,6 +36,13 @@ class ScriptedSource : public RecordSource {
   std::optional<SourceRecord> Poll(std::chrono::milliseconds) override {
     if (!assigned_) {
       assigned_ = true;
+      Rewind(handler_->OnAssign({}));
+    }
+    if (polled_ == rebalance_after) {
+      // A rebalance, from within Poll as librdkafka calls it.
+      rebalance_after = -1;
+      handler_->OnRevoke({});
+      if (on_revoked) on_revoked(polled_);
       Rewind(handler_->OnAssign({}));
     }
     // Round-robin over partitions, like a consumer interleaving fetches.
@@ -68,6 +76,8 @@ class ScriptedSource : public RecordSource {
   bool Assigned() const override { return assigned_; }
   void Close() override { handler_->OnRevoke({}); }
   int64_t polled() const { return polled_; }
+  int64_t rebalance_after = -1;                  // revoke and assign again after this many polls
+  std::function<void(int64_t polled)> on_revoked;  // called after the revoke
 
  private:
   AssignmentHandler* handler_;
@@ -143,6 +153,19 @@ std::string Response(int i, bool consent) {
     a->set_value(1 + (i + item) % 3);
   }
   return m.SerializeAsString();
+}
+
+// A simulated season's responses (two partitions).
+std::vector<Scripted> SimulatedSeason() {
+  sim::SimOptions o;
+  o.scale = 0.05;
+  o.seed = 9;
+  std::vector<Scripted> out;
+  for (const sim::SimRecord& r : sim::Generate(DefaultMethodology(), DefaultDistricts(), o)) {
+    if (r.topic != "wijkprofiel.responses.v1" || !r.content_type.empty()) continue;
+    out.push_back(Scripted{r.topic, r.partition % 2, r.value});
+  }
+  return out;
 }
 
 // 20 records over two partitions; every 5th one without consent (rejected).
@@ -257,6 +280,72 @@ TEST(Pipeline, TheLingerTimeClosesABatch) {
   EXPECT_EQ(rig.watcher.batches.size(), 20u);  // a batch per record when nothing lingers
 }
 
+// Records are read ahead in windows and decoded, checked and pseudonymised on
+// a second thread while the pipeline thread applies the window before, and a
+// batch is written on a third while the next one is filled: the outcome
+// (state, offsets, dead letters) is that of one record at a time.
+TEST(Pipeline, ReadingAheadAndWritingOnOtherThreadsChangeNothingInTheOutcome) {
+  const std::vector<Scripted> season = SimulatedSeason();
+  ASSERT_GT(season.size(), 1000u);
+  struct Variant {
+    bool thread;
+    int window;
+    bool commit_thread;
+  };
+  std::vector<std::shared_ptr<const CommittedState>> states;
+  std::vector<std::set<std::string>> dead;
+  for (Variant v : {Variant{false, 1, false}, Variant{true, 256, true}, Variant{true, 7, true},
+                    Variant{false, 1, true}}) {
+    Rig rig;
+    PipelineOptions po = Batches(500);
+    po.prepare_thread = v.thread;
+    po.window_records = v.window;
+    po.commit_thread = v.commit_thread;
+    std::unique_ptr<Pipeline> p = rig.Make(po);
+    ScriptedSource source(season, p.get());
+    std::atomic<bool> stop{false};
+    ASSERT_TRUE(p->Run(source, stop).ok());
+    EXPECT_EQ(p->records_committed(), static_cast<int64_t>(season.size()));
+    EXPECT_EQ(source.polled(), static_cast<int64_t>(season.size()));
+    states.push_back(rig.hub.Current());
+    dead.push_back(rig.dead.delivered);
+  }
+  ASSERT_FALSE(dead[0].empty());
+  for (size_t i = 1; i < states.size(); ++i) {
+    EXPECT_TRUE(states[i]->state == states[0]->state) << "variant " << i;
+    EXPECT_EQ(states[i]->offsets, states[0]->offsets) << "variant " << i;
+    EXPECT_EQ(dead[i], dead[0]) << "variant " << i;
+  }
+}
+
+// A rebalance happens inside Poll, in the middle of reading a window: every
+// record read before it is applied and committed before the partitions go,
+// and nothing is counted twice after they come back.
+TEST(Pipeline, ARebalanceCommitsEveryRecordReadAheadBeforeThePartitionsGo) {
+  for (int after : {1, 6, 13}) {
+    Rig rig;
+    std::unique_ptr<Pipeline> p = rig.Make(Batches(1000));
+    ScriptedSource source(Season(), p.get());
+    source.rebalance_after = after;
+    int64_t committed_at_revoke = -1;
+    source.on_revoked = [&](int64_t polled) {
+      EXPECT_EQ(p->records_committed(), polled);
+      absl::StatusOr<OffsetMap> offsets = rig.store->LoadOffsets();
+      ASSERT_TRUE(offsets.ok());
+      int64_t stored = 0;
+      for (const auto& [tp, next] : *offsets) stored += next;
+      committed_at_revoke = stored;
+    };
+    std::atomic<bool> stop{false};
+    ASSERT_TRUE(p->Run(source, stop).ok());
+    EXPECT_EQ(committed_at_revoke, after) << "rebalance after " << after;
+    EXPECT_EQ(p->records_committed(), 20);
+    const WijkState* s = rig.hub.Current()->state.Find(StateKey{"2024", "cool"});
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->cells[QuotaCellIndex(Instrument::kVeiligheidsmonitor, CellIndex(AgeBand::k30To44, Sex::kFemale))].accepted,
+              16);
+  }
+}
 
 // The dead-letter file (replay's --rejected-out) is a record file: read back,
 // it holds every sent record once, in order, across flushes; a discarded

@@ -232,5 +232,40 @@ TEST_F(Processor, TheWatermarkIsTheLatestSubmissionThatPassedTheChecks) {
   EXPECT_EQ(state_.Watermark("2024"), Local("2023-05-01 09:00:00"));
 }
 
+// Prepare (decode, field checks, pseudonym) may run ahead on another thread;
+// a record prepared against a register that was reloaded before it was
+// applied is checked again against the current one.
+TEST_F(Processor, ARecordPreparedBeforeARegisterReloadIsCheckedAgainstTheNewRegister) {
+  std::string csv = testing::ReadFile(testing::SourceDir() + "/config/districts.csv");
+  const size_t at = csv.find("rotterdam-centrum,Rotterdam Centrum,cool,");
+  ASSERT_NE(at, std::string::npos);
+  csv.erase(at, csv.find('\n', at) + 1 - at);
+  absl::StatusOr<DistrictRegister> without_cool = DistrictRegister::Parse(csv, "test.csv");
+  ASSERT_TRUE(without_cool.ok()) << without_cool.status();
+
+  const std::string value = Response("r-30", "INV-30").SerializeAsString();
+  SourceRecord r{"wijkprofiel.responses.v1", 0, 1, "cool", value, ""};
+  PreparedRecord prepared;
+  processor_.Prepare(r, DefaultDistricts(), Local("2026-01-01 00:00:00"), prepared);
+  ASSERT_TRUE(prepared.done);
+  EXPECT_FALSE(prepared.check.reason.has_value());  // "cool" is in the register it was checked against
+
+  processor_.SetDistricts(*without_cool);
+  absl::StatusOr<RecordResult> result = processor_.Apply(r, prepared, *batch_, state_, dirty_);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->reason, RejectReason::kUnknownWijk);
+  EXPECT_EQ(Cell().accepted, 0);
+
+  // Prepared against the current register, it is applied as prepared.
+  processor_.SetDistricts(DefaultDistricts());
+  const std::string value2 = Response("r-31", "INV-31").SerializeAsString();
+  SourceRecord r2{"wijkprofiel.responses.v1", 0, 2, "cool", value2, ""};
+  processor_.Prepare(r2, DefaultDistricts(), Local("2026-01-01 00:00:00"), prepared);
+  result = processor_.Apply(r2, prepared, *batch_, state_, dirty_);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->outcome, Outcome::kAccepted);
+  EXPECT_EQ(Cell().accepted, 1);
+}
+
 }  // namespace
 }  // namespace wijkpuls

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "store/schema.h"
 #include "tests/support/test_support.h"
@@ -59,6 +60,40 @@ TEST(StateStore, ABatchSeesItsOwnWrites) {
   b->PutRespondent("2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-9"});
   EXPECT_EQ(b->GetRespondent("2024", "cool", who)->state, RespondentState::kClaimed);
   EXPECT_EQ(b->GetRespondent("2024", "", who)->state, RespondentState::kUnseen);
+}
+
+// The pipeline fills the next batch while the last one is being written on
+// another thread: the next batch reads through it, its own writes first, and
+// reads the store once the last one is written.
+TEST(StateStore, ABatchReadsThroughTheBatchBeingWrittenBeforeIt) {
+  TempDir dir;
+  std::unique_ptr<StateStore> s = Open(dir.File("state"));
+  Digest256 who{};
+  who[0] = 9;
+  std::unique_ptr<StateBatch> first = s->NewBatch();
+  first->PutRejected("2024", "cool", "r-1", RejectReason::kNoConsent, Attribution{}, false);
+  first->PutRespondent("2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-1"});
+  std::unique_ptr<StateBatch> next = s->NewBatch(first.get());
+  EXPECT_TRUE(next->GetResponse("2024", "cool", "r-1", DefaultMethodology())->has_value());
+  EXPECT_EQ(next->GetRespondent("2024", "cool", who)->response_id, "r-1");
+  next->PutRespondent("2024", "cool", who, RespondentRecord{RespondentState::kWithdrawn, ""});
+  EXPECT_EQ(next->GetRespondent("2024", "cool", who)->state, RespondentState::kWithdrawn);
+
+  absl::Status written;
+  std::thread writer([&] { written = s->Commit(*first); });
+  // Reads during the write see the same, whichever way it goes.
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(next->GetResponse("2024", "cool", "r-1", DefaultMethodology())->has_value());
+  }
+  writer.join();
+  ASSERT_TRUE(written.ok()) << written;
+  next->PreviousWritten();
+  first.reset();
+  EXPECT_TRUE(next->GetResponse("2024", "cool", "r-1", DefaultMethodology())->has_value());
+  EXPECT_EQ(next->GetRespondent("2024", "cool", who)->state, RespondentState::kWithdrawn);
+  // Without the batch before it, a fresh batch sees only what is written.
+  std::unique_ptr<StateBatch> fresh = s->NewBatch();
+  EXPECT_EQ(fresh->GetRespondent("2024", "cool", who)->state, RespondentState::kClaimed);
 }
 
 TEST(StateStore, CountedResponsesRoundTrip) {
