@@ -20,12 +20,10 @@ bool TakePart(std::string_view& in, std::string_view* part) {
   return true;
 }
 
-std::string Part(std::string_view s) {
-  std::string out;
+void AppendPart(std::string& out, std::string_view s) {
   const size_t n = std::min<size_t>(s.size(), 0xffff);
   PutU16(out, n);
-  out.append(s.substr(0, n));
-  return out;
+  out.append(s.data(), n);
 }
 
 constexpr int kGroupCounts = 2 + kQualityFlagCount + kRejectReasonCount + 4;
@@ -70,11 +68,17 @@ std::optional<E> EnumFrom(uint32_t v, int count) {
 }  // namespace
 
 std::string KeyOf(std::string_view wave, std::string_view wijk) {
-  return Cat(Part(wave), Part(wijk));
+  return KeyOf(wave, wijk, {});
 }
 
 std::string KeyOf(std::string_view wave, std::string_view wijk, std::string_view id) {
-  return Cat(Part(wave), Part(wijk), id);
+  // One allocation: this is on every record's path (three or four keys).
+  std::string out;
+  out.reserve(4 + wave.size() + wijk.size() + id.size());
+  AppendPart(out, wave);
+  AppendPart(out, wijk);
+  out.append(id.data(), id.size());
+  return out;
 }
 
 bool SplitKey(std::string_view key, std::string_view* wave, std::string_view* wijk,
