@@ -13,7 +13,12 @@ namespace wijkpuls {
 inline constexpr std::string_view kJsonContentType = "application/json";
 
 // DECODE_ERROR when the status is not ok; its message says why (never the data).
+// Binary records take a fast path (ingest/binary_fast.h) where they can.
 absl::StatusOr<RawResponse> DecodeResponse(std::string_view value, std::string_view content_type);
+// The same through protobuf's parser only: the reference the fast path is
+// checked against (tests, fuzzer).
+absl::StatusOr<RawResponse> DecodeResponseWithProtobuf(std::string_view value,
+                                                       std::string_view content_type);
 
 struct RawWithdrawal {
   std::string withdrawal_id;

@@ -16,6 +16,7 @@ namespace wijkpuls {
 struct RawAnswer {
   std::string item;
   int32_t value = 0;
+  friend bool operator==(const RawAnswer&, const RawAnswer&) = default;
 };
 
 // A decoded SurveyResponse. Enum fields hold the wire number as sent (0 =
@@ -38,6 +39,7 @@ struct RawResponse {
   std::string interviewer_id;
   bool consent = false;
   std::string instrument_version;
+  friend bool operator==(const RawResponse&, const RawResponse&) = default;
 };
 
 // One kept answer: a codebook item index and its code (on the item's scale or

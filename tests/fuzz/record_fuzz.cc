@@ -158,8 +158,18 @@ void CheckFastJson(std::string_view value) {
           "the fast JSON path makes the message protobuf's parser makes");
 }
 
+// Differential: the fast binary path, where it takes the bytes, decodes them
+// exactly as protobuf's parser does (DecodeResponse falls back to it otherwise).
+void CheckFastBinary(std::string_view value) {
+  absl::StatusOr<RawResponse> got = DecodeResponse(value, "");
+  absl::StatusOr<RawResponse> ref = DecodeResponseWithProtobuf(value, "");
+  Require(got.ok() == ref.ok(), "the fast binary path accepts only what protobuf's parser accepts");
+  if (got.ok()) Require(*got == *ref, "the fast binary path decodes as protobuf's parser does");
+}
+
 void RunDirect(std::string_view value, std::string_view content_type) {
   if (content_type == kJsonContentType) CheckFastJson(value);
+  if (content_type.empty()) CheckFastBinary(value);
   absl::StatusOr<RawResponse> raw = DecodeResponse(value, content_type);
   if (raw.ok()) {
     const RuleContext ctx{env->methodology, env->districts, env->now};
