@@ -42,8 +42,10 @@ def table(r):
                env.get("cpu"), env.get("cpus"), env.get("memory_mb"), env.get("kernel"),
                env.get("build", {}).get("CMAKE_BUILD_TYPE"), env.get("build", {}).get("CMAKE_CXX_FLAGS") or "-",
                env.get("commit"), ", ".join("%.1f" % x for x in env.get("loadavg_at_start", []))),
-           "Pipeline: batch_records %s, linger_ms %s, sync_writes true. Wall-clock figures: median of %s runs%s." % (
-               env.get("pipeline", {}).get("batch_records"), env.get("pipeline", {}).get("linger_ms"), env.get("runs"),
+           "Pipeline: batch_records %s, linger_ms %s, sync_writes true, %s. Wall-clock figures: median of %s runs%s." % (
+               env.get("pipeline", {}).get("batch_records"), env.get("pipeline", {}).get("linger_ms"),
+               "one thread (prepare_thread and commit_thread false)" if env.get("pipeline", {}).get("threads") == 1
+               else "prepare and commit threads", env.get("runs"),
                " (quick mode)" if env.get("quick") else ""), ""]
     out += ["| measurement | figure | target | verdict |", "| --- | --- | --- | --- |"]
     e = r.get("e2e")

@@ -180,6 +180,8 @@ pseudonymisation_key_file: {self.key}
 pipeline:
   batch_records: {self.args.batch_records}
   linger_ms: {linger_ms or self.args.linger_ms}
+  prepare_thread: {"false" if self.args.one_thread else "true"}
+  commit_thread: {"false" if self.args.one_thread else "true"}
 log:
   level: info
 """)
@@ -537,7 +539,8 @@ def environment(args):
                 loadavg_at_start=os.getloadavg(), build=cache,
                 commit=first(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]),
                 kcat=first(["kcat", "-V"]), runs=args.runs, quick=args.quick,
-                pipeline=dict(batch_records=args.batch_records, linger_ms=args.linger_ms, sync_writes=True))
+                pipeline=dict(batch_records=args.batch_records, linger_ms=args.linger_ms, sync_writes=True,
+                              threads=1 if args.one_thread else 3))
 
 
 def main():
@@ -551,6 +554,8 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="use the build dir as it is")
     ap.add_argument("--batch-records", type=int, default=5000, help="pipeline.batch_records")
     ap.add_argument("--linger-ms", type=int, default=100, help="pipeline.linger_ms")
+    ap.add_argument("--one-thread", action="store_true",
+                    help="pipeline.prepare_thread and commit_thread false (for an A/B)")
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"), help="where the results go")
     ap.add_argument("--tmp", default=None, help="scratch directory (default $TMPDIR)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
