@@ -57,14 +57,11 @@ absl::StatusOr<RecordResult> RecordProcessor::Process(const SourceRecord& record
 
 void RecordProcessor::Prepare(const SourceRecord& record, const DistrictRegister& districts,
                               UnixNanos now, PreparedRecord& out) const {
-  out.done = true;
+  out.done = record.topic != options_.withdrawals_topic;  // withdrawals need the state first
+  if (!out.done) return;
   out.districts = &districts;
   out.oversized = false;
   out.decode_error = absl::OkStatus();
-  if (record.topic == options_.withdrawals_topic) {
-    out.done = false;
-    return;
-  }
   if (static_cast<int64_t>(record.value.size()) > options_.max_record_bytes) {
     out.oversized = true;
     return;

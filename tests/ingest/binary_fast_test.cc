@@ -9,6 +9,7 @@
 
 #include "ingest/decode.h"
 #include "sim/simulator.h"
+#include "tests/ingest/every_field_response.h"
 #include "tests/support/test_support.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
@@ -33,30 +34,6 @@ bool Agrees(std::string_view bytes) {
   return Takes(bytes);
 }
 
-v1::SurveyResponse Full() {
-  v1::SurveyResponse m;
-  m.set_response_id("r-1");
-  m.set_respondent_ref("INV-1");
-  m.set_wave("2024");
-  m.set_wijk("tussendijken");
-  m.set_instrument(v1::Instrument(1));
-  m.set_mode(v1::Mode(3));
-  m.set_age_band(v1::AgeBand(2));
-  m.set_sex(v1::Sex(1));
-  m.mutable_started_at()->set_seconds(1'700'000'000);
-  m.mutable_submitted_at()->set_seconds(1'700'000'600);
-  m.mutable_submitted_at()->set_nanos(120'000'000);
-  m.set_interviewer_id("int-7");
-  m.set_consent(true);
-  m.set_instrument_version("vm-2024.1");
-  for (int i = 0; i < 3; ++i) {
-    v1::Answer* a = m.add_answers();
-    a->set_item("V0" + std::to_string(i + 1));
-    a->set_value(i == 2 ? 98 : i);
-  }
-  return m;
-}
-
 TEST(BinaryFast, EverySimulatedBinaryResponseTakesTheFastPathAndDecodesAsProtobufDoes) {
   sim::SimOptions o;
   o.scale = 0.2;
@@ -76,7 +53,7 @@ TEST(BinaryFast, EverySimulatedBinaryResponseTakesTheFastPathAndDecodesAsProtobu
 }
 
 TEST(BinaryFast, TakesEveryFieldKindAndKeepsEveryValue) {
-  const std::string bytes = Full().SerializeAsString();
+  const std::string bytes = testing::EveryFieldResponse().SerializeAsString();
   EXPECT_TRUE(Agrees(bytes));
   absl::StatusOr<RawResponse> raw = DecodeResponse(bytes, "");
   ASSERT_TRUE(raw.ok());
@@ -105,7 +82,7 @@ TEST(BinaryFast, TakesEveryFieldKindAndKeepsEveryValue) {
 TEST(BinaryFast, LeavesEverythingOutsideTheSubsetToProtobuf) {
   std::vector<std::pair<std::string, std::string>> outside;
   auto with = [&](std::string why, auto change) {
-    v1::SurveyResponse m = Full();
+    v1::SurveyResponse m = testing::EveryFieldResponse();
     change(m);
     outside.emplace_back(std::move(why), m.SerializeAsString());
   };
@@ -114,7 +91,7 @@ TEST(BinaryFast, LeavesEverythingOutsideTheSubsetToProtobuf) {
   with("a negative enum number", [](v1::SurveyResponse& m) { m.set_mode(v1::Mode(-1)); });
   with("seconds before 1970", [](v1::SurveyResponse& m) { m.mutable_started_at()->set_seconds(-5); });
   with("negative nanos", [](v1::SurveyResponse& m) { m.mutable_submitted_at()->set_nanos(-1); });
-  const std::string full = Full().SerializeAsString();
+  const std::string full = testing::EveryFieldResponse().SerializeAsString();
   outside.emplace_back("a singular field twice (the last wins)", full + std::string("\x1a\x04" "2025", 6));
   outside.emplace_back("an unknown field", full + std::string("\xa8\x01\x07", 3));  // field 21, varint
   outside.emplace_back("a bool of 2", full + std::string("\x68\x02", 2));
