@@ -1,6 +1,5 @@
 #include "app/commands.h"
 
-#include <spdlog/spdlog.h>
 #include <stdlib.h>
 
 #include <chrono>
@@ -16,6 +15,7 @@
 #include "ingest/dead_letters.h"
 #include "ingest/decode.h"
 #include "ingest/file_source.h"
+#include "ingest/log.h"
 #include "ingest/mock_cluster.h"
 #include "ingest/pipeline.h"
 #include "ingest/rebuild.h"

@@ -1,6 +1,5 @@
 #include "app/daemon.h"
 
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -9,6 +8,7 @@
 #include "ingest/decode.h"
 #include "ingest/health.h"
 #include "ingest/kafka_source.h"
+#include "ingest/log.h"
 #include "ingest/output_publisher.h"
 #include "ingest/pipeline.h"
 #include "ingest/state_hub.h"

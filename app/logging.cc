@@ -2,12 +2,12 @@
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <memory>
 
 #include "absl/time/time.h"
+#include "ingest/log.h"
 #include "nlohmann/json.hpp"
 
 namespace wijkpuls {

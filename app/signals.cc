@@ -2,9 +2,10 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <spdlog/spdlog.h>
 
 #include <ctime>
+
+#include "ingest/log.h"
 
 namespace wijkpuls {
 namespace {

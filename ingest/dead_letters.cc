@@ -1,7 +1,6 @@
 #include "ingest/dead_letters.h"
 
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +9,7 @@
 
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "ingest/log.h"
 #include "validate/text.h"
 #include "wijkpuls/v1/record_file.pb.h"
 

@@ -3,12 +3,12 @@
 #include <google/protobuf/arena.h>
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/json_util.h>
-#include <spdlog/spdlog.h>
 
 #include <type_traits>
 
 #include "ingest/binary_fast.h"
 #include "ingest/json_fast.h"
+#include "ingest/log.h"
 #include "validate/text.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 

@@ -1,6 +1,6 @@
 #include "ingest/health.h"
 
-#include <spdlog/spdlog.h>
+#include "ingest/log.h"
 
 namespace wijkpuls {
 

@@ -1,9 +1,9 @@
 #include "ingest/kafka_producer.h"
 
 #include <librdkafka/rdkafkacpp.h>
-#include <spdlog/spdlog.h>
 
 #include "ingest/kafka_stats.h"
+#include "ingest/log.h"
 #include "validate/text.h"
 
 namespace wijkpuls {

@@ -1,13 +1,13 @@
 #include "ingest/kafka_source.h"
 
 #include <librdkafka/rdkafkacpp.h>
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <map>
 #include <set>
 
 #include "ingest/kafka_stats.h"
+#include "ingest/log.h"
 #include "validate/text.h"
 
 namespace wijkpuls {

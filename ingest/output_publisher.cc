@@ -1,6 +1,6 @@
 #include "ingest/output_publisher.h"
 
-#include <spdlog/spdlog.h>
+#include "ingest/log.h"
 
 #include "score/views.h"
 #include "validate/text.h"

@@ -1,10 +1,10 @@
 #include "ingest/pipeline.h"
 
 #include <pthread.h>
-#include <spdlog/spdlog.h>
 
 #include <thread>
 
+#include "ingest/log.h"
 #include "validate/text.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 

@@ -1,8 +1,8 @@
 #include "serve/http_server.h"
 
 #include <httplib.h>
-#include <spdlog/spdlog.h>
 
+#include "ingest/log.h"
 #include "nlohmann/json.hpp"
 #include "validate/text.h"
 

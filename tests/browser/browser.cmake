@@ -14,7 +14,7 @@ add_test(NAME browser.page
           --chromium ${WIJKPULS_CHROMIUM}
           --screenshot ${CMAKE_BINARY_DIR}/page-screenshot.png
           --work-dir ${WIJKPULS_TEST_TMP}/browser-page)
-set_tests_properties(browser.page PROPERTIES LABELS browser TIMEOUT 300)
+set_tests_properties(browser.page PROPERTIES LABELS browser TIMEOUT 300 COST 100)
 
 # The data-quality page (GET /quality) against /api/v1/quality; reuses page_test.py's demo and
 # DevTools helpers.
@@ -24,4 +24,4 @@ add_test(NAME browser.quality
           --chromium ${WIJKPULS_CHROMIUM}
           --screenshot ${CMAKE_BINARY_DIR}/quality-screenshot.png
           --work-dir ${WIJKPULS_TEST_TMP}/browser-quality)
-set_tests_properties(browser.quality PROPERTIES LABELS browser TIMEOUT 300)
+set_tests_properties(browser.quality PROPERTIES LABELS browser TIMEOUT 300 COST 100)

@@ -103,6 +103,13 @@ TEST_F(Faults, KilledTwelveTimesMidSeasonTheDaemonEndsInTheReferenceState) {
                                     "pipeline:\n  batch_records: 250\n  linger_ms: 5\n");
   std::string patched = ReadFile(config);
   patched.replace(patched.find("sync_writes: false"), 18, "sync_writes: true");
+  // A killed member stays in the group until its session times out, and each
+  // restart waits for that: a 4 s session (heartbeats every 0.5 s come from
+  // librdkafka's own thread, so a busy daemon still sends them) keeps twelve
+  // restarts quick.
+  const std::string session = "session.timeout.ms: \"6000\"";
+  ASSERT_NE(patched.find(session), std::string::npos);
+  patched.replace(patched.find(session), session.size(), "session.timeout.ms: \"4000\"");
   WriteFile(config, patched);
 
   std::mt19937_64 rng(20261129);

@@ -9,7 +9,6 @@
 // `record_fuzz --write-seeds DIR` writes the seed corpus (seed_corpus.h).
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
-#include <spdlog/spdlog.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -29,6 +28,7 @@
 #include "absl/time/time.h"
 #include "ingest/decode.h"
 #include "ingest/json_fast.h"
+#include "ingest/log.h"
 #include "ingest/record_processor.h"
 #include "store/state_store.h"
 #include "tests/fuzz/field_mutator.h"
