@@ -35,6 +35,14 @@ def batches_row(w):
                                                         mid["commit_seconds"]))
 
 
+def threads_row(what, t):
+    if not t:
+        return []
+    parts = ", ".join("%s %.1f" % (g, us) for g, us in t["cpu_us_per_record"].items())
+    return ["| %s CPU per record by thread, µs (/proc, %.0f%% of the rusage CPU seen) | %s | | |" % (
+        what, 100.0 * t["sampled_share"], parts)]
+
+
 def table(r):
     env = r.get("environment", {})
     out = ["# wijkpuls benchmark — %s" % env.get("date", "?"), "",
@@ -71,6 +79,9 @@ def table(r):
         out += [
             "| CPU per record (user+sys) | kcat %.1f µs, wijkpuls %.1f µs (ratio %.3f) | | |" % (
                 k["cpu_us_per_record"], w["cpu_us_per_record"], e["ratio_cpu"]),
+        ]
+        out += threads_row("wijkpuls", w.get("threads"))
+        out += [
             "| wijkpuls peak RSS, %s records | %s MB | | |" % (fmt(e["records"]), fmt(w["max_rss_mb"], 1)),
             batches_row(w),
             "| every record committed | %s | | |" % ("yes" if e["complete"] else "NO: the cluster dropped records"),
@@ -82,6 +93,9 @@ def table(r):
                 fmt(p["records"]), fmt(p["records_per_s"]), ", ".join(fmt(x) for x in p["runs_records_per_s"]),
                 verdict(p["records_per_s"], TARGETS["replay_rate"])),
             "| replay CPU per record | %.1f µs | | |" % p["cpu_us_per_record"],
+        ]
+        out += threads_row("replay", p.get("threads"))
+        out += [
             "| replay peak RSS, %s stored responses | %s MB | ≤ 300 MB | %s |" % (
                 fmt(p["stored_responses"]), fmt(p["max_rss_mb"], 1),
                 verdict(p["max_rss_mb"], TARGETS["rss_mb"], higher_is_better=False)),

@@ -71,8 +71,44 @@ def process_cpu(pid):
         return None
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu(pid):
+    """{thread id: (name, CPU seconds)} of the live threads of `pid`."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                s = f.read()
+        except OSError:
+            continue
+        v = s.rsplit(")", 1)[1].split()
+        out[int(tid)] = (s[s.index("(") + 1:s.rindex(")")], (int(v[11]) + int(v[12])) / CLK_TCK)
+    return out
+
+
+def thread_group(name, is_main):
+    """The stage a thread of wijkpuls belongs to, by its name."""
+    if is_main:
+        return "main (pipeline loop)"
+    if name.startswith("rocksdb:"):
+        return "rocksdb background (flush, compaction)"
+    if name.startswith("rdk:"):
+        return "librdkafka"
+    if name.startswith("wp-"):
+        return name
+    return "other"
+
+
 class Measured:
-    """Runs a command to completion; wall time, rusage, other load meanwhile."""
+    """Runs a command to completion; wall time, rusage, other load meanwhile,
+    and the CPU time of each of its threads (sampled from /proc every 0.1 s:
+    a thread's last 0.1 s before it ends is not seen)."""
 
     def __init__(self, cmd, workdir, name, env=None, cluster=None):
         self.out_path = os.path.join(workdir, name + ".out")
@@ -83,7 +119,13 @@ class Measured:
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
             t0 = time.monotonic()
             p = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
-            _, status, ru = os.wait4(p.pid, 0)
+            threads = {}
+            while True:
+                pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+                if pid:
+                    break
+                threads.update(thread_cpu(p.pid))
+                time.sleep(0.1)
             self.wall = time.monotonic() - t0
         p.returncode = os.waitstatus_to_exitcode(status)
         busy1, total1 = system_cpu()
@@ -91,6 +133,10 @@ class Measured:
         self.user, self.sys = ru.ru_utime, ru.ru_stime
         self.cpu = ru.ru_utime + ru.ru_stime
         self.maxrss_mb = ru.ru_maxrss / 1024.0
+        self.threads = {}
+        for tid, (name, seconds) in threads.items():
+            g = thread_group(name, tid == p.pid)
+            self.threads[g] = self.threads.get(g, 0.0) + seconds
         ncpu = os.cpu_count() or 1
         # Busy CPU of the whole machine during the run, in CPUs, minus this process.
         busy_cpus = (busy1 - busy0) / max(1, total1 - total0) * ncpu
@@ -108,7 +154,7 @@ class Measured:
         return dict(wall_s=round(self.wall, 3), cpu_s=round(self.cpu, 3), user_s=round(self.user, 3),
                     sys_s=round(self.sys, 3), max_rss_mb=round(self.maxrss_mb, 1),
                     cluster_cpu_s=round(self.cluster_cpu, 3), other_load_cpus=round(self.other_cpus, 2),
-                    loadavg=round(self.load, 2))
+                    loadavg=round(self.load, 2), thread_cpu_s={k: round(v, 2) for k, v in self.threads.items()})
 
 
 class DevCluster:
@@ -295,6 +341,7 @@ log:
             records_per_s=median([m.rate for m in runs]), runs_records_per_s=[m.rate for m in runs],
             wall_s=median([m.wall for m in runs]), cpu_s=median([m.cpu for m in runs]),
             cpu_us_per_record=round(median([m.cpu for m in runs]) / last.records * 1e6, 2),
+            threads=threads_per_record(runs, last.records),
             max_rss_mb=round(max(m.maxrss_mb for m in runs), 1),
             stored_responses=last.stored, state_bytes=last.state_bytes,
             state_bytes_per_response=round(last.state_bytes / max(1, last.stored), 1),
@@ -451,6 +498,15 @@ class MetricsScraper:
                     commit_seconds=round(m["wijkpuls_batch_commit_seconds_sum"], 2))
 
 
+def threads_per_record(runs, records):
+    """CPU µs per record of each thread group (median over the runs), and the
+    share of the process's rusage CPU that the samples account for."""
+    groups = sorted({g for m in runs for g in m.threads})
+    per = {g: round(median([m.threads.get(g, 0.0) for m in runs]) / records * 1e6, 2) for g in groups}
+    seen = median([sum(m.threads.values()) / max(1e-9, m.cpu) for m in runs])
+    return dict(cpu_us_per_record=dict(sorted(per.items(), key=lambda kv: -kv[1])), sampled_share=round(seen, 3))
+
+
 def summarise_e2e(produced, responses, partitions, kc, sv, empty_serve=None):
     kw, sw = median([m.wall for m in kc]), median([m.wall for m in sv])
     committed = sv[-1].committed
@@ -466,7 +522,8 @@ def summarise_e2e(produced, responses, partitions, kc, sv, empty_serve=None):
                            cpu_s=round(median([m.cpu for m in sv]), 3),
                            cpu_us_per_record=round(median([m.cpu for m in sv]) / committed * 1e6, 2),
                            max_rss_mb=round(max(m.maxrss_mb for m in sv), 1),
-                           state_bytes=sv[-1].state_bytes, runs=[m.figures() for m in sv],
+                           state_bytes=sv[-1].state_bytes, threads=threads_per_record(sv, committed),
+                           runs=[m.figures() for m in sv],
                            batches=[m.batches for m in sv]))
     r["ratio_wall"] = round(r["wijkpuls"]["records_per_s"] / r["kcat"]["records_per_s"], 3)
     # wijkpuls from its partition assignment to the end of input, against kcat's whole run.

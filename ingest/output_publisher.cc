@@ -1,7 +1,8 @@
 #include "ingest/output_publisher.h"
 
-#include "ingest/log.h"
+#include <pthread.h>
 
+#include "ingest/log.h"
 #include "score/views.h"
 #include "validate/text.h"
 
@@ -98,6 +99,7 @@ void OutputPublisher::HandleDeliveries(const std::vector<Delivery>& ds) {
 }
 
 void OutputPublisher::Loop() {
+  pthread_setname_np(pthread_self(), "wp-publish");  // in top -H, perf and bench/run.py
   while (!stop_.load()) {
     std::shared_ptr<const CommittedState> cs = hub_.WaitNewer(seen_version_, std::chrono::milliseconds(200));
     if (cs && cs->version > seen_version_) {

@@ -8,8 +8,11 @@
 # every machine. Set WIJKPULS_FUZZ_SECONDS=N to fuzz for N seconds from a
 # random seed instead (what to do after touching the record path). Exits non-zero on a crash, leak, timeout, out-of-memory,
 # sanitizer report or broken invariant; the input is kept in
-# build-fuzz/artifacts/ and its path is printed.
+# build-fuzz/artifacts/ and its path is printed. `--build-only`: configure
+# and build, run nothing (scripts/test.sh builds ahead while other tests run).
 set -euo pipefail
+build_only=false
+[[ ${1:-} == --build-only ]] && build_only=true
 cd "$(dirname "$0")/.."
 root=$(pwd)
 dir=build-fuzz
@@ -28,6 +31,7 @@ fi
 cmake --build "$dir" -j "$(nproc)" --target record_fuzz
 fuzzer=$dir/tests/record_fuzz
 echo "fuzz: built in $((SECONDS - start)) s"
+if $build_only; then exit 0; fi
 
 seeds=$dir/seeds
 corpus=$dir/corpus        # what the fuzzer finds; kept between local runs

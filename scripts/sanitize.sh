@@ -4,7 +4,11 @@
 # binaries and the wijkpuls binary that app_test runs. Fails on a failing
 # test and on any sanitizer report, also one of a child process (app_test runs
 # the binary): every report is also written to build-asan/sanitizer-logs/.
+# `--build-only`: configure and build, run nothing (scripts/test.sh builds
+# ahead while other tests run).
 set -euo pipefail
+build_only=false
+[[ ${1:-} == --build-only ]] && build_only=true
 cd "$(dirname "$0")/.."
 root=$(pwd)
 dir=build-asan
@@ -41,6 +45,7 @@ unit_tests=(validate_test score_test store_test ingest_test app_test sim_test)
 status=0
 cmake --build "$dir" -j "$jobs" --target wijkpuls "${unit_tests[@]}" || status=$?
 echo "sanitize: built in $((SECONDS - start)) s"
+if $build_only; then exit $status; fi
 if [[ $status -eq 0 ]]; then
   ctest --test-dir "$dir" -L unit --output-on-failure -j "$jobs" --timeout 900 || status=$?
 fi
