@@ -242,7 +242,7 @@ void ReadReferences(const Field& root, Methodology& m) {
     }
     for (auto& [index, v] : values.Entries()) {
       bool known = std::any_of(m.indices.begin(), m.indices.end(),
-                               [&](const IndexDef& x) { return x.id == index; });
+                               [&id = index](const IndexDef& x) { return x.id == id; });
       if (!known) v.Fail("not an index id");
       m.references[unit][index] = v.Double();
     }
