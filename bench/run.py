@@ -62,34 +62,33 @@ def system_cpu():
     return sum(v) - idle, sum(v)
 
 
-def process_cpu(pid):
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def stat_cpu(path):
+    """(name, CPU seconds) from a /proc/.../stat file, or None once it is gone."""
     try:
-        with open("/proc/%d/stat" % pid) as f:
-            v = f.read().rsplit(")", 1)[1].split()
-        return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+        with open(path) as f:
+            s = f.read()
     except OSError:
         return None
+    v = s.rsplit(")", 1)[1].split()
+    return s[s.index("(") + 1:s.rindex(")")], (int(v[11]) + int(v[12])) / CLK_TCK
 
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+def process_cpu(pid):
+    stat = stat_cpu("/proc/%d/stat" % pid)
+    return stat[1] if stat else None
 
 
 def thread_cpu(pid):
     """{thread id: (name, CPU seconds)} of the live threads of `pid`."""
-    out = {}
     try:
         tids = os.listdir("/proc/%d/task" % pid)
     except OSError:
-        return out
-    for tid in tids:
-        try:
-            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-                s = f.read()
-        except OSError:
-            continue
-        v = s.rsplit(")", 1)[1].split()
-        out[int(tid)] = (s[s.index("(") + 1:s.rindex(")")], (int(v[11]) + int(v[12])) / CLK_TCK)
-    return out
+        return {}
+    stats = {int(tid): stat_cpu("/proc/%d/task/%s/stat" % (pid, tid)) for tid in tids}
+    return {tid: stat for tid, stat in stats.items() if stat}
 
 
 def thread_group(name, is_main):

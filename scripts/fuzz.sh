@@ -23,8 +23,9 @@ start=$SECONDS
 
 if [[ ! -f $dir/CMakeCache.txt ]]; then
   # Debug with -O1: assertions stay on; -O1 is what libFuzzer recommends.
-  # Line tables only (-g1): reports still name file and line, inlined frames
-  # too, and the build is faster than with full debug information.
+  # Line tables only (-g1): all a report needs (file and line, inlined frames
+  # too). Unlike GCC's, clang's build time barely changes with it (one file
+  # measured: 19.9 s with -g, 21.3 s with -g1, single runs, 2026-12-02).
   cmake -S . -B "$dir" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DCMAKE_C_FLAGS_DEBUG="-O1 -g1" \
     -DWIJKPULS_FUZZ=ON -DWIJKPULS_BENCH=OFF

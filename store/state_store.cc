@@ -76,7 +76,7 @@ struct StateStore::Impl {
 // before it in the same batch), and a key written twice is written once.
 // Keys and values are copied into a bump arena; the hash maps hold views, in
 // place (absl's open addressing: with std::unordered_map, a node to allocate
-// and free per entry, its lookups alone were 8.6% of the pipeline thread of a
+// and free per entry, its hash-table code was 8.8% of the pipeline thread of a
 // 1M-record replay by perf on 2026-12-01).
 //
 // At commit the entries are written sorted by key. Profiled (bench/README.md):

@@ -42,7 +42,7 @@ TEST(Cli, CheckConfigNamesAMissingKeyFile) {
 TEST(Cli, CheckConfigNamesABrokenMethodology) {
   TempDir dir;
   std::string m = testing::ReadFile(testing::MethodologyPath());
-  m.replace(m.find("sigma0: 9 }"), 11, "sigma0: -1 }");
+  m = testing::Patched(m, "sigma0: 9 }", "sigma0: -1 }");
   testing::WriteFile(dir.File("m.yaml"), m);
   std::string config = testing::ReadFile(testing::WriteTestConfig(dir, "127.0.0.1:9", 8080, "g"));
   config.replace(config.find("methodology: "), config.find('\n', config.find("methodology: ")) - config.find("methodology: "),

@@ -1,7 +1,8 @@
 # Crash safety and fault tolerance (docs/guarantees.md). One binary that
 # computes its reference state once, run as two ctest tests (the kill -9 test,
 # and the other faults) so the two mostly-waiting halves share the two cores.
-# A high COST starts them first: they are the longest tests of the suite.
+# A high COST starts them as early as possible (after the fixture they need):
+# they are the longest tests of the suite.
 add_executable(crash_test ${CMAKE_CURRENT_SOURCE_DIR}/crash/crash_test.cc)
 target_compile_options(crash_test PRIVATE ${WIJKPULS_WARNINGS})
 target_link_libraries(crash_test PRIVATE wijkpuls_daemon_harness wijkpuls::store GTest::gtest_main)

@@ -101,15 +101,12 @@ TEST_F(Faults, KilledTwelveTimesMidSeasonTheDaemonEndsInTheReferenceState) {
   // Small batches with fsync: many commits, so kills land in and between them.
   const std::string config = Config(dir, cluster->bootstrap(), port, "crash-kill",
                                     "pipeline:\n  batch_records: 250\n  linger_ms: 5\n");
-  std::string patched = ReadFile(config);
-  patched.replace(patched.find("sync_writes: false"), 18, "sync_writes: true");
   // A killed member stays in the group until its session times out, and each
   // restart waits for that: a 4 s session (heartbeats every 0.5 s come from
   // librdkafka's own thread, so a busy daemon still sends them) keeps twelve
   // restarts quick.
-  const std::string session = "session.timeout.ms: \"6000\"";
-  ASSERT_NE(patched.find(session), std::string::npos);
-  patched.replace(patched.find(session), session.size(), "session.timeout.ms: \"4000\"");
+  const std::string patched = Patched(Patched(ReadFile(config), "sync_writes: false", "sync_writes: true"),
+                                      "session.timeout.ms: \"6000\"", "session.timeout.ms: \"4000\"");
   WriteFile(config, patched);
 
   std::mt19937_64 rng(20261129);
@@ -271,12 +268,10 @@ class SmallDisk {
 // A config whose state lives on `disk`, with fsync, a 4 MB write buffer and the given floor.
 std::string DiskConfig(const TempDir& dir, const SmallDisk& disk, const std::string& brokers, int port,
                        const std::string& group, int min_free_mb) {
-  std::string config = ReadFile(WriteTestConfig(dir, brokers, port, group));
-  const std::string old_state = "dir: " + dir.File("state") + "\n  sync_writes: false\n  min_free_mb: 1";
-  const size_t at = config.find(old_state);
-  EXPECT_NE(at, std::string::npos);
-  config.replace(at, old_state.size(),
-                 Cat("dir: ", disk.path(), "/state\n  sync_writes: true\n  write_buffer_mb: 4\n  min_free_mb: ", min_free_mb));
+  const std::string config =
+      Patched(ReadFile(WriteTestConfig(dir, brokers, port, group)),
+              "dir: " + dir.File("state") + "\n  sync_writes: false\n  min_free_mb: 1",
+              Cat("dir: ", disk.path(), "/state\n  sync_writes: true\n  write_buffer_mb: 4\n  min_free_mb: ", min_free_mb));
   WriteFile(dir.File("disk.yaml"), config);
   return dir.File("disk.yaml");
 }
@@ -379,9 +374,7 @@ TEST_F(Faults, ASecondInstanceOnTheSameStateRefusesToRun) {
   const std::string config = Config(dir, cluster->bootstrap(), port, "crash-lock");
   Daemon first(dir, config, port, "first.log");
   ASSERT_TRUE(first.WaitUp()) << first.Log();
-  std::string second = ReadFile(config);
-  second.replace(second.find(Cat("127.0.0.1:", port)), Cat("127.0.0.1:", port).size(), Cat("127.0.0.1:", FreePort()));
-  WriteFile(dir.File("second.yaml"), second);
+  WriteFile(dir.File("second.yaml"), Patched(ReadFile(config), Cat("127.0.0.1:", port), Cat("127.0.0.1:", FreePort())));
   std::string out;
   EXPECT_EQ(RunCommand({BinaryPath(), "serve", "--config", dir.File("second.yaml")}, &out, std::chrono::seconds(30)), 1);
   EXPECT_TRUE(Contains(out, "is in use by another process")) << out;

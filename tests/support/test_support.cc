@@ -99,6 +99,12 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+std::string Patched(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  if (at == std::string::npos) throw std::runtime_error("no \"" + from + "\" in the text to patch");
+  return text.replace(at, from.size(), to);
+}
+
 Subprocess::Subprocess(const std::vector<std::string>& argv, const std::string& output_file)
     : output_file_(output_file) {
   pid_ = fork();

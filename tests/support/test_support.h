@@ -48,6 +48,9 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
 
 void WriteFile(const std::string& path, const std::string& content);
 std::string ReadFile(const std::string& path);
+// `text` with its first `from` replaced by `to`; throws (gtest reports it,
+// naming `from`) if `text` has no `from`, so a test cannot silently patch nothing.
+std::string Patched(std::string text, const std::string& from, const std::string& to);
 
 // A child process with its output in a file.
 class Subprocess {
