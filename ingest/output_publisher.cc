@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+
 #include "ingest/log.h"
 #include "score/views.h"
 #include "validate/text.h"
@@ -60,8 +62,7 @@ void OutputPublisher::Send(bool all_due) {
     if (k.latest == k.delivered) continue;
     ++unpublished;
     if (!producer_ || k.latest == k.in_flight) continue;
-    const auto interval = k.topic == options_.quota_topic ? options_.quota_debounce : options_.scores_interval;
-    if (!all_due && !k.urgent && now - k.last_sent < interval) continue;
+    if (!all_due && !k.urgent && now < k.not_before) continue;
     OutgoingRecord r{k.topic, -1, key, k.latest, {{"content-type", "application/x-protobuf"}}};
     const uint64_t id = next_id_++;
     absl::Status st = producer_->Produce(r, id);
@@ -70,7 +71,7 @@ void OutputPublisher::Send(bool all_due) {
       break;  // queue full or broken: try again on the next round
     }
     k.in_flight = k.latest;
-    k.last_sent = now;
+    k.not_before = now + (k.topic == options_.quota_topic ? options_.quota_debounce : options_.scores_interval);
     k.urgent = false;
     in_flight_[id] = key;
   }
@@ -91,6 +92,7 @@ void OutputPublisher::HandleDeliveries(const std::vector<Delivery>& ds) {
       stats_.last_publish = std::chrono::system_clock::now();
     } else {
       ++stats_.errors;
+      k.not_before = std::min(k.not_before, std::chrono::steady_clock::now() + kRetryDelay);
       spdlog::warn("publishing {} failed ({}); will retry", it->second, d.error);
     }
     k.in_flight.clear();

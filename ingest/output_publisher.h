@@ -55,9 +55,13 @@ class OutputPublisher {
     std::string latest;      // latest serialized value
     std::string delivered;   // last value confirmed delivered
     std::string in_flight;   // value sent, not yet confirmed
-    std::chrono::steady_clock::time_point last_sent{};
+    // Not sent again before this (the debounce or interval after a send; after
+    // a failed delivery, at most kRetryDelay: the debounce limits how often
+    // consumers see a key change, and they have not seen this value).
+    std::chrono::steady_clock::time_point not_before{};
     bool urgent = false;     // publish without waiting (an instrument became COMPLETE)
   };
+  static constexpr std::chrono::milliseconds kRetryDelay{1000};
   void Loop();
   void Compute(const CommittedState& cs);
   void Send(bool all_due);

@@ -81,7 +81,7 @@ TEST(Operations, AChangedMethodologyIsRefusedUntilRebuilt) {
 
   // sigma0 of VB_ONVEILIG from 9 to 18: its scores move half as far from 100.
   std::string m = ReadFile(dir.File("methodology.yaml"));
-  m.replace(m.find("sigma0: 9 }"), 11, "sigma0: 18 }");
+  m = Patched(m, "sigma0: 9 }", "sigma0: 18 }");
   WriteFile(dir.File("methodology.yaml"), m);
   EXPECT_EQ(RunCommand({BinaryPath(), "serve", "--config", config}, &out, std::chrono::seconds(30)), 2);
   EXPECT_TRUE(Contains(out, "has changed since the state")) << out;
@@ -208,9 +208,8 @@ TEST(Publishing, AWijkThatBecomesCompleteIsPublishedAtOnceDespiteTheDebounce) {
   const int port = FreePort();
   // Ten minutes of debounce: after its first publication, a changed wijk is
   // published again within the test only if an instrument became COMPLETE.
-  std::string config = ReadFile(WriteTestConfig(dir, cluster->bootstrap(), port, "it-complete"));
-  config.replace(config.find("quota_debounce_ms: 200"), 22, "quota_debounce_ms: 600000");
-  WriteFile(dir.File("w.yaml"), config);
+  WriteFile(dir.File("w.yaml"), Patched(ReadFile(WriteTestConfig(dir, cluster->bootstrap(), port, "it-complete")),
+                                        "quota_debounce_ms: 200", "quota_debounce_ms: 600000"));
   Daemon d(dir, dir.File("w.yaml"), port);
   ASSERT_TRUE(d.WaitUp()) << d.Log();
   ASSERT_TRUE(d.WaitCommitted(static_cast<int64_t>(first_part), std::chrono::minutes(2))) << d.Log();
@@ -219,14 +218,14 @@ TEST(Publishing, AWijkThatBecomesCompleteIsPublishedAtOnceDespiteTheDebounce) {
   ASSERT_TRUE(WaitFor([&] {
     before = LastSnapshots(cluster->bootstrap());
     return before.size() == 71;
-  }, std::chrono::seconds(60)));
+  }, std::chrono::seconds(60))) << before.size() << " wijken published\n" << d.Log();
   ASSERT_TRUE(WaitFor([&] {
     before = LastSnapshots(cluster->bootstrap());
     for (const auto& [k, s] : before) {
       if (s.watermark().seconds() == 0) return false;
     }
     return true;
-  }, std::chrono::seconds(60)));
+  }, std::chrono::seconds(60))) << d.Log();
   ProduceRange(season, cluster->bootstrap(), first_part, season.records.size());
   ASSERT_TRUE(d.WaitCommitted(season.total(), std::chrono::minutes(2))) << d.Log();
   const json api = d.Get("/api/v1/quotas");
@@ -263,6 +262,39 @@ TEST(Publishing, AWijkThatBecomesCompleteIsPublishedAtOnceDespiteTheDebounce) {
     const std::string key = "2024/" + w["wijk"].get<std::string>();
     EXPECT_EQ(final_values.at(key).instruments(0).net(), w["instruments"][0]["net"].get<int>()) << key;
   }
+}
+
+// The debounce limits how often consumers see a key change; a value whose
+// delivery failed was never seen, so it is sent again within a second, not
+// after the debounce (ten minutes here).
+TEST(Publishing, AFailedDeliveryIsRetriedWithoutWaitingForTheDebounce) {
+  TempDir dir;
+  auto cluster = StartCluster(ClusterOptions{});
+  const int port = FreePort();
+  const std::string config = dir.File("w.yaml");
+  WriteFile(config, Patched(ReadFile(WriteTestConfig(dir, cluster->bootstrap(), port, "it-retry")),
+                            "quota_debounce_ms: 200", "quota_debounce_ms: 600000"));
+  // The counted state comes from a replay: the daemon's first publication of
+  // every wijk happens at its start, when every produce request fails.
+  ProducedSeason season = MakeSeason(0.2, 21, ClusterOptions{});
+  ASSERT_TRUE(sim::WriteRecordFile(season.records, dir.File("season.bin")).ok());
+  std::string out;
+  ASSERT_EQ(RunCommand({BinaryPath(), "replay", dir.File("season.bin"), "--config", config}, &out), 0) << out;
+  constexpr int kProduceApi = 0, kNotLeaderForPartition = 6;
+  cluster->PushRequestErrors(kProduceApi, 1'000'000, kNotLeaderForPartition);
+  Daemon d(dir, config, port);
+  ASSERT_TRUE(d.WaitUp()) << d.Log();
+  // The deliveries time out (delivery_timeout_ms: 10000 in the test config).
+  ASSERT_TRUE(WaitFor([&] { return d.Sum("wijkpuls_output_errors_total") >= 71; }, std::chrono::seconds(60)))
+      << d.Log();
+  EXPECT_TRUE(ReadTopic(cluster->bootstrap(), kQuota).empty());
+  cluster->ClearRequestErrors(kProduceApi);
+  std::map<std::string, v1::QuotaSnapshot> published;
+  ASSERT_TRUE(WaitFor([&] {
+    published = LastSnapshots(cluster->bootstrap());
+    return published.size() == 71;
+  }, std::chrono::seconds(60))) << published.size() << " wijken published\n" << d.Log();
+  EXPECT_EQ(d.Stop(), 0) << d.Log();
 }
 
 TEST(Scores, FocusWijkenCarryTheirReferenceAndAClosedWaveIsNotProvisional) {
