@@ -6,10 +6,14 @@
 // the stored responses.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/container/btree_map.h"
 #include "validate/response.h"
@@ -18,11 +22,36 @@
 
 namespace wijkpuls {
 
-// Seconds -> responses. The tallies live in the wijk states that are copied
-// on write once per batch and encoded whole into each commit, so they are
-// B-trees (a few entries per node), not node-per-entry std::maps: profiled,
-// copying, encoding and freeing std::maps took a third of a replay.
-using DurationCounts = absl::btree_map<int64_t, int64_t>;
+// Seconds -> responses, in order of seconds. The tallies live in the wijk
+// states that are copied on write once per batch and encoded whole into each
+// commit, so this is one sorted array (one allocation to copy or free), not a
+// tree of nodes.
+class DurationCounts {
+ public:
+  using value_type = std::pair<int64_t, int64_t>;
+  DurationCounts() = default;
+  DurationCounts(std::initializer_list<value_type> entries) {
+    for (const auto& [secs, n] : entries) (*this)[secs] += n;
+  }
+  // The count of `secs`, inserted as 0 when absent.
+  int64_t& operator[](int64_t secs) {
+    auto it = std::lower_bound(v_.begin(), v_.end(), secs, [](const value_type& e, int64_t s) { return e.first < s; });
+    if (it == v_.end() || it->first != secs) it = v_.insert(it, {secs, 0});
+    return it->second;
+  }
+  void erase(int64_t secs) {
+    auto it = std::lower_bound(v_.begin(), v_.end(), secs, [](const value_type& e, int64_t s) { return e.first < s; });
+    if (it != v_.end() && it->first == secs) v_.erase(it);
+  }
+  std::vector<value_type>::const_iterator begin() const { return v_.begin(); }
+  std::vector<value_type>::const_iterator end() const { return v_.end(); }
+  size_t size() const { return v_.size(); }
+  bool empty() const { return v_.empty(); }
+  friend bool operator==(const DurationCounts&, const DurationCounts&) = default;
+
+ private:
+  std::vector<value_type> v_;
+};
 
 struct QualityGroup {
   int64_t accepted = 0;
