@@ -280,17 +280,24 @@ absl::StatusOr<std::unique_ptr<StateStore::Impl>> StateStore::OpenImpl(const Sto
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   rocksdb::BlockBasedTableOptions table;
   // Memory is bounded by the block cache, whatever the state's size: index
-  // and filter blocks live in it too. They are partitioned (a small top level,
-  // pinned, over 4 KB partitions), so that a lookup loads one partition and
-  // not a whole file's index: with whole indexes, once the state outgrew the
-  // cache every lookup of a stored key read and parsed about a megabyte
+  // and filter blocks live in it too. Indexes are partitioned (a small top
+  // level, pinned, over 4 KB partitions), so that a lookup loads one partition
+  // and not a whole file's index: with whole indexes, once the state outgrew
+  // the cache every lookup of a stored key read and parsed about a megabyte
   // (250-370 us per hit at 1M stored responses; bench/README.md).
+  // Bloom filters are whole per file: most lookups are of keys never seen,
+  // and a partitioned filter costs each of them, per file, a seek in the
+  // filter's top level and a cache lookup for the partition (22% of the
+  // pipeline thread of a 1M replay). Whole filters take 1.25 MB per million
+  // keys of a column family, in the cache's high-priority half (32 MB of the
+  // default 64): cached up to about 10 million stored responses; beyond that,
+  // state.block_cache_mb must grow with the state (README, configuration).
   table.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_bytes),
                                            /*num_shard_bits=*/-1, /*strict_capacity_limit=*/false,
                                            /*high_pri_pool_ratio=*/0.5);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
-  table.partition_filters = true;
+  table.partition_filters = false;
   table.metadata_block_size = 4096;
   table.cache_index_and_filter_blocks = true;
   table.cache_index_and_filter_blocks_with_high_priority = true;
