@@ -206,14 +206,29 @@ std::vector<int32_t> PartitionsOf(RdKafka::KafkaConsumer& c, const std::string& 
   return out;
 }
 
+// The low and high watermarks of a partition. Retried for up to 30 s (a
+// broker just back from an outage may not answer at once); then it throws, so
+// that a reader never silently leaves a partition out.
+std::pair<int64_t, int64_t> Watermarks(RdKafka::KafkaConsumer& c, const std::string& topic, int32_t partition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (true) {
+    int64_t lo = 0, hi = 0;
+    const RdKafka::ErrorCode e = c.query_watermark_offsets(topic, partition, &lo, &hi, 5000);
+    if (e == RdKafka::ERR_NO_ERROR) return {lo, hi};
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw std::runtime_error("the offsets of " + topic + " [" + std::to_string(partition) +
+                               "] cannot be read: " + RdKafka::err2str(e));
+    }
+  }
+}
+
 }  // namespace
 
 std::map<int32_t, int64_t> EndOffsets(const std::string& brokers, const std::string& topic) {
   std::unique_ptr<RdKafka::KafkaConsumer> c = ReaderFor(brokers);
   std::map<int32_t, int64_t> out;
   for (int32_t p : PartitionsOf(*c, topic)) {
-    int64_t lo = 0, hi = 0;
-    if (c->query_watermark_offsets(topic, p, &lo, &hi, 10000) == RdKafka::ERR_NO_ERROR) out[p] = hi;
+    out[p] = Watermarks(*c, topic, p).second;
   }
   c->close();
   return out;
@@ -224,14 +239,14 @@ std::vector<KafkaRecord> ReadTopic(const std::string& brokers, const std::string
   std::map<int32_t, int64_t> ends;
   std::vector<RdKafka::TopicPartition*> tps;
   for (int32_t p : PartitionsOf(*c, topic)) {
-    int64_t lo = 0, hi = 0;
-    c->query_watermark_offsets(topic, p, &lo, &hi, 10000);
+    const auto [lo, hi] = Watermarks(*c, topic, p);
     if (hi > lo) {
       ends[p] = hi;
       tps.push_back(RdKafka::TopicPartition::create(topic, p, RdKafka::Topic::OFFSET_BEGINNING));
     }
   }
   std::vector<KafkaRecord> out;
+  bool complete = true;
   if (!tps.empty()) {
     c->assign(tps);
     std::map<int32_t, int64_t> next;
@@ -258,9 +273,11 @@ std::vector<KafkaRecord> ReadTopic(const std::string& brokers, const std::string
       next[r.partition] = r.offset + 1;
       out.push_back(std::move(r));
     }
+    complete = done();
   }
   RdKafka::TopicPartition::destroy(tps);
   c->close();
+  if (!complete) throw std::runtime_error("reading " + topic + ": not every record was read within 60 s");
   return out;
 }
 

@@ -90,9 +90,12 @@ struct KafkaRecord {
   std::string value;
   std::map<std::string, std::string> headers;
 };
-// Reads every record of `topic` from the beginning to the current end.
+// Reads every record of `topic` from the beginning to the current end. Throws
+// (the test fails, naming the topic) rather than return part of it: when a
+// partition's offsets cannot be read within 30 s, or its records within 60 s.
+// A topic that does not exist yet reads as empty.
 std::vector<KafkaRecord> ReadTopic(const std::string& brokers, const std::string& topic);
-// The end offset of every partition of `topic`.
+// The end offset of every partition of `topic` (throws like ReadTopic).
 std::map<int32_t, int64_t> EndOffsets(const std::string& brokers, const std::string& topic);
 
 // A daemon config for tests: the default methodology and register, a key file,
