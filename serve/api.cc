@@ -128,7 +128,7 @@ void AddGroup(QualityGroup& a, const QualityGroup& b) {
   a.dont_know += b.dont_know;
   a.refused += b.refused;
   a.not_applicable += b.not_applicable;
-  for (const auto& [s, n] : b.durations) a.durations[s] += n;
+  for (const auto& [s, n] : b.durations) a.durations.Add(s, n);
 }
 
 json ByModeJson(const std::array<QualityGroup, kModeCount>& by_mode) {

@@ -55,7 +55,7 @@ bool DecodeGroup(const QualityGroupState& in, QualityGroup& g) {
   g.dont_know = in.counts(i++);
   g.refused = in.counts(i++);
   g.not_applicable = in.counts(i++);
-  for (int j = 0; j < in.durations_size(); j += 2) g.durations[in.durations(j)] = in.durations(j + 1);
+  for (int j = 0; j < in.durations_size(); j += 2) g.durations.Add(in.durations(j), in.durations(j + 1));
   return true;
 }
 

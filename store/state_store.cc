@@ -34,6 +34,16 @@ constexpr std::string_view kCfNames[kCfCount] = {kCfMeta,        kCfOffsets, kCf
                                                  kCfRespondents, kCfQuota,   kCfStats,
                                                  kCfQuality};
 
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = Cat(what, ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsNoSpace() || s.IsIOError()) return absl::UnavailableError(msg);
+  return absl::InternalError(msg);
+}
+
+std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
 // The wave | wijk part of a KeyOf key. A batch is written sorted by key, so
 // the keys of one wijk are inserted in order: with this as the memtable's
 // insert hint, each insert searches the skip list from where the last one of
@@ -47,27 +57,12 @@ class WaveWijkPrefix : public rocksdb::SliceTransform {
   bool InDomain(const rocksdb::Slice& key) const override { return PrefixLength(key) > 0; }
 
  private:
-  // Two length-prefixed parts; 0 when the key does not hold them.
+  // The length of the key without its id; 0 when it is not a KeyOf key.
   static size_t PrefixLength(const rocksdb::Slice& key) {
-    size_t at = 0;
-    for (int part = 0; part < 2; ++part) {
-      if (key.size() < at + 2) return 0;
-      at += 2 + ((static_cast<uint8_t>(key[at]) << 8) | static_cast<uint8_t>(key[at + 1]));
-      if (at > key.size()) return 0;
-    }
-    return at;
+    std::string_view wave, wijk, id;
+    return SplitKey(View(key), &wave, &wijk, &id) ? key.size() - id.size() : 0;
   }
 };
-
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  std::string msg = Cat(what, ": ", s.ToString());
-  if (s.IsCorruption()) return absl::DataLossError(msg);
-  if (s.IsNoSpace() || s.IsIOError()) return absl::UnavailableError(msg);
-  return absl::InternalError(msg);
-}
-
-std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
 }  // namespace
 
@@ -313,10 +308,11 @@ absl::StatusOr<std::unique_ptr<StateStore::Impl>> StateStore::OpenImpl(const Sto
   // (250-370 us per hit at 1M stored responses; bench/README.md).
   // Bloom filters are whole per file: most lookups are of keys never seen,
   // and a partitioned filter costs each of them, per file, a seek in the
-  // filter's top level and a cache lookup for the partition (22% of the
-  // pipeline thread of a 1M replay). Whole filters take 1.25 MB per million
-  // keys of a column family, in the cache's high-priority half (32 MB of the
-  // default 64): cached up to about 10 million stored responses; beyond that,
+  // filter's top level and a cache lookup for the partition (about a fifth of
+  // the pipeline thread of a 1M replay; bench/README.md). Whole filters take
+  // 1.25 MB per million keys of a column family (table properties of a 1M
+  // replay), in the cache's high-priority half (32 MB of the default 64): by
+  // arithmetic, cached up to about 10 million stored responses; beyond that,
   // state.block_cache_mb must grow with the state (README, configuration).
   table.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_bytes),
                                            /*num_shard_bits=*/-1, /*strict_capacity_limit=*/false,

@@ -5,12 +5,6 @@
 namespace wijkpuls {
 namespace {
 
-void Bump(DurationCounts& m, int64_t key, int sign) {
-  auto& v = m[key];
-  v += sign;
-  if (v == 0) m.erase(key);
-}
-
 void AddToGroup(QualityGroup& g, const CountedResponse& r, bool flagged, int sign) {
   (flagged ? g.flagged : g.accepted) += sign;
   for (QualityFlag f : kAllQualityFlags) {
@@ -22,7 +16,7 @@ void AddToGroup(QualityGroup& g, const CountedResponse& r, bool flagged, int sig
     g.refused += sign * (a.value == kRefused);
     g.not_applicable += sign * (a.value == kNotApplicable);
   }
-  if (std::optional<int64_t> d = r.DurationSeconds()) Bump(g.durations, *d, sign);
+  if (std::optional<int64_t> d = r.DurationSeconds()) g.durations.Add(*d, sign);
 }
 
 }  // namespace

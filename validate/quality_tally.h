@@ -22,26 +22,26 @@
 
 namespace wijkpuls {
 
-// Seconds -> responses, in order of seconds. The tallies live in the wijk
-// states that are copied on write once per batch and encoded whole into each
-// commit, so this is one sorted array (one allocation to copy or free), not a
-// tree of nodes.
+// Seconds -> responses, in order of seconds, with no zero counts. The
+// tallies live in the wijk states that are copied on write once per batch and
+// encoded whole into each commit, so this is one sorted array (one allocation
+// to copy or free), not a tree of nodes.
 class DurationCounts {
  public:
   using value_type = std::pair<int64_t, int64_t>;
   DurationCounts() = default;
   DurationCounts(std::initializer_list<value_type> entries) {
-    for (const auto& [secs, n] : entries) (*this)[secs] += n;
+    for (const auto& [secs, n] : entries) Add(secs, n);
   }
-  // The count of `secs`, inserted as 0 when absent.
-  int64_t& operator[](int64_t secs) {
+  // Adds `n` (negative to remove) responses of `secs`; a count that falls to
+  // zero is erased, so a tally equals one rebuilt from the stored responses.
+  void Add(int64_t secs, int64_t n) {
     auto it = std::lower_bound(v_.begin(), v_.end(), secs, [](const value_type& e, int64_t s) { return e.first < s; });
-    if (it == v_.end() || it->first != secs) it = v_.insert(it, {secs, 0});
-    return it->second;
-  }
-  void erase(int64_t secs) {
-    auto it = std::lower_bound(v_.begin(), v_.end(), secs, [](const value_type& e, int64_t s) { return e.first < s; });
-    if (it != v_.end() && it->first == secs) v_.erase(it);
+    if (it == v_.end() || it->first != secs) {
+      if (n != 0) v_.insert(it, {secs, n});
+    } else if ((it->second += n) == 0) {
+      v_.erase(it);
+    }
   }
   std::vector<value_type>::const_iterator begin() const { return v_.begin(); }
   std::vector<value_type>::const_iterator end() const { return v_.end(); }

@@ -23,10 +23,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kProduceApi = 0;
-constexpr int kFetchApi = 1;
-constexpr int kRequestTimedOut = 7;
-constexpr int kNotLeaderForPartition = 6;
 
 const ClusterOptions kCluster{1, 16, 2, 4};
 

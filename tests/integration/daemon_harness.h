@@ -21,6 +21,12 @@ inline constexpr const char* kRejected = "wijkprofiel.responses.rejected.v1";
 inline constexpr const char* kQuota = "wijkprofiel.quota.v1";
 inline constexpr const char* kScores = "wijkprofiel.scores.provisional.v1";
 
+// Kafka API keys and error codes for MockCluster::PushRequestErrors.
+inline constexpr int kProduceApi = 0;
+inline constexpr int kFetchApi = 1;
+inline constexpr int kNotLeaderForPartition = 6;
+inline constexpr int kRequestTimedOut = 7;
+
 struct ClusterOptions {
   int brokers = 1;
   int response_partitions = 8;

@@ -280,7 +280,6 @@ TEST(Publishing, AFailedDeliveryIsRetriedWithoutWaitingForTheDebounce) {
   ASSERT_TRUE(sim::WriteRecordFile(season.records, dir.File("season.bin")).ok());
   std::string out;
   ASSERT_EQ(RunCommand({BinaryPath(), "replay", dir.File("season.bin"), "--config", config}, &out), 0) << out;
-  constexpr int kProduceApi = 0, kNotLeaderForPartition = 6;
   cluster->PushRequestErrors(kProduceApi, 1'000'000, kNotLeaderForPartition);
   Daemon d(dir, config, port);
   ASSERT_TRUE(d.WaitUp()) << d.Log();

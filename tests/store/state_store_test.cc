@@ -146,7 +146,7 @@ TEST(StateStore, AggregatesRoundTripExactly) {
   w.stats[7] = SufficientStats{9, 5, 5};
   w.watermark = 1'690'000'000LL * kNanosPerSecond;
   w.quality.total.accepted = 5;
-  w.quality.total.durations[600] = 2;
+  w.quality.total.durations.Add(600, 2);
   w.quality.by_mode[2].rejected[4] = 1;
   w.quality.by_interviewer["int-1"].flagged = 2;
   w.quality.dropped_by_item[12] = 3;

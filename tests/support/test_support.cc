@@ -210,16 +210,14 @@ std::vector<int32_t> PartitionsOf(RdKafka::KafkaConsumer& c, const std::string& 
 // broker just back from an outage may not answer at once); then it throws, so
 // that a reader never silently leaves a partition out.
 std::pair<int64_t, int64_t> Watermarks(RdKafka::KafkaConsumer& c, const std::string& topic, int32_t partition) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (true) {
-    int64_t lo = 0, hi = 0;
-    const RdKafka::ErrorCode e = c.query_watermark_offsets(topic, partition, &lo, &hi, 5000);
-    if (e == RdKafka::ERR_NO_ERROR) return {lo, hi};
-    if (std::chrono::steady_clock::now() >= deadline) {
-      throw std::runtime_error("the offsets of " + topic + " [" + std::to_string(partition) +
-                               "] cannot be read: " + RdKafka::err2str(e));
-    }
+  int64_t lo = 0, hi = 0;
+  RdKafka::ErrorCode e = RdKafka::ERR_NO_ERROR;
+  if (!WaitFor([&] { return (e = c.query_watermark_offsets(topic, partition, &lo, &hi, 5000)) == RdKafka::ERR_NO_ERROR; },
+               std::chrono::seconds(30))) {
+    throw std::runtime_error("the offsets of " + topic + " [" + std::to_string(partition) +
+                             "] cannot be read: " + RdKafka::err2str(e));
   }
+  return {lo, hi};
 }
 
 }  // namespace

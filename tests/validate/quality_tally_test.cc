@@ -47,17 +47,17 @@ TEST(QualityTally, RemovingAResponseRestoresTheEmptyTally) {
   EXPECT_EQ(t, only_rejected);  // no zero entries left behind (durations, interviewers, items)
 }
 
-TEST(DurationCounts, KeepsSecondsInOrderWhateverTheOrderOfArrival) {
+TEST(DurationCounts, KeepsSecondsInOrderWhateverTheOrderOfArrivalAndNoZeroCounts) {
   DurationCounts a, b;
   const std::vector<int64_t> seconds = {900, 300, 1200, 300, 45, 7200, 901, 899};
-  for (int64_t s : seconds) ++a[s];
-  for (auto it = seconds.rbegin(); it != seconds.rend(); ++it) ++b[*it];
+  for (int64_t s : seconds) a.Add(s, 1);
+  for (auto it = seconds.rbegin(); it != seconds.rend(); ++it) b.Add(*it, 1);
   EXPECT_EQ(a, b);
   std::vector<DurationCounts::value_type> entries(a.begin(), a.end());
   EXPECT_EQ(entries, (std::vector<DurationCounts::value_type>{
                          {45, 1}, {300, 2}, {899, 1}, {900, 1}, {901, 1}, {1200, 1}, {7200, 1}}));
-  a.erase(300);
-  a.erase(301);  // absent: nothing happens
+  a.Add(300, -2);  // falls to zero: erased
+  a.Add(301, 0);   // absent, and nothing to add: nothing happens
   EXPECT_EQ(a.size(), 6u);
   EXPECT_EQ(a, (DurationCounts{{45, 1}, {899, 1}, {900, 1}, {901, 1}, {1200, 1}, {7200, 1}}));
 }
@@ -65,7 +65,7 @@ TEST(DurationCounts, KeepsSecondsInOrderWhateverTheOrderOfArrival) {
 TEST(QualityTally, QuartilesUseTheNearestRank) {
   // 1..8: Q1 = 2nd value, median = 4th, Q3 = 6th.
   DurationCounts d;
-  for (int64_t s = 1; s <= 8; ++s) d[s * 100] = 1;
+  for (int64_t s = 1; s <= 8; ++s) d.Add(s * 100, 1);
   std::optional<Quartiles> q = DurationQuartiles(d);
   ASSERT_TRUE(q);
   EXPECT_EQ(q->q1, 200);
