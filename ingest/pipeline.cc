@@ -373,13 +373,18 @@ bool Pipeline::ApplyOne(const SourceRecord& record, PreparedRecord& prepared) {
 }
 
 bool Pipeline::ApplyWindow(ReadWindow& window) {
+  store_.UsePrefetch(&window.lookups);
   // A rollback empties the window (size 0): the loop ends there.
-  for (size_t i = 0; i < window.size; ++i) {
+  bool applied = true;
+  for (size_t i = 0; i < window.size && applied; ++i) {
     ReadWindow::Slot& s = window.slots[i];
-    if (!ApplyOne(s.View(), s.prepared)) return false;
+    applied = ApplyOne(s.View(), s.prepared);
   }
+  store_.UsePrefetch(nullptr);
+  if (!applied) return false;
   window.size = 0;
   window.districts.reset();
+  window.lookups.Clear();
   return true;
 }
 
@@ -462,10 +467,13 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
     ReadWindow& read = windows_[reading_];
     if (preparer_ && read.size > 0) {
       preparer_->Submit([this, w = &read] {
+        w->lookups.Clear();
         for (size_t i = 0; i < w->size; ++i) {
           ReadWindow::Slot& s = w->slots[i];
           processor_.Prepare(s.View(), *w->districts, w->now, s.prepared);
+          processor_.AddLookups(s.prepared, w->lookups);
         }
+        store_.Read(w->lookups);
       });
     }
     reading_ = 1 - reading_;
@@ -501,6 +509,9 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
   DiscardReadAhead();
   ReportProgress();
   source.Close();  // the final revoke commits nothing more: the batch is empty
+  const StateStore::PrefetchCounts pc = store_.prefetch_counts();
+  spdlog::info("state lookups: {} read ahead, {} read again (a batch was written in between), {} "
+               "not read ahead", pc.used, pc.stale, pc.direct);
   source_ = nullptr;
   stop_ = nullptr;
   return fatal_;

@@ -81,6 +81,7 @@ struct ReadWindow {
   size_t size = 0;
   UnixNanos now = 0;        // the processing clock when the window was read
   std::shared_ptr<const DistrictRegister> districts;
+  Prefetch lookups;         // the stored keys its records look up, read ahead
   void Add(const SourceRecord& r);
 };
 

@@ -79,6 +79,17 @@ void RecordProcessor::Prepare(const SourceRecord& record, const DistrictRegister
   }
 }
 
+void RecordProcessor::AddLookups(const PreparedRecord& prepared, Prefetch& out) const {
+  // The same keys, in the same cases, as ProcessResponse looks up.
+  if (!prepared.done || prepared.oversized || !prepared.decode_error.ok()) return;
+  const RawResponse& raw = prepared.raw;
+  if (IsValidResponseId(raw.response_id)) out.AddResponse(raw.wave, raw.wijk, raw.response_id);
+  if (prepared.check.reason) return;
+  const CountedResponse& r = prepared.check.response;
+  out.AddRespondent(r.wave, prepared.districts->wijken()[r.wijk].id, prepared.respondent);
+  out.AddRespondent(r.wave, "", prepared.respondent);
+}
+
 absl::StatusOr<RecordResult> RecordProcessor::Apply(const SourceRecord& record,
                                                     PreparedRecord& prepared, StateBatch& batch,
                                                     FieldworkState& state,

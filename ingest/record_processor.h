@@ -100,6 +100,9 @@ class RecordProcessor {
   // outcome is the same as Process's.
   void Prepare(const SourceRecord& record, const DistrictRegister& districts, UnixNanos now,
                PreparedRecord& out) const;
+  // Adds the stored keys Apply will look up for a prepared record (its
+  // response_id, and its respondent in the wijk and wave-wide) to `out`.
+  void AddLookups(const PreparedRecord& prepared, Prefetch& out) const;
   absl::StatusOr<RecordResult> Apply(const SourceRecord& record, PreparedRecord& prepared,
                                      StateBatch& batch, FieldworkState& state,
                                      std::set<StateKey>& dirty);

@@ -74,11 +74,16 @@ std::string KeyOf(std::string_view wave, std::string_view wijk) {
 std::string KeyOf(std::string_view wave, std::string_view wijk, std::string_view id) {
   // One allocation: this is on every record's path (three or four keys).
   std::string out;
-  out.reserve(4 + wave.size() + wijk.size() + id.size());
-  AppendPart(out, wave);
-  AppendPart(out, wijk);
-  out.append(id.data(), id.size());
+  KeyOf(wave, wijk, id, &out);
   return out;
+}
+
+void KeyOf(std::string_view wave, std::string_view wijk, std::string_view id, std::string* out) {
+  out->clear();
+  out->reserve(4 + wave.size() + wijk.size() + id.size());
+  AppendPart(*out, wave);
+  AppendPart(*out, wijk);
+  out->append(id.data(), id.size());
 }
 
 bool SplitKey(std::string_view key, std::string_view* wave, std::string_view* wijk,

@@ -24,6 +24,8 @@ inline constexpr std::string_view kMetaMethodologyHash = "methodology_sha256";
 // of a wijk and no part can spill into the next.
 std::string KeyOf(std::string_view wave, std::string_view wijk);
 std::string KeyOf(std::string_view wave, std::string_view wijk, std::string_view id);
+// The same into `out` (reusing its buffer).
+void KeyOf(std::string_view wave, std::string_view wijk, std::string_view id, std::string* out);
 // Splits a KeyOf key; false when malformed.
 bool SplitKey(std::string_view key, std::string_view* wave, std::string_view* wijk,
               std::string_view* id);

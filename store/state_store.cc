@@ -75,6 +75,11 @@ struct StateStore::Impl {
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
   rocksdb::WriteOptions write_options;
   rocksdb::ReadOptions read_options;
+  // Batches written so far: a prefetch read before the last write may miss it.
+  std::atomic<uint64_t> writes{0};
+  // The prefetch that batches read (pipeline thread only), and how it served.
+  const Prefetch::Impl* prefetch = nullptr;
+  StateStore::PrefetchCounts prefetch_counts;
 
   ~Impl() {
     if (poisoned) {
@@ -91,6 +96,69 @@ struct StateStore::Impl {
   }
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[c]; }
 };
+
+struct Prefetch::Impl {
+  // The column families a record's lookups read.
+  static constexpr Cf kCfs[2] = {kResponses, kRespondents};
+  static int Slot(Cf cf) { return cf == kResponses ? 0 : cf == kRespondents ? 1 : -1; }
+
+  struct Keys {
+    std::vector<std::string> keys;  // reused across windows: the first n are in use
+    size_t n = 0;
+    std::string& Next() {
+      if (n == keys.size()) keys.emplace_back();
+      return keys[n++];
+    }
+  };
+  Keys keys[2];
+  // After a read: every added key, with its stored value (nullopt: none).
+  absl::flat_hash_map<std::string_view, std::optional<std::string>> values[2];
+  uint64_t writes_before = 0;  // the store's write count before the read
+  bool read = false;
+
+  // The prefetched value of `key`; null when it was not prefetched, or when a
+  // batch was written since (it may be one the caller no longer reads through).
+  const std::optional<std::string>* Find(Cf cf, std::string_view key, uint64_t writes,
+                                         StateStore::PrefetchCounts& counts) const {
+    const int slot = Slot(cf);
+    if (read && slot >= 0) {
+      if (auto it = values[slot].find(key); it != values[slot].end()) {
+        if (writes == writes_before) {
+          ++counts.used;
+          return &it->second;
+        }
+        ++counts.stale;
+        return nullptr;
+      }
+    }
+    ++counts.direct;
+    return nullptr;
+  }
+};
+
+Prefetch::Prefetch() : impl_(std::make_unique<Impl>()) {}
+Prefetch::~Prefetch() = default;
+
+void Prefetch::Clear() {
+  for (int i = 0; i < 2; ++i) {
+    impl_->keys[i].n = 0;
+    impl_->values[i].clear();
+  }
+  impl_->read = false;
+}
+
+void Prefetch::AddResponse(std::string_view wave, std::string_view wijk,
+                           std::string_view response_id) {
+  KeyOf(wave, wijk, response_id, &impl_->keys[0].Next());
+}
+
+void Prefetch::AddRespondent(std::string_view wave, std::string_view wijk,
+                             const Digest256& respondent) {
+  std::string_view id(reinterpret_cast<const char*>(respondent.data()), respondent.size());
+  KeyOf(wave, wijk, id, &impl_->keys[1].Next());
+}
+
+size_t Prefetch::size() const { return impl_->keys[0].n + impl_->keys[1].n; }
 
 // A batch is its final value per key, per column family: reads through the
 // batch see its own writes (a record's dedup lookups must see the records
@@ -141,6 +209,14 @@ struct StateBatch::Impl {
       if (auto it = previous->written[cf].find(key); it != previous->written[cf].end()) {
         return std::optional<std::string>(std::string(it->second));
       }
+    }
+    if (store->prefetch != nullptr) {
+      if (const std::optional<std::string>* v = store->prefetch->Find(
+              cf, key, store->writes.load(std::memory_order_acquire), store->prefetch_counts)) {
+        return *v;
+      }
+    } else {
+      ++store->prefetch_counts.direct;
     }
     std::string value;
     rocksdb::Status s = store->db->Get(store->read_options, store->cf(cf), key, &value);
@@ -488,9 +564,53 @@ absl::Status StateStore::Commit(StateBatch& batch) {
   }
   rocksdb::WriteBatch wb = batch.impl_->Build();
   rocksdb::Status s = impl_->db->Write(impl_->write_options, &wb);
+  impl_->writes.fetch_add(1, std::memory_order_release);
   if (!s.ok()) impl_->poisoned = true;
   return FromRocks(s, Cat("writing to state directory ", impl_->dir));
 }
+
+void StateStore::Read(Prefetch& prefetch) const {
+  Prefetch::Impl& p = *prefetch.impl_;
+  // Before the reads: a batch written after this may be missed by them.
+  p.writes_before = impl_->writes.load(std::memory_order_acquire);
+  std::vector<rocksdb::Slice> keys;
+  std::vector<rocksdb::PinnableSlice> values;
+  std::vector<rocksdb::Status> statuses;
+  for (int slot = 0; slot < 2; ++slot) {
+    Prefetch::Impl::Keys& k = p.keys[slot];
+    // Sorted and without repeats, as MultiGet reads best.
+    std::sort(k.keys.begin(), k.keys.begin() + static_cast<std::ptrdiff_t>(k.n));
+    keys.clear();
+    for (size_t i = 0; i < k.n; ++i) {
+      if (i > 0 && k.keys[i] == k.keys[i - 1]) continue;
+      keys.emplace_back(k.keys[i]);
+    }
+    if (keys.empty()) continue;
+    values.resize(keys.size());
+    statuses.resize(keys.size());
+    impl_->db->MultiGet(impl_->read_options, impl_->cf(Prefetch::Impl::kCfs[slot]), keys.size(),
+                        keys.data(), values.data(), statuses.data(), /*sorted_input=*/true);
+    auto& out = p.values[slot];
+    out.reserve(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      std::optional<std::string> v;
+      if (statuses[i].ok()) {
+        v.emplace(values[i].data(), values[i].size());
+      } else if (!statuses[i].IsNotFound()) {
+        continue;  // not prefetched: the lookup itself reads (and reports) it
+      }
+      values[i].Reset();
+      out.emplace(View(keys[i]), std::move(v));
+    }
+  }
+  p.read = true;
+}
+
+void StateStore::UsePrefetch(const Prefetch* prefetch) {
+  impl_->prefetch = prefetch != nullptr ? prefetch->impl_.get() : nullptr;
+}
+
+StateStore::PrefetchCounts StateStore::prefetch_counts() const { return impl_->prefetch_counts; }
 
 absl::Status StateStore::ForEachResponse(const Methodology& m, const ResponseVisitor& visit) const {
   std::unique_ptr<rocksdb::Iterator> it(
@@ -539,7 +659,9 @@ absl::Status StateStore::ReplaceAggregates(const FieldworkState& state, int indi
     wb.Put(impl_->cf(kQuality), k, EncodeQuality(*w).SerializeAsString());
   }
   wb.Put(impl_->cf(kMeta), std::string(kMetaMethodologyHash), std::string(methodology_hash));
-  return FromRocks(impl_->db->Write(impl_->write_options, &wb), "replacing aggregates");
+  rocksdb::Status s = impl_->db->Write(impl_->write_options, &wb);
+  impl_->writes.fetch_add(1, std::memory_order_release);
+  return FromRocks(s, "replacing aggregates");
 }
 
 bool StateStore::IsOpen() const { return impl_ && impl_->db != nullptr && !impl_->poisoned; }

@@ -63,6 +63,32 @@ struct StoreStats {
 
 class StateStore;
 
+// Lookups of the committed state made ahead of their use, on another thread:
+// the keys a window of records will look up, read together (one RocksDB
+// MultiGet per column family, whose filter and block probes overlap, instead
+// of one Get per key). A batch reads a prefetched value only when no batch was
+// written to the store since it was read; otherwise it reads the store again.
+// Reads through the open batch and the one being written come first, as
+// always: a prefetch never hides a write.
+class Prefetch {
+ public:
+  Prefetch();
+  ~Prefetch();
+  Prefetch(const Prefetch&) = delete;
+  Prefetch& operator=(const Prefetch&) = delete;
+
+  void Clear();
+  void AddResponse(std::string_view wave, std::string_view wijk, std::string_view response_id);
+  void AddRespondent(std::string_view wave, std::string_view wijk, const Digest256& respondent);
+  size_t size() const;
+
+ private:
+  friend class StateStore;
+  friend class StateBatch;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // A group of changes written atomically by StateStore::Commit. Reads through
 // the batch see its own writes. Not thread-safe; owned by the pipeline.
 class StateBatch {
@@ -129,6 +155,20 @@ class StateStore {
   // with reads of the new batch.
   std::unique_ptr<StateBatch> NewBatch(const StateBatch* previous = nullptr);
   absl::Status Commit(StateBatch& batch);
+
+  // Reads the keys added to `prefetch` (thread-safe: runs beside reads,
+  // writes and commits). A key whose read fails is left out: its lookup
+  // reads the store itself, and reports the error.
+  void Read(Prefetch& prefetch) const;
+  // Batches read prefetched values from `prefetch` (null: none) until the
+  // next call; the pipeline's thread sets it around a window of records.
+  void UsePrefetch(const Prefetch* prefetch);
+  struct PrefetchCounts {
+    uint64_t used = 0;    // lookups of the store answered by the read-ahead
+    uint64_t stale = 0;   // read ahead, but a batch was written since: read again
+    uint64_t direct = 0;  // not read ahead: read from the store
+  };
+  PrefetchCounts prefetch_counts() const;
 
   // Visits every stored response record in key order (for rebuild and tests).
   using ResponseVisitor = std::function<absl::Status(std::string_view wave, std::string_view wijk,

@@ -318,6 +318,26 @@ TEST(Pipeline, ReadingAheadAndWritingOnOtherThreadsChangeNothingInTheOutcome) {
   }
 }
 
+// The second thread also reads ahead, from the store, the keys that the records'
+// dedup lookups will read (ReadingAhead... above: with the same outcome). Here
+// nothing is written between the read-ahead and the lookups, so every lookup
+// is answered by it: a record that passed its checks looks up its response_id
+// and its respondent in the wijk and wave-wide; one without consent only its
+// response_id.
+TEST(Pipeline, TheSecondThreadReadsEveryLookupAhead) {
+  Rig rig;
+  PipelineOptions po = Batches(1000);
+  std::unique_ptr<Pipeline> p = rig.Make(po);
+  ScriptedSource source(Season(), p.get());
+  std::atomic<bool> stop{false};
+  ASSERT_TRUE(p->Run(source, stop).ok());
+  EXPECT_EQ(p->records_committed(), 20);
+  const StateStore::PrefetchCounts counts = rig.store->prefetch_counts();
+  EXPECT_EQ(counts.used, 16u * 3 + 4);
+  EXPECT_EQ(counts.stale, 0u);
+  EXPECT_EQ(counts.direct, 0u);
+}
+
 // A rebalance happens inside Poll, in the middle of reading a window: every
 // record read before it is applied and committed before the partitions go,
 // and nothing is counted twice after they come back.

@@ -96,6 +96,67 @@ TEST(StateStore, ABatchReadsThroughTheBatchBeingWrittenBeforeIt) {
   EXPECT_EQ(fresh->GetRespondent("2024", "cool", who)->state, RespondentState::kClaimed);
 }
 
+// Lookups read ahead on another thread (the pipeline's wp-prepare) answer a
+// batch's reads only while they are current: the batch's own writes and the
+// batch being written come first, and once any batch is written after the
+// read-ahead, the store is read again.
+TEST(StateStore, ALookupReadAheadIsUsedOnlyWhileNothingWasWrittenSince) {
+  TempDir dir;
+  std::unique_ptr<StateStore> s = Open(dir.File("state"));
+  const Methodology& m = DefaultMethodology();
+  Digest256 who{};
+  who[0] = 5;
+  {
+    std::unique_ptr<StateBatch> b = s->NewBatch();
+    b->PutRejected("2024", "cool", "stored", RejectReason::kNoConsent, Attribution{}, false);
+    ASSERT_TRUE(s->Commit(*b).ok());
+  }
+  Prefetch ahead;
+  for (const char* id : {"stored", "later", "mine", "writing"}) ahead.AddResponse("2024", "cool", id);
+  ahead.AddRespondent("2024", "cool", who);
+  ahead.AddRespondent("2024", "", who);
+  ahead.AddResponse("2024", "cool", "stored");  // twice: read once
+  EXPECT_EQ(ahead.size(), 7u);
+  s->Read(ahead);
+  s->UsePrefetch(&ahead);
+
+  std::unique_ptr<StateBatch> writing = s->NewBatch();
+  writing->PutRejected("2024", "cool", "writing", RejectReason::kNoConsent, Attribution{}, false);
+  std::unique_ptr<StateBatch> b = s->NewBatch(writing.get());
+  b->PutRejected("2024", "cool", "mine", RejectReason::kNoConsent, Attribution{}, false);
+  EXPECT_TRUE(b->GetResponse("2024", "cool", "stored", m)->has_value());
+  EXPECT_FALSE(b->GetResponse("2024", "cool", "later", m)->has_value());
+  EXPECT_EQ(b->GetRespondent("2024", "", who)->state, RespondentState::kUnseen);
+  // Read ahead as absent, but written since, in this batch and the one before.
+  EXPECT_TRUE(b->GetResponse("2024", "cool", "mine", m)->has_value());
+  EXPECT_TRUE(b->GetResponse("2024", "cool", "writing", m)->has_value());
+  EXPECT_EQ(s->prefetch_counts().used, 3u);
+  EXPECT_EQ(s->prefetch_counts().stale, 0u);
+
+  // Another batch is written: "later" is stored now, and the read-ahead's
+  // "absent" is out of date.
+  {
+    std::unique_ptr<StateBatch> other = s->NewBatch();
+    other->PutRejected("2024", "cool", "later", RejectReason::kNoConsent, Attribution{}, false);
+    ASSERT_TRUE(s->Commit(*other).ok());
+  }
+  EXPECT_TRUE(b->GetResponse("2024", "cool", "later", m)->has_value());
+  EXPECT_EQ(b->GetRespondent("2024", "cool", who)->state, RespondentState::kUnseen);
+  EXPECT_EQ(s->prefetch_counts().used, 3u);
+  EXPECT_EQ(s->prefetch_counts().stale, 2u);
+
+  // Read again, it is current; without it, the store is read directly.
+  ahead.Clear();
+  ahead.AddResponse("2024", "cool", "later");
+  s->Read(ahead);
+  EXPECT_TRUE(b->GetResponse("2024", "cool", "later", m)->has_value());
+  EXPECT_EQ(s->prefetch_counts().used, 4u);
+  s->UsePrefetch(nullptr);
+  EXPECT_TRUE(b->GetResponse("2024", "cool", "later", m)->has_value());
+  EXPECT_EQ(s->prefetch_counts().used, 4u);
+  EXPECT_EQ(s->prefetch_counts().direct, 1u);
+}
+
 TEST(StateStore, CountedResponsesRoundTrip) {
   TempDir dir;
   std::unique_ptr<StateStore> s = Open(dir.File("state"));
