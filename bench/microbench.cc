@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <set>
 #include <thread>
@@ -209,6 +210,98 @@ void BM_RespondentLookup(benchmark::State& state) {
 BENCHMARK(BM_RespondentLookup)->ArgNames({"stored"})->Arg(1'000'000);
 
 // --- the per-record state update ------------------------------------------------
+
+// --- the storage floor -----------------------------------------------------------
+
+// What the state store alone costs a replay, with no decoding, checks,
+// pseudonymisation or aggregates: for each of range(0) counted responses (the
+// season's, each with a fresh id and respondent, in its order of arrival, so
+// over all wijken) its three dedup lookups, read ahead per window of 256
+// records as the pipeline's second thread does, then the response and the
+// respondent claim put into a batch, committed with its fsync every 5000
+// records, and the store closed at the end. One thread; the CPU time is that
+// of the whole process (RocksDB's flushes and compactions included). Below
+// this CPU per record no replay can go with this store (bench/README.md).
+void BM_StoreFloor(benchmark::State& state) {
+  constexpr int64_t kWindow = 256;  // the daemon's read-ahead window
+  const Season& s = DefaultSeason();
+  const int64_t n = state.range(0);
+  std::vector<CountedResponse> window(kWindow);
+  std::vector<const std::string*> wijk_of(kWindow);
+  double cpu_s = 0, wall_s = 0;
+  int64_t found = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto dir = std::make_unique<TempDir>();
+    std::unique_ptr<StateStore> store = OpenStore(dir->path(), /*sync_writes=*/true);
+    const std::clock_t cpu0 = std::clock();
+    const auto wall0 = std::chrono::steady_clock::now();
+    state.ResumeTiming();
+    Prefetch ahead;
+    std::unique_ptr<StateBatch> batch = store->NewBatch();
+    int in_batch = 0;
+    for (int64_t i = 0; i < n; i += kWindow) {
+      const int64_t size = std::min(kWindow, n - i);
+      ahead.Clear();
+      for (int64_t j = 0; j < size; ++j) {
+        const int64_t id = i + j;
+        const size_t k = static_cast<size_t>(id) % s.counted.size();
+        CountedResponse& r = window[static_cast<size_t>(j)];
+        r = s.counted[k];  // reuses the slot's buffers
+        r.response_id = FillId(id);
+        r.respondent[0] = static_cast<uint8_t>(id);
+        r.respondent[1] = static_cast<uint8_t>(id >> 8);
+        r.respondent[2] = static_cast<uint8_t>(id >> 16);
+        wijk_of[static_cast<size_t>(j)] = &s.districts.wijken()[r.wijk].id;
+        ahead.AddResponse(r.wave, *wijk_of[static_cast<size_t>(j)], r.response_id);
+        ahead.AddRespondent(r.wave, *wijk_of[static_cast<size_t>(j)], r.respondent);
+        ahead.AddRespondent(r.wave, "", r.respondent);
+      }
+      store->Read(ahead);
+      store->UsePrefetch(&ahead);
+      for (int64_t j = 0; j < size; ++j) {
+        const CountedResponse& r = window[static_cast<size_t>(j)];
+        const std::string& wijk = *wijk_of[static_cast<size_t>(j)];
+        found += batch->GetResponse(r.wave, wijk, r.response_id, s.methodology)->has_value();
+        found += batch->GetRespondent(r.wave, wijk, r.respondent)->state != RespondentState::kUnseen;
+        found += batch->GetRespondent(r.wave, "", r.respondent)->state != RespondentState::kUnseen;
+        batch->PutCounted(r, wijk, s.counted_outcome[static_cast<size_t>(i + j) % s.counted.size()]);
+        batch->PutRespondent(r.wave, wijk, r.respondent,
+                             RespondentRecord{RespondentState::kClaimed, r.response_id});
+        if (++in_batch == kBatchRecords) {
+          batch->PutOffset("wijkprofiel.responses.v1", 0, i + j + 1);
+          if (!store->Commit(*batch).ok()) std::abort();
+          batch = store->NewBatch();
+          in_batch = 0;
+        }
+      }
+      store->UsePrefetch(nullptr);
+    }
+    batch->PutOffset("wijkprofiel.responses.v1", 0, n);
+    if (!store->Commit(*batch).ok()) std::abort();
+    batch.reset();
+    store.reset();  // waits for RocksDB's background work, as a replay's exit does
+    state.PauseTiming();
+    cpu_s += static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
+    wall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+    dir.reset();
+    state.ResumeTiming();
+  }
+  const double records = static_cast<double>(state.iterations() * n);
+  state.SetItemsProcessed(state.iterations() * n);
+  state.counters["cpu_us_per_record"] = 1e6 * cpu_s / records;
+  state.counters["wall_us_per_record"] = 1e6 * wall_s / records;
+  // The records/s that two cores could give if this were the only work.
+  state.counters["two_core_records_per_s"] = 2 * records / cpu_s;
+  if (found != 0) state.SkipWithError("a fresh id or respondent was found stored");
+}
+BENCHMARK(BM_StoreFloor)
+    ->ArgNames({"records"})
+    ->Arg(1'000'000)
+    ->Iterations(1)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime()
+    ->Unit(benchmark::kMillisecond);
 
 // RecordProcessor::Process of the season's records (both topics) into a batch
 // of 5000 over a fresh store. range(0) = 1 also counts the commit: the

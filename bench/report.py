@@ -108,6 +108,10 @@ def table(r):
         if name.startswith("BM_ComputeScoresAllUnits/serialise:0"):
             target, v = "≤ 5 ms", verdict(b["time"] if b["unit"] == "ms" else None, TARGETS["scores_ms"], False)
         rate = ", %s/s per CPU" % fmt(b["items_per_s"]) if b.get("items_per_s") else ""
+        if "cpu_us_per_record" in b:
+            # The storage floor: what RocksDB and the store cost per record, all threads.
+            rate = "; %.2f µs CPU per record (whole process), so at most %s records/s on two cores" % (
+                b["cpu_us_per_record"], fmt(b["two_core_records_per_s"]))
         out.append("| micro %s %s | %s %s wall, %s %s CPU%s | %s | %s |" % (
             name, b.get("label") or "", fmt(b["time"], 3), b["unit"], fmt(b["cpu"], 3), b["unit"], rate, target, v))
     lat = r.get("latency")

@@ -362,6 +362,10 @@ log:
             name = b.get("run_name", b["name"])
             rows[name] = dict(time=round(b["real_time"], 3), cpu=round(b["cpu_time"], 3), unit=b["time_unit"],
                               items_per_s=round(b.get("items_per_second", 0)) or None, label=b.get("label", ""))
+            # BM_StoreFloor's own figures (whole-process CPU per record).
+            for counter in ("cpu_us_per_record", "wall_us_per_record", "two_core_records_per_s"):
+                if counter in b:
+                    rows[name][counter] = round(b[counter], 3)
         self.results["micro"] = dict(context=raw.get("context", {}), benchmarks=rows)
 
     def latency(self):
