@@ -280,6 +280,7 @@ void BM_StoreFloor(benchmark::State& state) {
     batch->PutOffset("wijkprofiel.responses.v1", 0, n);
     if (!store->Commit(*batch).ok()) std::abort();
     batch.reset();
+    StoreCounters(state, *store);
     store.reset();  // waits for RocksDB's background work, as a replay's exit does
     state.PauseTiming();
     cpu_s += static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
