@@ -45,8 +45,7 @@ TEST(Cli, CheckConfigNamesABrokenMethodology) {
   m = testing::Patched(m, "sigma0: 9 }", "sigma0: -1 }");
   testing::WriteFile(dir.File("m.yaml"), m);
   std::string config = testing::ReadFile(testing::WriteTestConfig(dir, "127.0.0.1:9", 8080, "g"));
-  config.replace(config.find("methodology: "), config.find('\n', config.find("methodology: ")) - config.find("methodology: "),
-                 "methodology: " + dir.File("m.yaml"));
+  config = testing::WithLine(config, "methodology: ", "methodology: " + dir.File("m.yaml"));
   testing::WriteFile(dir.File("w.yaml"), config);
   std::string out;
   EXPECT_EQ(testing::RunCommand({BinaryPath(), "check-config", dir.File("w.yaml")}, &out), 2);
@@ -69,8 +68,7 @@ TEST(Cli, UsageErrorsExitTwo) {
 TEST(Cli, ServeWithoutAKeyFileRefusesToStart) {
   TempDir dir;
   std::string config = testing::ReadFile(testing::WriteTestConfig(dir, "127.0.0.1:9", testing::FreePort(), "g"));
-  config.erase(config.find("pseudonymisation_key_file"), config.find('\n', config.find("pseudonymisation_key_file")) -
-                                                              config.find("pseudonymisation_key_file") + 1);
+  config = testing::WithLine(config, "pseudonymisation_key_file:", "");
   testing::WriteFile(dir.File("w.yaml"), config);
   std::string out;
   EXPECT_EQ(testing::RunCommand({BinaryPath(), "serve", "--config", dir.File("w.yaml")}, &out, std::chrono::seconds(30)), 2);

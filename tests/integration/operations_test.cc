@@ -22,12 +22,8 @@ std::string ConfigWithCopies(const TempDir& dir, const std::string& brokers, int
   std::filesystem::copy_file(MethodologyPath(), dir.File("methodology.yaml"));
   std::filesystem::copy_file(DistrictsPath(), dir.File("districts.csv"));
   std::string config = ReadFile(WriteTestConfig(dir, brokers, port, group, extra));
-  auto replace_line = [&](const std::string& key, const std::string& value) {
-    const size_t at = config.find(key + ": ");
-    config.replace(at, config.find('\n', at) - at, key + ": " + value);
-  };
-  replace_line("methodology", dir.File("methodology.yaml"));
-  replace_line("districts", dir.File("districts.csv"));
+  config = WithLine(config, "methodology: ", "methodology: " + dir.File("methodology.yaml"));
+  config = WithLine(config, "districts: ", "districts: " + dir.File("districts.csv"));
   WriteFile(dir.File("wijkpuls.yaml"), config);
   return dir.File("wijkpuls.yaml");
 }
@@ -47,9 +43,8 @@ TEST(Operations, SighupReloadsTheRegisterAndKeepsTheCounts) {
 
   // Raise Cool's target from 200 to 260.
   std::string reg = ReadFile(dir.File("districts.csv"));
-  const size_t at = reg.find("rotterdam-centrum,Rotterdam Centrum,cool,Cool,200,");
-  ASSERT_NE(at, std::string::npos);
-  reg.replace(at, 50, "rotterdam-centrum,Rotterdam Centrum,cool,Cool,260,");
+  reg = Patched(reg, "rotterdam-centrum,Rotterdam Centrum,cool,Cool,200,",
+                "rotterdam-centrum,Rotterdam Centrum,cool,Cool,260,");
   WriteFile(dir.File("districts.csv"), reg);
   d.process().Signal(SIGHUP);
   ASSERT_TRUE(WaitFor([&] { return d.Get("/api/v1/quotas/cool")["instruments"][0]["target"].get<int>() == 260; },

@@ -105,6 +105,18 @@ std::string Patched(std::string text, const std::string& from, const std::string
   return text.replace(at, from.size(), to);
 }
 
+std::string WithLine(std::string text, const std::string& prefix, const std::string& line) {
+  for (size_t at = 0; at < text.size();) {
+    const size_t end = text.find('\n', at);
+    const size_t next = end == std::string::npos ? text.size() : end + 1;
+    if (text.compare(at, prefix.size(), prefix) == 0) {
+      return text.replace(at, next - at, line.empty() ? "" : line + "\n");
+    }
+    at = next;
+  }
+  throw std::runtime_error("no line starting with \"" + prefix + "\" in the text to patch");
+}
+
 Subprocess::Subprocess(const std::vector<std::string>& argv, const std::string& output_file)
     : output_file_(output_file) {
   pid_ = fork();

@@ -51,6 +51,9 @@ std::string ReadFile(const std::string& path);
 // `text` with its first `from` replaced by `to`; throws (gtest reports it,
 // naming `from`) if `text` has no `from`, so a test cannot silently patch nothing.
 std::string Patched(std::string text, const std::string& from, const std::string& to);
+// `text` with its first line that starts with `prefix` replaced by `line`
+// (removed when `line` is empty); throws if no line starts with `prefix`.
+std::string WithLine(std::string text, const std::string& prefix, const std::string& line);
 
 // A child process with its output in a file.
 class Subprocess {
