@@ -108,6 +108,19 @@ struct FilledStore {
 
 std::string FillId(int64_t i) { return Cat("bench:2024:", i); }
 
+// The i-th filler response: the season's counted response i (cycling), with a
+// fresh id and respondent. Assigned into `r` to reuse its buffers.
+void FillResponse(const Season& s, int64_t i, CountedResponse& r) {
+  r = s.counted[static_cast<size_t>(i) % s.counted.size()];
+  r.response_id = FillId(i);
+  r.respondent[0] = static_cast<uint8_t>(i);
+  r.respondent[1] = static_cast<uint8_t>(i >> 8);
+  r.respondent[2] = static_cast<uint8_t>(i >> 16);
+}
+Outcome FillOutcome(const Season& s, int64_t i) {
+  return s.counted_outcome[static_cast<size_t>(i) % s.counted.size()];
+}
+
 // Closed by main() before exit: RocksDB must not outlive its own statics.
 std::map<int64_t, std::unique_ptr<FilledStore>>& FilledStores() {
   static auto* stores = new std::map<int64_t, std::unique_ptr<FilledStore>>();
@@ -122,15 +135,11 @@ FilledStore& StoreWith(int64_t n) {
   fs->store = OpenStore(fs->dir.path(), /*sync_writes=*/false);
   const Season& s = DefaultSeason();
   std::unique_ptr<StateBatch> batch = fs->store->NewBatch();
+  CountedResponse r;
   for (int64_t i = 0; i < n; ++i) {
-    const size_t k = static_cast<size_t>(i) % s.counted.size();
-    CountedResponse r = s.counted[k];
-    r.response_id = FillId(i);
-    r.respondent[0] = static_cast<uint8_t>(i);
-    r.respondent[1] = static_cast<uint8_t>(i >> 8);
-    r.respondent[2] = static_cast<uint8_t>(i >> 16);
+    FillResponse(s, i, r);
     const std::string& wijk = s.districts.wijken()[r.wijk].id;
-    batch->PutCounted(r, wijk, s.counted_outcome[k]);
+    batch->PutCounted(r, wijk, FillOutcome(s, i));
     batch->PutRespondent(r.wave, wijk, r.respondent,
                          RespondentRecord{RespondentState::kClaimed, r.response_id});
     if ((i + 1) % kBatchRecords == 0) {
@@ -244,14 +253,8 @@ void BM_StoreFloor(benchmark::State& state) {
       const int64_t size = std::min(kWindow, n - i);
       ahead.Clear();
       for (int64_t j = 0; j < size; ++j) {
-        const int64_t id = i + j;
-        const size_t k = static_cast<size_t>(id) % s.counted.size();
         CountedResponse& r = window[static_cast<size_t>(j)];
-        r = s.counted[k];  // reuses the slot's buffers
-        r.response_id = FillId(id);
-        r.respondent[0] = static_cast<uint8_t>(id);
-        r.respondent[1] = static_cast<uint8_t>(id >> 8);
-        r.respondent[2] = static_cast<uint8_t>(id >> 16);
+        FillResponse(s, i + j, r);
         wijk_of[static_cast<size_t>(j)] = &s.districts.wijken()[r.wijk].id;
         ahead.AddResponse(r.wave, *wijk_of[static_cast<size_t>(j)], r.response_id);
         ahead.AddRespondent(r.wave, *wijk_of[static_cast<size_t>(j)], r.respondent);
@@ -265,7 +268,7 @@ void BM_StoreFloor(benchmark::State& state) {
         found += batch->GetResponse(r.wave, wijk, r.response_id, s.methodology)->has_value();
         found += batch->GetRespondent(r.wave, wijk, r.respondent)->state != RespondentState::kUnseen;
         found += batch->GetRespondent(r.wave, "", r.respondent)->state != RespondentState::kUnseen;
-        batch->PutCounted(r, wijk, s.counted_outcome[static_cast<size_t>(i + j) % s.counted.size()]);
+        batch->PutCounted(r, wijk, FillOutcome(s, i + j));
         batch->PutRespondent(r.wave, wijk, r.respondent,
                              RespondentRecord{RespondentState::kClaimed, r.response_id});
         if (++in_batch == kBatchRecords) {

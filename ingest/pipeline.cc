@@ -383,8 +383,7 @@ bool Pipeline::ApplyWindow(ReadWindow& window) {
   store_.UsePrefetch(nullptr);
   if (!applied) return false;
   window.size = 0;
-  window.districts.reset();
-  window.lookups.Clear();
+  window.districts.reset();  // (its lookups are cleared by the next preparation)
   return true;
 }
 

@@ -44,6 +44,11 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 
 std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
+// A respondent's pseudonym as the id part of its key.
+std::string_view IdOf(const Digest256& respondent) {
+  return std::string_view(reinterpret_cast<const char*>(respondent.data()), respondent.size());
+}
+
 // The wave | wijk part of a KeyOf key. A batch is written sorted by key, so
 // the keys of one wijk are inserted in order: with this as the memtable's
 // insert hint, each insert searches the skip list from where the last one of
@@ -81,6 +86,16 @@ struct StateStore::Impl {
   const Prefetch::Impl* prefetch = nullptr;
   StateStore::PrefetchCounts prefetch_counts;
 
+  // Every write goes through here, so that no read-ahead outlives one.
+  rocksdb::Status Write(rocksdb::WriteBatch& wb) {
+    rocksdb::Status s = db->Write(write_options, &wb);
+    writes.fetch_add(1, std::memory_order_release);
+    return s;
+  }
+  // The read-ahead value of `key`, if there is one and nothing was written
+  // since it was read; null otherwise (the caller reads the store). Counted.
+  const std::optional<std::string>* Prefetched(Cf cf, std::string_view key);
+
   ~Impl() {
     if (poisoned) {
       // RocksDB must not touch a log whose write failed (Debian's build
@@ -112,29 +127,31 @@ struct Prefetch::Impl {
   };
   Keys keys[2];
   // After a read: every added key, with its stored value (nullopt: none).
+  // Empty until then, so nothing is found in a prefetch not yet read.
   absl::flat_hash_map<std::string_view, std::optional<std::string>> values[2];
   uint64_t writes_before = 0;  // the store's write count before the read
-  bool read = false;
-
-  // The prefetched value of `key`; null when it was not prefetched, or when a
-  // batch was written since (it may be one the caller no longer reads through).
-  const std::optional<std::string>* Find(Cf cf, std::string_view key, uint64_t writes,
-                                         StateStore::PrefetchCounts& counts) const {
-    const int slot = Slot(cf);
-    if (read && slot >= 0) {
-      if (auto it = values[slot].find(key); it != values[slot].end()) {
-        if (writes == writes_before) {
-          ++counts.used;
-          return &it->second;
-        }
-        ++counts.stale;
-        return nullptr;
-      }
-    }
-    ++counts.direct;
-    return nullptr;
-  }
+  // MultiGet's arguments, reused from window to window.
+  std::vector<rocksdb::Slice> slices;
+  std::vector<rocksdb::PinnableSlice> found;
+  std::vector<rocksdb::Status> statuses;
 };
+
+const std::optional<std::string>* StateStore::Impl::Prefetched(Cf cf, std::string_view key) {
+  const int slot = Prefetch::Impl::Slot(cf);
+  if (prefetch != nullptr && slot >= 0) {
+    if (auto it = prefetch->values[slot].find(key); it != prefetch->values[slot].end()) {
+      // A batch written since may be one the caller no longer reads through.
+      if (writes.load(std::memory_order_acquire) == prefetch->writes_before) {
+        ++prefetch_counts.used;
+        return &it->second;
+      }
+      ++prefetch_counts.stale;
+      return nullptr;
+    }
+  }
+  ++prefetch_counts.direct;
+  return nullptr;
+}
 
 Prefetch::Prefetch() : impl_(std::make_unique<Impl>()) {}
 Prefetch::~Prefetch() = default;
@@ -144,7 +161,6 @@ void Prefetch::Clear() {
     impl_->keys[i].n = 0;
     impl_->values[i].clear();
   }
-  impl_->read = false;
 }
 
 void Prefetch::AddResponse(std::string_view wave, std::string_view wijk,
@@ -154,8 +170,7 @@ void Prefetch::AddResponse(std::string_view wave, std::string_view wijk,
 
 void Prefetch::AddRespondent(std::string_view wave, std::string_view wijk,
                              const Digest256& respondent) {
-  std::string_view id(reinterpret_cast<const char*>(respondent.data()), respondent.size());
-  KeyOf(wave, wijk, id, &impl_->keys[1].Next());
+  KeyOf(wave, wijk, IdOf(respondent), &impl_->keys[1].Next());
 }
 
 size_t Prefetch::size() const { return impl_->keys[0].n + impl_->keys[1].n; }
@@ -210,14 +225,7 @@ struct StateBatch::Impl {
         return std::optional<std::string>(std::string(it->second));
       }
     }
-    if (store->prefetch != nullptr) {
-      if (const std::optional<std::string>* v = store->prefetch->Find(
-              cf, key, store->writes.load(std::memory_order_acquire), store->prefetch_counts)) {
-        return *v;
-      }
-    } else {
-      ++store->prefetch_counts.direct;
-    }
+    if (const std::optional<std::string>* v = store->Prefetched(cf, key)) return *v;
     std::string value;
     rocksdb::Status s = store->db->Get(store->read_options, store->cf(cf), key, &value);
     if (s.IsNotFound()) return std::optional<std::string>();
@@ -273,8 +281,7 @@ absl::StatusOr<std::optional<ResponseRecord>> StateBatch::GetResponse(std::strin
 absl::StatusOr<RespondentRecord> StateBatch::GetRespondent(std::string_view wave,
                                                            std::string_view wijk,
                                                            const Digest256& respondent) {
-  std::string_view id(reinterpret_cast<const char*>(respondent.data()), respondent.size());
-  absl::StatusOr<std::optional<std::string>> v = impl_->Get(kRespondents, KeyOf(wave, wijk, id));
+  absl::StatusOr<std::optional<std::string>> v = impl_->Get(kRespondents, KeyOf(wave, wijk, IdOf(respondent)));
   if (!v.ok()) return v.status();
   RespondentRecord rec;
   if (!v->has_value()) return rec;
@@ -310,11 +317,10 @@ void StateBatch::PutErased(std::string_view wave, std::string_view wijk,
 
 void StateBatch::PutRespondent(std::string_view wave, std::string_view wijk,
                                const Digest256& respondent, const RespondentRecord& record) {
-  std::string_view id(reinterpret_cast<const char*>(respondent.data()), respondent.size());
   RespondentEntry e;
   e.set_state(static_cast<uint32_t>(record.state));
   e.set_response_id(record.response_id);
-  impl_->Put(kRespondents, KeyOf(wave, wijk, id), e);
+  impl_->Put(kRespondents, KeyOf(wave, wijk, IdOf(respondent)), e);
 }
 
 void StateBatch::PutAggregates(const StateKey& key, const WijkState& state, int indicator_count) {
@@ -404,8 +410,8 @@ absl::StatusOr<std::unique_ptr<StateStore::Impl>> StateStore::OpenImpl(const Sto
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   // LZ4 on every level. ZSTD on the last level made the files 6% smaller but
-  // was more than half of the compactions' CPU: BM_StoreFloor 7.0-7.4 -> 6.6 us
-  // per record (bench/README.md). SST directories written before keep their
+  // was 47% of the compaction thread's samples (perf, 1M replay):
+  // BM_StoreFloor 7.0-7.4 -> 6.4-6.6 us per record (bench/README.md). SST directories written before keep their
   // ZSTD files until they are compacted; both are read.
   cf_options.compression = rocksdb::kLZ4Compression;
   cf_options.bottommost_compression = rocksdb::kLZ4Compression;
@@ -567,8 +573,7 @@ absl::Status StateStore::Commit(StateBatch& batch) {
     return absl::FailedPreconditionError(Cat("state directory ", impl_->dir, " is closed after a failed write"));
   }
   rocksdb::WriteBatch wb = batch.impl_->Build();
-  rocksdb::Status s = impl_->db->Write(impl_->write_options, &wb);
-  impl_->writes.fetch_add(1, std::memory_order_release);
+  rocksdb::Status s = impl_->Write(wb);
   if (!s.ok()) impl_->poisoned = true;
   return FromRocks(s, Cat("writing to state directory ", impl_->dir));
 }
@@ -577,9 +582,9 @@ void StateStore::Read(Prefetch& prefetch) const {
   Prefetch::Impl& p = *prefetch.impl_;
   // Before the reads: a batch written after this may be missed by them.
   p.writes_before = impl_->writes.load(std::memory_order_acquire);
-  std::vector<rocksdb::Slice> keys;
-  std::vector<rocksdb::PinnableSlice> values;
-  std::vector<rocksdb::Status> statuses;
+  std::vector<rocksdb::Slice>& keys = p.slices;
+  std::vector<rocksdb::PinnableSlice>& values = p.found;
+  std::vector<rocksdb::Status>& statuses = p.statuses;
   for (int slot = 0; slot < 2; ++slot) {
     Prefetch::Impl::Keys& k = p.keys[slot];
     // Sorted and without repeats, as MultiGet reads best.
@@ -597,17 +602,15 @@ void StateStore::Read(Prefetch& prefetch) const {
     auto& out = p.values[slot];
     out.reserve(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) {
-      std::optional<std::string> v;
+      // A key whose read failed is left out: its lookup reads (and reports) it.
       if (statuses[i].ok()) {
-        v.emplace(values[i].data(), values[i].size());
-      } else if (!statuses[i].IsNotFound()) {
-        continue;  // not prefetched: the lookup itself reads (and reports) it
+        out.emplace(View(keys[i]), std::string(values[i].data(), values[i].size()));
+      } else if (statuses[i].IsNotFound()) {
+        out.emplace(View(keys[i]), std::nullopt);
       }
-      values[i].Reset();
-      out.emplace(View(keys[i]), std::move(v));
+      values[i].Reset();  // unpins its block, and the slot is reused
     }
   }
-  p.read = true;
 }
 
 void StateStore::UsePrefetch(const Prefetch* prefetch) {
@@ -663,9 +666,7 @@ absl::Status StateStore::ReplaceAggregates(const FieldworkState& state, int indi
     wb.Put(impl_->cf(kQuality), k, EncodeQuality(*w).SerializeAsString());
   }
   wb.Put(impl_->cf(kMeta), std::string(kMetaMethodologyHash), std::string(methodology_hash));
-  rocksdb::Status s = impl_->db->Write(impl_->write_options, &wb);
-  impl_->writes.fetch_add(1, std::memory_order_release);
-  return FromRocks(s, "replacing aggregates");
+  return FromRocks(impl_->Write(wb), "replacing aggregates");
 }
 
 bool StateStore::IsOpen() const { return impl_ && impl_->db != nullptr && !impl_->poisoned; }
