@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+
 namespace wijkpuls {
 namespace {
 
@@ -60,6 +63,25 @@ TEST(DurationCounts, KeepsSecondsInOrderWhateverTheOrderOfArrivalAndNoZeroCounts
   a.Add(301, 0);   // absent, and nothing to add: nothing happens
   EXPECT_EQ(a.size(), 6u);
   EXPECT_EQ(a, (DurationCounts{{45, 1}, {899, 1}, {900, 1}, {901, 1}, {1200, 1}, {7200, 1}}));
+}
+
+TEST(DurationCounts, EqualsAnOrderedMapOverManyRandomAddsAndRemoves) {
+  // The search for a second's entry is hand-written (branch-free): check it
+  // against std::map at every size from empty to a few hundred entries.
+  DurationCounts d;
+  std::map<int64_t, int64_t> model;
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 20'000; ++i) {
+    const int64_t secs = static_cast<int64_t>(rng() % 400);
+    // Mostly adds; removes only what is there, as withdrawals do.
+    const bool remove = rng() % 3 == 0 && model.count(secs) > 0;
+    const int64_t n = remove ? -1 : 1;
+    d.Add(secs, n);
+    if ((model[secs] += n) == 0) model.erase(secs);
+    ASSERT_EQ(d.size(), model.size()) << "after step " << i;
+  }
+  std::vector<DurationCounts::value_type> entries(d.begin(), d.end());
+  EXPECT_EQ(entries, (std::vector<DurationCounts::value_type>(model.begin(), model.end())));
 }
 
 TEST(QualityTally, QuartilesUseTheNearestRank) {
