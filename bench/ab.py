@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""A/B of two wijkpuls builds (or two configurations) on one replay file, the
+two run *at the same time*, each with its own state directory.
+
+Why at the same time: this machine's speed swings by up to 2x within an hour,
+so two builds timed one after the other differ by more than most changes do
+(bench/README.md, "Judging a change"). Run side by side, both see the same
+machine; the ratio of their CPU times is steady to a few per cent, and the
+order in which they are started is swapped every round.
+
+  bench/ab.py build-a/wijkpuls build-b/wijkpuls --records season.rec
+  bench/ab.py wijkpuls wijkpuls --config-b big-batches.yaml --records season.rec
+
+Prints each round and the median ratios B/A of wall and CPU (user + sys).
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = """kafka:
+  brokers: "127.0.0.1:9"
+  group_id: ab
+state:
+  dir: {state}
+  sync_writes: true
+  min_free_mb: 1
+http:
+  listen: "127.0.0.1:0"
+methodology: {repo}/config/methodology.yaml
+districts: {repo}/config/districts.csv
+pipeline:
+  batch_records: 5000
+  linger_ms: 100
+log:
+  level: warn
+"""
+
+
+def start(binary, config, records, work):
+    """Starts one replay; returns (process, start time)."""
+    cmd = [binary, "replay", records, "--config", config, "--ephemeral-key",
+           "--rejected-out", os.path.join(work, "rejected.rec")]
+    out = open(os.path.join(work, "out.txt"), "w")
+    return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT), time.monotonic()
+
+
+def state_dir_of(config):
+    for line in open(config):
+        s = line.strip()
+        if s.startswith("dir:"):
+            return s.split(":", 1)[1].strip().strip('"')
+    sys.exit("%s: no state.dir line" % config)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("a", help="wijkpuls binary A")
+    p.add_argument("b", help="wijkpuls binary B")
+    p.add_argument("--records", required=True, help="record file to replay (wijkpuls simulate --out)")
+    p.add_argument("--rounds", type=int, default=4)
+    p.add_argument("--config-a", help="config file for A (its state.dir is emptied every round); "
+                   "default: a generated one with a state directory of its own")
+    p.add_argument("--config-b", help="the same for B")
+    args = p.parse_args()
+
+    root = tempfile.mkdtemp(prefix="wijkpuls-ab-")
+    sides = []
+    for name, binary, config in (("A", args.a, args.config_a), ("B", args.b, args.config_b)):
+        work = os.path.join(root, name)
+        os.makedirs(work)
+        if config is None:
+            config = os.path.join(work, "config.yaml")
+            with open(config, "w") as f:
+                f.write(CONFIG.format(state=os.path.join(work, "state"), repo=REPO))
+        sides.append(dict(name=name, binary=os.path.abspath(binary), config=config,
+                          state=state_dir_of(config), work=work))
+    if sides[0]["state"] == sides[1]["state"]:
+        sys.exit("A and B must not share a state directory")
+
+    ratios_wall, ratios_cpu = [], []
+    try:
+        for r in range(args.rounds):
+            order = sides if r % 2 == 0 else sides[::-1]
+            running = {}
+            for s in order:
+                shutil.rmtree(s["state"], ignore_errors=True)
+                for f in ("rejected.rec",):
+                    if os.path.exists(os.path.join(s["work"], f)):
+                        os.remove(os.path.join(s["work"], f))
+            for s in order:
+                proc, t0 = start(s["binary"], s["config"], args.records, s["work"])
+                running[proc.pid] = (s, t0)
+            got = {}
+            while running:
+                pid, status, ru = os.wait4(-1, 0)
+                if pid not in running:
+                    continue
+                s, t0 = running.pop(pid)
+                if status != 0:
+                    with open(os.path.join(s["work"], "out.txt")) as f:
+                        sys.exit("%s exited with status %d:\n%s" % (s["binary"], os.waitstatus_to_exitcode(status), f.read()[-2000:]))
+                got[s["name"]] = (time.monotonic() - t0, ru.ru_utime + ru.ru_stime)
+            (wa, ca), (wb, cb) = got["A"], got["B"]
+            ratios_wall.append(wb / wa)
+            ratios_cpu.append(cb / ca)
+            print("round %d (%s first): A wall %.2f s cpu %.2f s | B wall %.2f s cpu %.2f s | B/A wall %.3f cpu %.3f"
+                  % (r + 1, order[0]["name"], wa, ca, wb, cb, wb / wa, cb / ca), flush=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print("median B/A over %d rounds: wall %.3f, cpu %.3f (B cheaper in %d of %d rounds by CPU)"
+          % (args.rounds, statistics.median(ratios_wall), statistics.median(ratios_cpu),
+             sum(1 for x in ratios_cpu if x < 1), args.rounds))
+
+
+if __name__ == "__main__":
+    main()
