@@ -51,10 +51,14 @@ def start(binary, config, records, work):
 
 
 def state_dir_of(config):
-    for line in open(config):
-        s = line.strip()
-        if s.startswith("dir:"):
-            return s.split(":", 1)[1].strip().strip('"')
+    """The config's state.dir (its first `dir:` line), resolved as wijkpuls does:
+    against the config file's folder."""
+    with open(config) as f:
+        for line in f:
+            s = line.strip()
+            if s.startswith("dir:"):
+                d = s.split(":", 1)[1].strip().strip('"')
+                return os.path.join(os.path.dirname(os.path.abspath(config)), d)
     sys.exit("%s: no state.dir line" % config)
 
 
@@ -90,9 +94,9 @@ def main():
             running = {}
             for s in order:
                 shutil.rmtree(s["state"], ignore_errors=True)
-                for f in ("rejected.rec",):
-                    if os.path.exists(os.path.join(s["work"], f)):
-                        os.remove(os.path.join(s["work"], f))
+                rejected = os.path.join(s["work"], "rejected.rec")
+                if os.path.exists(rejected):
+                    os.remove(rejected)  # replay appends to it
             for s in order:
                 proc, t0 = start(s["binary"], s["config"], args.records, s["work"])
                 running[proc.pid] = (s, t0)
