@@ -16,6 +16,7 @@ Prints each round and the median ratios B/A of wall and CPU (user + sys).
 import argparse
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -46,8 +47,8 @@ def start(binary, config, records, work):
     """Starts one replay; returns (process, start time)."""
     cmd = [binary, "replay", records, "--config", config, "--ephemeral-key",
            "--rejected-out", os.path.join(work, "rejected.rec")]
-    out = open(os.path.join(work, "out.txt"), "w")
-    return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT), time.monotonic()
+    with open(os.path.join(work, "out.txt"), "w") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT), time.monotonic()
 
 
 def state_dir_of(config):
@@ -88,6 +89,7 @@ def main():
         sys.exit("A and B must not share a state directory")
 
     ratios_wall, ratios_cpu = [], []
+    running = {}
     try:
         for r in range(args.rounds):
             order = sides if r % 2 == 0 else sides[::-1]
@@ -116,6 +118,9 @@ def main():
             print("round %d (%s first): A wall %.2f s cpu %.2f s | B wall %.2f s cpu %.2f s | B/A wall %.3f cpu %.3f"
                   % (r + 1, order[0]["name"], wa, ca, wb, cb, wb / wa, cb / ca), flush=True)
     finally:
+        for pid in running:  # the other side, when one failed or on Ctrl-C
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
         shutil.rmtree(root, ignore_errors=True)
     print("median B/A over %d rounds: wall %.3f, cpu %.3f (B cheaper in %d of %d rounds by CPU)"
           % (args.rounds, statistics.median(ratios_wall), statistics.median(ratios_cpu),
