@@ -23,24 +23,8 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = """kafka:
-  brokers: "127.0.0.1:9"
-  group_id: ab
-state:
-  dir: {state}
-  sync_writes: true
-  min_free_mb: 1
-http:
-  listen: "127.0.0.1:0"
-methodology: {repo}/config/methodology.yaml
-districts: {repo}/config/districts.csv
-pipeline:
-  batch_records: 5000
-  linger_ms: 100
-log:
-  level: warn
-"""
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import config_yaml  # noqa: E402  (bench/run.py: the harness's configuration)
 
 
 def start(binary, config, records, work):
@@ -82,7 +66,7 @@ def main():
         if config is None:
             config = os.path.join(work, "config.yaml")
             with open(config, "w") as f:
-                f.write(CONFIG.format(state=os.path.join(work, "state"), repo=REPO))
+                f.write(config_yaml(os.path.join(work, "state"), group="ab", log_level="warn"))
         sides.append(dict(name=name, binary=os.path.abspath(binary), config=config,
                           state=state_dir_of(config), work=work))
     if sides[0]["state"] == sides[1]["state"]:

@@ -104,6 +104,34 @@ def thread_group(name, is_main):
     return "other"
 
 
+def config_yaml(state_dir, brokers="127.0.0.1:9", group="bench", listen="127.0.0.1:0", key_file=None,
+                batch_records=5000, linger_ms=100, one_thread=False, log_level="info"):
+    """The wijkpuls configuration of a benchmark run (bench/ab.py's too). Without a
+    key file the command must be given --ephemeral-key."""
+    key = "pseudonymisation_key_file: %s\n" % key_file if key_file else ""
+    threads = "false" if one_thread else "true"
+    return f"""kafka:
+  brokers: "{brokers}"
+  group_id: {group}
+  consumer_properties: {{session.timeout.ms: "6000", heartbeat.interval.ms: "500"}}
+state:
+  dir: {state_dir}
+  sync_writes: true
+  min_free_mb: 1
+http:
+  listen: "{listen}"
+methodology: {REPO}/config/methodology.yaml
+districts: {REPO}/config/districts.csv
+{key}pipeline:
+  batch_records: {batch_records}
+  linger_ms: {linger_ms}
+  prepare_thread: {threads}
+  commit_thread: {threads}
+log:
+  level: {log_level}
+"""
+
+
 class Measured:
     """Runs a command to completion; wall time, rusage, other load meanwhile,
     and the CPU time of each of its threads (sampled from /proc every 0.1 s:
@@ -209,27 +237,9 @@ class Harness:
     def config(self, d, brokers, listen="127.0.0.1:0", linger_ms=None):
         path = os.path.join(d, "wijkpuls.yaml")
         with open(path, "w") as f:
-            f.write(f"""kafka:
-  brokers: "{brokers}"
-  group_id: bench-{os.getpid()}-{self.seq}
-  consumer_properties: {{session.timeout.ms: "6000", heartbeat.interval.ms: "500"}}
-state:
-  dir: {d}/state
-  sync_writes: true
-  min_free_mb: 1
-http:
-  listen: "{listen}"
-methodology: {REPO}/config/methodology.yaml
-districts: {REPO}/config/districts.csv
-pseudonymisation_key_file: {self.key}
-pipeline:
-  batch_records: {self.args.batch_records}
-  linger_ms: {linger_ms or self.args.linger_ms}
-  prepare_thread: {"false" if self.args.one_thread else "true"}
-  commit_thread: {"false" if self.args.one_thread else "true"}
-log:
-  level: info
-""")
+            f.write(config_yaml(os.path.join(d, "state"), brokers=brokers, group="bench-%d-%d" % (os.getpid(), self.seq),
+                                listen=listen, key_file=self.key, batch_records=self.args.batch_records,
+                                linger_ms=linger_ms or self.args.linger_ms, one_thread=self.args.one_thread))
         return path
 
     def simulate_to(self, cluster, records, seed=1):

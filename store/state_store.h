@@ -84,7 +84,6 @@ class Prefetch {
 
  private:
   friend class StateStore;
-  friend class StateBatch;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
