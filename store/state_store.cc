@@ -71,6 +71,12 @@ class WaveWijkPrefix : public rocksdb::SliceTransform {
 
 }  // namespace
 
+int BlockCacheShardBits(int64_t cache_bytes) {
+  int bits = 0;
+  while (bits < 6 && (cache_bytes >> (bits + 1)) >= kMinBlockCacheShardBytes) ++bits;
+  return bits;
+}
+
 struct StateStore::Impl {
   std::string dir;
   bool existed = false;   // the directory held state before this open
@@ -397,7 +403,8 @@ absl::StatusOr<std::unique_ptr<StateStore::Impl>> StateStore::OpenImpl(const Sto
   // arithmetic, cached up to about 10 million stored responses; beyond that,
   // state.block_cache_mb must grow with the state (README, configuration).
   table.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_bytes),
-                                           /*num_shard_bits=*/-1, /*strict_capacity_limit=*/false,
+                                           BlockCacheShardBits(options.block_cache_bytes),
+                                           /*strict_capacity_limit=*/false,
                                            /*high_pri_pool_ratio=*/0.5);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;

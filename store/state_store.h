@@ -35,6 +35,18 @@ struct StoreOptions {
   int64_t min_free_bytes = 256LL << 20;
 };
 
+// The block cache is split into 2^bits shards (each with its own lock and
+// LRU list) of at least kMinBlockCacheShardBytes, at most 64. Each shard keeps
+// half for index and filter blocks, and a file's bloom filter is one block of
+// up to about 1.25 MB (1.25 bytes per key of a 64 MB file): in RocksDB's
+// default shards of 1 MB (64 for the default 64 MB cache) a filter did not
+// fit, was evicted by the next blocks of its shard and read again. In 1M-record
+// replays whose files had reached level 1 (level 0's filters are pinned):
+// 14,915 and 28,067 filter blocks read again and 18-22% more CPU, against 26
+// with 4 shards of 16 MB (bench/README.md, 2026-12-02, fourth session).
+inline constexpr int64_t kMinBlockCacheShardBytes = 16 << 20;
+int BlockCacheShardBits(int64_t cache_bytes);
+
 // (topic, partition) -> the next offset to read.
 using OffsetMap = std::map<std::pair<std::string, int32_t>, int64_t>;
 

@@ -227,6 +227,21 @@ TEST(StateStore, AggregatesRoundTripExactly) {
   EXPECT_EQ(state.Watermark("2024"), w.watermark);
 }
 
+TEST(StateStore, BlockCacheShardsHoldAWholeFilterBlock) {
+  // Shards of 16 MB or more (a filter block is up to about 1.25 MB), and at
+  // most 64 of them; a small cache is one shard.
+  EXPECT_EQ(BlockCacheShardBits(8 << 20), 0);
+  EXPECT_EQ(BlockCacheShardBits(16 << 20), 0);
+  EXPECT_EQ(BlockCacheShardBits(32 << 20), 1);
+  EXPECT_EQ(BlockCacheShardBits(64 << 20), 2);  // the default: 4 shards of 16 MB
+  EXPECT_EQ(BlockCacheShardBits(100 << 20), 2);
+  EXPECT_EQ(BlockCacheShardBits(65536LL << 20), 6);
+  for (int64_t mb = 8; mb <= 65536; mb = mb * 3 / 2) {
+    const int bits = BlockCacheShardBits(mb << 20);
+    EXPECT_TRUE(bits == 0 || ((mb << 20) >> bits) >= kMinBlockCacheShardBytes) << mb;
+  }
+}
+
 TEST(StateStore, ASecondOpenIsRefusedWhileTheFirstHoldsTheLock) {
   TempDir dir;
   std::unique_ptr<StateStore> first = Open(dir.File("state"));
