@@ -109,7 +109,7 @@ FieldworkState ProcessSeason(const Season& season, StateStore& store, int batch_
   RecordProcessor processor(season.methodology, season.districts, season.pseudonymiser, SystemClock,
                             ProcessorOptions{});
   FieldworkState state;
-  std::set<StateKey> dirty;
+  ChangedAggregates dirty;
   std::unique_ptr<StateBatch> batch = store.NewBatch();
   int in_batch = 0;
   int64_t offset = 0;

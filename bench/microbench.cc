@@ -320,11 +320,11 @@ void BM_Process(benchmark::State& state) {
   std::unique_ptr<StateStore> store;
   std::unique_ptr<StateBatch> batch;
   FieldworkState fw;
-  std::set<StateKey> dirty;
+  ChangedAggregates dirty;
   size_t next = s.records.size();
   int in_batch = 0;
   auto commit = [&] {
-    for (const StateKey& key : dirty) batch->PutAggregates(key, *fw.Find(key), k);
+    for (const auto& [key, change] : dirty) batch->PutAggregates(key, *fw.Find(key), k, change);
     batch->PutOffset("wijkprofiel.responses.v1", 0, static_cast<int64_t>(next));
     if (!store->Commit(*batch).ok()) std::abort();
     batch = store->NewBatch();

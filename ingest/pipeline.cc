@@ -231,7 +231,9 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   }
   const auto started = Clock_::now();
   const int k = static_cast<int>(methodology_->indicators.size());
-  for (const StateKey& key : dirty_) batch_->PutAggregates(key, *state_.Find(key), k);
+  for (const auto& [key, quality_change] : dirty_) {
+    batch_->PutAggregates(key, *state_.Find(key), k, quality_change);
+  }
   for (const auto& [tp, next] : batch_offsets_) batch_->PutOffset(tp.first, tp.second, next);
 
   // 1. Dead letters first: offsets never pass an undelivered rejection.

@@ -152,7 +152,7 @@ class Pipeline : public AssignmentHandler {
   OffsetMap offsets_;          // committed next offsets
   OffsetMap batch_offsets_;    // next offsets of the open batch
   std::unique_ptr<StateBatch> batch_;
-  std::set<StateKey> dirty_;
+  ChangedAggregates dirty_;
   int batch_records_ = 0;
   std::chrono::steady_clock::time_point batch_started_;
   std::chrono::steady_clock::time_point last_commit_;

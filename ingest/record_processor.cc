@@ -50,7 +50,7 @@ RecordProcessor::RecordProcessor(const Methodology& methodology, const DistrictR
 
 absl::StatusOr<RecordResult> RecordProcessor::Process(const SourceRecord& record, StateBatch& batch,
                                                       FieldworkState& state,
-                                                      std::set<StateKey>& dirty) {
+                                                      ChangedAggregates& dirty) {
   PreparedRecord prepared;
   return Apply(record, prepared, batch, state, dirty);
 }
@@ -93,7 +93,7 @@ void RecordProcessor::AddLookups(const PreparedRecord& prepared, Prefetch& out) 
 absl::StatusOr<RecordResult> RecordProcessor::Apply(const SourceRecord& record,
                                                     PreparedRecord& prepared, StateBatch& batch,
                                                     FieldworkState& state,
-                                                    std::set<StateKey>& dirty) {
+                                                    ChangedAggregates& dirty) {
   if (record.topic == options_.withdrawals_topic) {
     return ProcessWithdrawal(record, batch, state, dirty);
   }
@@ -107,7 +107,7 @@ void RecordProcessor::Reject(RecordResult& result, RejectReason reason, std::str
                              const SourceRecord& record, std::string_view wave,
                              std::string_view wijk, const Attribution& attribution,
                              bool passed_checks, StateBatch& batch, FieldworkState& state,
-                             std::set<StateKey>& dirty) {
+                             ChangedAggregates& dirty) {
   result.outcome = Outcome::kRejected;
   result.reason = reason;
   result.detail = std::move(detail);
@@ -117,20 +117,20 @@ void RecordProcessor::Reject(RecordResult& result, RejectReason reason, std::str
                     reason, attribution, passed_checks);
   const StateKey key = AttributionKey(attribution, *districts_);
   WijkState& ws = state.Mutable(key);
+  QualityTally& change = dirty[key];
   // A withdrawal removes the respondent from every count; its order against
   // the responses topic must not matter, so WITHDRAWN is counted nowhere.
-  if (reason != RejectReason::kWithdrawn) ApplyRejected(ws, attribution, reason);
+  if (reason != RejectReason::kWithdrawn) ApplyRejected(ws, attribution, reason, &change);
   if (passed_checks && attribution.submitted_at) {
     ws.watermark = std::max(ws.watermark, *attribution.submitted_at);
   }
-  dirty.insert(key);
 }
 
 absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord& record,
                                                               PreparedRecord& prepared,
                                                               StateBatch& batch,
                                                               FieldworkState& state,
-                                                              std::set<StateKey>& dirty) {
+                                                              ChangedAggregates& dirty) {
   RecordResult result;
   result.kind = RecordKind::kResponse;
   const Attribution nowhere;
@@ -194,16 +194,15 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
                       RespondentRecord{RespondentState::kClaimed, r.response_id});
   const StateKey key{r.wave, wijk_id};
   WijkState& ws = state.Mutable(key);
-  ApplyCounted(ws, r, result.outcome, methodology_, +1);
+  ApplyCounted(ws, r, result.outcome, methodology_, +1, &dirty[key]);
   ws.watermark = std::max(ws.watermark, r.submitted_at);
-  dirty.insert(key);
   return result;
 }
 
 absl::StatusOr<RecordResult> RecordProcessor::ProcessWithdrawal(const SourceRecord& record,
                                                                 StateBatch& batch,
                                                                 FieldworkState& state,
-                                                                std::set<StateKey>& dirty) {
+                                                                ChangedAggregates& dirty) {
   RecordResult result;
   result.kind = RecordKind::kWithdrawal;
   auto reject = [&](RejectReason reason, std::string detail) {
@@ -249,8 +248,7 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessWithdrawal(const SourceReco
       }
       const ResponseRecord& sr = **stored;
       const StateKey key{wave->id, wijk};
-      ApplyCounted(state.Mutable(key), *sr.response, sr.outcome, methodology_, -1);
-      dirty.insert(key);
+      ApplyCounted(state.Mutable(key), *sr.response, sr.outcome, methodology_, -1, &dirty[key]);
       batch.PutErased(wave->id, wijk, rec->response_id, sr.submitted_at);
       ++result.erased;
     }

@@ -89,10 +89,11 @@ class RecordProcessor {
   const ProcessorOptions& options() const { return options_; }
 
   // Decides the record's outcome and applies it to `batch` and `state`,
-  // adding every aggregate it touched to `dirty`. An error status means the
+  // adding every aggregate it touched to `dirty`, with the change it made to
+  // the aggregate's quality tally. An error status means the
   // state could not be read: the batch must be abandoned.
   absl::StatusOr<RecordResult> Process(const SourceRecord& record, StateBatch& batch,
-                                       FieldworkState& state, std::set<StateKey>& dirty);
+                                       FieldworkState& state, ChangedAggregates& dirty);
 
   // Process in two steps: Prepare (pure: thread-safe, no state) and Apply.
   // `now` is the processing clock for the field checks. Apply re-prepares a
@@ -105,20 +106,20 @@ class RecordProcessor {
   void AddLookups(const PreparedRecord& prepared, Prefetch& out) const;
   absl::StatusOr<RecordResult> Apply(const SourceRecord& record, PreparedRecord& prepared,
                                      StateBatch& batch, FieldworkState& state,
-                                     std::set<StateKey>& dirty);
+                                     ChangedAggregates& dirty);
   UnixNanos Now() const { return clock_(); }
 
  private:
   absl::StatusOr<RecordResult> ProcessResponse(const SourceRecord& record, PreparedRecord& prepared,
                                                StateBatch& batch, FieldworkState& state,
-                                               std::set<StateKey>& dirty);
+                                               ChangedAggregates& dirty);
   absl::StatusOr<RecordResult> ProcessWithdrawal(const SourceRecord& record, StateBatch& batch,
-                                                 FieldworkState& state, std::set<StateKey>& dirty);
+                                                 FieldworkState& state, ChangedAggregates& dirty);
   // Records a rejected response and counts it where it can be attributed.
   void Reject(RecordResult& result, RejectReason reason, std::string detail,
               const SourceRecord& record, std::string_view wave, std::string_view wijk,
               const Attribution& attribution, bool passed_checks, StateBatch& batch,
-              FieldworkState& state, std::set<StateKey>& dirty);
+              FieldworkState& state, ChangedAggregates& dirty);
 
   const Methodology& methodology_;
   const DistrictRegister* districts_;

@@ -13,6 +13,12 @@
 
 namespace wijkpuls {
 
+// The aggregates a batch changed, each with what it changed in its quality
+// tally: the store writes quota and statistics whole, but the quality tally
+// as its change, since the tally grows with the season (a duration entry per
+// distinct second, a group per interviewer) and its change with the batch.
+using ChangedAggregates = std::map<StateKey, QualityTally>;
+
 class FieldworkState {
  public:
   using Map = std::map<StateKey, std::shared_ptr<const WijkState>>;

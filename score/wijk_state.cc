@@ -17,7 +17,7 @@ std::optional<int> IndicatorValue(const IndicatorDef& d, int code) {
 }
 
 void ApplyCounted(WijkState& s, const CountedResponse& r, Outcome outcome, const Methodology& m,
-                  int sign) {
+                  int sign, QualityTally* quality_change) {
   const bool accepted = outcome == Outcome::kAccepted;
   const int cell = r.Cell();
   CellTally& ct = s.cells[QuotaCellIndex(r.instrument, cell)];
@@ -49,13 +49,16 @@ void ApplyCounted(WijkState& s, const CountedResponse& r, Outcome outcome, const
     }
   }
   s.quality.AddCounted(r, !accepted, sign);
+  if (quality_change != nullptr) quality_change->AddCounted(r, !accepted, sign);
 }
 
-void ApplyRejected(WijkState& s, const Attribution& a, RejectReason reason) {
+void ApplyRejected(WijkState& s, const Attribution& a, RejectReason reason,
+                   QualityTally* quality_change) {
   if (a.HasCell()) {
     ++s.cells[QuotaCellIndex(*a.instrument, CellIndex(*a.age_band, *a.sex))].rejected;
   }
   s.quality.AddRejected(a, reason);
+  if (quality_change != nullptr) quality_change->AddRejected(a, reason);
 }
 
 }  // namespace wijkpuls

@@ -63,13 +63,15 @@ struct WijkState {
 
 // Adds (sign +1) or removes (sign -1) a counted response: accepted responses
 // enter quota, days, statistics and quality; flagged ones quota, days and
-// quality only.
+// quality only. When `quality_change` is given, what is added to s.quality is
+// added to it too (the store writes the quality tally as its changes).
 void ApplyCounted(WijkState& s, const CountedResponse& r, Outcome outcome, const Methodology& m,
-                  int sign);
+                  int sign, QualityTally* quality_change = nullptr);
 
 // A rejected record that can be attributed to this wijk (cell counts where
-// the cell is known, the quality tally always).
-void ApplyRejected(WijkState& s, const Attribution& a, RejectReason reason);
+// the cell is known, the quality tally always; `quality_change` as above).
+void ApplyRejected(WijkState& s, const Attribution& a, RejectReason reason,
+                   QualityTally* quality_change = nullptr);
 
 // The y value an answer contributes to an indicator, or nullopt when the
 // answer does not enter it (97/98/99).

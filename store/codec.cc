@@ -250,8 +250,7 @@ StatsState EncodeStats(const WijkState& w, int indicator_count) {
   return s;
 }
 
-QualityState EncodeQuality(const WijkState& w) {
-  const QualityTally& t = w.quality;
+QualityState EncodeQuality(const QualityTally& t) {
   QualityState q;
   EncodeGroup(t.total, q.mutable_total());
   for (const QualityGroup& g : t.by_mode) EncodeGroup(g, q.add_by_mode());
@@ -263,6 +262,24 @@ QualityState EncodeQuality(const WijkState& w) {
   q.set_unknown_items(t.unknown_items);
   q.set_other_instrument_items(t.other_instrument_items);
   return q;
+}
+
+bool DecodeQuality(const QualityState& quality, QualityTally& t) {
+  if (!DecodeGroup(quality.total(), t.total)) return false;
+  if (quality.by_mode_size() != 0 && quality.by_mode_size() != kModeCount) return false;
+  for (int i = 0; i < quality.by_mode_size(); ++i) {
+    if (!DecodeGroup(quality.by_mode(i), t.by_mode[i])) return false;
+  }
+  for (const auto& [id, g] : quality.by_interviewer()) {
+    if (!DecodeGroup(g, t.by_interviewer[id])) return false;
+  }
+  if (quality.dropped_by_item_size() % 2 != 0) return false;
+  for (int i = 0; i < quality.dropped_by_item_size(); i += 2) {
+    t.dropped_by_item[static_cast<uint16_t>(quality.dropped_by_item(i))] = quality.dropped_by_item(i + 1);
+  }
+  t.unknown_items = quality.unknown_items();
+  t.other_instrument_items = quality.other_instrument_items();
+  return true;
 }
 
 absl::Status DecodeAggregates(const QuotaState* quota, const StatsState* stats,
@@ -299,26 +316,7 @@ absl::Status DecodeAggregates(const QuotaState* quota, const StatsState* stats,
                                    stats->values(3 * i + 2)};
     }
   }
-  if (quality) {
-    QualityTally& t = w.quality;
-    if (!DecodeGroup(quality->total(), t.total)) return corrupt("quality");
-    if (quality->by_mode_size() != 0 && quality->by_mode_size() != kModeCount) {
-      return corrupt("quality");
-    }
-    for (int i = 0; i < quality->by_mode_size(); ++i) {
-      if (!DecodeGroup(quality->by_mode(i), t.by_mode[i])) return corrupt("quality");
-    }
-    for (const auto& [id, g] : quality->by_interviewer()) {
-      if (!DecodeGroup(g, t.by_interviewer[id])) return corrupt("quality");
-    }
-    if (quality->dropped_by_item_size() % 2 != 0) return corrupt("quality");
-    for (int i = 0; i < quality->dropped_by_item_size(); i += 2) {
-      t.dropped_by_item[static_cast<uint16_t>(quality->dropped_by_item(i))] =
-          quality->dropped_by_item(i + 1);
-    }
-    t.unknown_items = quality->unknown_items();
-    t.other_instrument_items = quality->other_instrument_items();
-  }
+  if (quality && !DecodeQuality(*quality, w.quality)) return corrupt("quality");
   return absl::OkStatus();
 }
 

@@ -22,7 +22,10 @@ absl::StatusOr<ResponseRecord> DecodeResponse(std::string_view bytes, std::strin
 
 QuotaState EncodeQuota(const WijkState& w);
 StatsState EncodeStats(const WijkState& w, int indicator_count);
-QualityState EncodeQuality(const WijkState& w);
+// A quality tally, or a change to one (counts may then be negative).
+QualityState EncodeQuality(const QualityTally& t);
+// Into an empty tally; false when malformed.
+bool DecodeQuality(const QualityState& q, QualityTally& t);
 // Any of the three may be null (not stored yet).
 absl::Status DecodeAggregates(const QuotaState* quota, const StatsState* stats,
                               const QualityState* quality, int indicator_count, WijkState& w);

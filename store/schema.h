@@ -6,8 +6,13 @@
 
 namespace wijkpuls::store {
 
-// Version of the stored layout. A directory of a newer version is refused.
-inline constexpr int kSchemaVersion = 1;
+// Version of the stored layout. A directory of a newer version is refused;
+// one of an older version is upgraded when opened for writing.
+//   1: every aggregate a whole value.
+//   2: the quality tally written as merge operands (each batch's change),
+//      which a release of version 1 cannot read. A version 1 directory is a
+//      valid version 2 one: upgrading only writes the number.
+inline constexpr int kSchemaVersion = 2;
 
 inline constexpr std::string_view kCfMeta = "default";         // schema version, methodology hash
 inline constexpr std::string_view kCfOffsets = "offsets";      // topic | partition -> next offset

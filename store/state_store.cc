@@ -4,7 +4,9 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -15,6 +17,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <vector>
 
@@ -66,6 +69,55 @@ class WaveWijkPrefix : public rocksdb::SliceTransform {
   static size_t PrefixLength(const rocksdb::Slice& key) {
     std::string_view wave, wijk, id;
     return SplitKey(View(key), &wave, &wijk, &id) ? key.size() - id.size() : 0;
+  }
+};
+
+// Column family `quality` holds each (wave, wijk)'s quality tally as a
+// QualityState, written as the changes of each batch (QualityState messages
+// whose counts may be negative) that RocksDB adds up when it reads, flushes or
+// compacts. Adding is exact, associative and commutative, and erases what
+// falls to zero, so the value read is the tally rebuilt from the responses.
+class QualityMerge : public rocksdb::MergeOperator {
+ public:
+  const char* Name() const override { return "wijkpuls.QualityMerge"; }
+
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    QualityTally t;
+    if (in.existing_value != nullptr && !AddTo(*in.existing_value, t)) return Corrupt(in.logger);
+    for (const rocksdb::Slice& op : in.operand_list) {
+      if (!AddTo(op, t)) return Corrupt(in.logger);
+    }
+    out->new_value = EncodeQuality(t).SerializeAsString();
+    return true;
+  }
+
+  bool PartialMergeMulti(const rocksdb::Slice&, const std::deque<rocksdb::Slice>& operands,
+                         std::string* new_value, rocksdb::Logger* logger) const override {
+    QualityTally t;
+    for (const rocksdb::Slice& op : operands) {
+      if (!AddTo(op, t)) return Corrupt(logger);
+    }
+    *new_value = EncodeQuality(t).SerializeAsString();
+    return true;
+  }
+
+ private:
+  static bool AddTo(const rocksdb::Slice& value, QualityTally& t) {
+    QualityState q;
+    QualityTally change;
+    if (!q.ParseFromArray(value.data(), static_cast<int>(value.size())) || !DecodeQuality(q, change)) {
+      return false;
+    }
+    t.Add(change);
+    return true;
+  }
+  static bool Corrupt(rocksdb::Logger* logger) {
+    // RocksDB then fails the read, flush or compaction as corruption.
+    if (logger != nullptr) {
+      rocksdb::Log(rocksdb::InfoLogLevel::ERROR_LEVEL, logger,
+                   "wijkpuls: a stored quality tally or change is corrupt");
+    }
+    return false;
   }
 };
 
@@ -200,6 +252,9 @@ struct StateBatch::Impl {
   // written: read through, unchanged (it is only read while being written).
   const Impl* previous = nullptr;
   absl::flat_hash_map<std::string_view, std::string_view> written[kCfCount];
+  // Merge operands (column family `quality`), in the order they were added.
+  // They are not read through the batch: only whole values are.
+  std::vector<std::pair<std::string_view, std::string_view>> merged[kCfCount];
   std::vector<std::unique_ptr<char[]>> chunks;
   size_t chunk_left = 0;
   char* chunk_at = nullptr;
@@ -254,6 +309,14 @@ struct StateBatch::Impl {
       written[cf].emplace(Copy(key), v);
     }
   }
+  void Merge(Cf cf, std::string_view key, const google::protobuf::MessageLite& msg) {
+    scratch.clear();
+    msg.AppendToString(&scratch);
+    ++ops;
+    bytes += key.size() + scratch.size();
+    const std::string_view v = Copy(scratch);
+    merged[cf].emplace_back(Copy(key), v);
+  }
   rocksdb::WriteBatch Build() const {
     rocksdb::WriteBatch batch(bytes + 64 * static_cast<size_t>(ops));
     std::vector<std::pair<std::string_view, std::string_view>> sorted;
@@ -263,6 +326,13 @@ struct StateBatch::Impl {
       for (const auto& [k, v] : sorted) {
         batch.Put(store->cf(static_cast<Cf>(cf)), rocksdb::Slice(k.data(), k.size()),
                   rocksdb::Slice(v.data(), v.size()));
+      }
+      sorted.assign(merged[cf].begin(), merged[cf].end());
+      std::stable_sort(sorted.begin(), sorted.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (const auto& [k, v] : sorted) {
+        batch.Merge(store->cf(static_cast<Cf>(cf)), rocksdb::Slice(k.data(), k.size()),
+                    rocksdb::Slice(v.data(), v.size()));
       }
     }
     return batch;
@@ -329,11 +399,12 @@ void StateBatch::PutRespondent(std::string_view wave, std::string_view wijk,
   impl_->Put(kRespondents, KeyOf(wave, wijk, IdOf(respondent)), e);
 }
 
-void StateBatch::PutAggregates(const StateKey& key, const WijkState& state, int indicator_count) {
+void StateBatch::PutAggregates(const StateKey& key, const WijkState& state, int indicator_count,
+                               const QualityTally& quality_change) {
   const std::string k = KeyOf(key.wave, key.wijk);
   impl_->Put(kQuota, k, EncodeQuota(state));
   impl_->Put(kStats, k, EncodeStats(state, indicator_count));
-  impl_->Put(kQuality, k, EncodeQuality(state));
+  if (!quality_change.Empty()) impl_->Merge(kQuality, k, EncodeQuality(quality_change));
 }
 
 void StateBatch::PutOffset(const std::string& topic, int32_t partition, int64_t next_offset) {
@@ -434,6 +505,8 @@ absl::StatusOr<std::unique_ptr<StateStore::Impl>> StateStore::OpenImpl(const Sto
   cf_options.memtable_prefix_bloom_size_ratio = 0.02;
   cf_options.memtable_whole_key_filtering = true;
   cf_options.memtable_insert_with_hint_prefix_extractor = std::make_shared<WaveWijkPrefix>();
+  rocksdb::ColumnFamilyOptions quality_options = cf_options;
+  quality_options.merge_operator = std::make_shared<QualityMerge>();
 
   std::vector<std::string> existing;
   if (exists) {
@@ -441,7 +514,9 @@ absl::StatusOr<std::unique_ptr<StateStore::Impl>> StateStore::OpenImpl(const Sto
     if (!s.ok()) return FromRocks(s, Cat("state directory ", dir));
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (std::string_view name : kCfNames) descriptors.emplace_back(std::string(name), cf_options);
+  for (int c = 0; c < kCfCount; ++c) {
+    descriptors.emplace_back(std::string(kCfNames[c]), c == kQuality ? quality_options : cf_options);
+  }
   for (const std::string& name : existing) {
     bool known = false;
     for (std::string_view n : kCfNames) known = known || n == name;
@@ -494,6 +569,12 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const StoreOptions&
       return absl::FailedPreconditionError(Cat(
           "state directory ", dir, " has schema version ", v, ", newer than this wijkpuls (",
           kSchemaVersion, "): use the wijkpuls release that wrote it"));
+    }
+    if (v < kSchemaVersion && !options.read_only) {
+      // Before the first write of the new layout (schema.h: nothing else changes).
+      std::unique_ptr<StateBatch> b = store->NewBatch();
+      b->PutMeta(kMetaSchemaVersion, std::to_string(kSchemaVersion));
+      if (absl::Status st = store->Commit(*b); !st.ok()) return st;
     }
   }
   return store;
@@ -670,7 +751,7 @@ absl::Status StateStore::ReplaceAggregates(const FieldworkState& state, int indi
     const std::string k = KeyOf(key.wave, key.wijk);
     wb.Put(impl_->cf(kQuota), k, EncodeQuota(*w).SerializeAsString());
     wb.Put(impl_->cf(kStats), k, EncodeStats(*w, indicator_count).SerializeAsString());
-    wb.Put(impl_->cf(kQuality), k, EncodeQuality(*w).SerializeAsString());
+    wb.Put(impl_->cf(kQuality), k, EncodeQuality(w->quality).SerializeAsString());
   }
   wb.Put(impl_->cf(kMeta), std::string(kMetaMethodologyHash), std::string(methodology_hash));
   return FromRocks(impl_->Write(wb), "replacing aggregates");

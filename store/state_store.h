@@ -125,7 +125,11 @@ class StateBatch {
                  std::optional<UnixNanos> submitted_at);
   void PutRespondent(std::string_view wave, std::string_view wijk, const Digest256& respondent,
                      const RespondentRecord& record);
-  void PutAggregates(const StateKey& key, const WijkState& state, int indicator_count);
+  // The aggregates of `key` after this batch: quota and statistics whole,
+  // the quality tally as `quality_change`, what the batch changed in it
+  // (merged into the stored tally by RocksDB; nothing when it is empty).
+  void PutAggregates(const StateKey& key, const WijkState& state, int indicator_count,
+                     const QualityTally& quality_change);
   void PutOffset(const std::string& topic, int32_t partition, int64_t next_offset);
   void PutMeta(std::string_view key, std::string_view value);
 

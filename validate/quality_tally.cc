@@ -5,30 +5,86 @@
 namespace wijkpuls {
 namespace {
 
-void AddToGroup(QualityGroup& g, const CountedResponse& r, bool flagged, int sign) {
+// What one counted response adds to each group it is counted in.
+struct ResponseCounts {
+  int64_t answers = 0, dont_know = 0, refused = 0, not_applicable = 0;
+  std::optional<int64_t> duration;
+};
+
+ResponseCounts CountsOf(const CountedResponse& r) {
+  ResponseCounts c;
+  c.answers = static_cast<int64_t>(r.answers.size());
+  for (const ItemAnswer& a : r.answers) {
+    c.dont_know += a.value == kDontKnow;
+    c.refused += a.value == kRefused;
+    c.not_applicable += a.value == kNotApplicable;
+  }
+  c.duration = r.DurationSeconds();
+  return c;
+}
+
+void AddToGroup(QualityGroup& g, const CountedResponse& r, const ResponseCounts& c, bool flagged,
+                int sign) {
   (flagged ? g.flagged : g.accepted) += sign;
   for (QualityFlag f : kAllQualityFlags) {
     if (r.flags.Has(f)) g.by_flag[static_cast<int>(f)] += sign;
   }
-  for (const ItemAnswer& a : r.answers) {
-    g.answers += sign;
-    g.dont_know += sign * (a.value == kDontKnow);
-    g.refused += sign * (a.value == kRefused);
-    g.not_applicable += sign * (a.value == kNotApplicable);
-  }
-  if (std::optional<int64_t> d = r.DurationSeconds()) g.durations.Add(*d, sign);
+  g.answers += sign * c.answers;
+  g.dont_know += sign * c.dont_know;
+  g.refused += sign * c.refused;
+  g.not_applicable += sign * c.not_applicable;
+  if (c.duration) g.durations.Add(*c.duration, sign);
+}
+
+template <typename Array>
+void AddArray(Array& into, const Array& other) {
+  for (size_t i = 0; i < into.size(); ++i) into[i] += other[i];
 }
 
 }  // namespace
 
+void DurationCounts::Add(const DurationCounts& other) {
+  if (other.v_.empty()) return;
+  std::vector<value_type> out;
+  out.reserve(v_.size() + other.v_.size());
+  auto a = v_.cbegin();
+  auto b = other.v_.cbegin();
+  while (a != v_.cend() || b != other.v_.cend()) {
+    if (b == other.v_.cend() || (a != v_.cend() && a->first < b->first)) {
+      out.push_back(*a++);
+    } else if (a == v_.cend() || b->first < a->first) {
+      if (b->second != 0) out.push_back(*b);
+      ++b;
+    } else {
+      if (const int64_t n = a->second + b->second; n != 0) out.emplace_back(a->first, n);
+      ++a;
+      ++b;
+    }
+  }
+  v_ = std::move(out);
+}
+
 bool QualityGroup::Empty() const { return *this == QualityGroup{}; }
 
+void QualityGroup::Add(const QualityGroup& other) {
+  accepted += other.accepted;
+  flagged += other.flagged;
+  AddArray(by_flag, other.by_flag);
+  AddArray(rejected, other.rejected);
+  answers += other.answers;
+  dont_know += other.dont_know;
+  refused += other.refused;
+  not_applicable += other.not_applicable;
+  durations.Add(other.durations);
+}
+
 void QualityTally::AddCounted(const CountedResponse& r, bool flagged, int sign) {
-  AddToGroup(total, r, flagged, sign);
-  AddToGroup(by_mode[static_cast<int>(r.mode)], r, flagged, sign);
+  const ResponseCounts c = CountsOf(r);
+  AddToGroup(total, r, c, flagged, sign);
+  AddToGroup(by_mode[static_cast<int>(r.mode)], r, c, flagged, sign);
   if (!r.interviewer_id.empty()) {
     auto it = by_interviewer.try_emplace(r.interviewer_id).first;
-    AddToGroup(it->second, r, flagged, sign);
+    AddToGroup(it->second, r, c, flagged, sign);
     if (it->second.Empty()) by_interviewer.erase(it);
   }
   for (uint16_t item : r.dropped_items) {
@@ -45,6 +101,22 @@ void QualityTally::AddRejected(const Attribution& a, RejectReason reason) {
   ++total.rejected[r];
   if (a.mode) ++by_mode[static_cast<int>(*a.mode)].rejected[r];
   if (!a.interviewer_id.empty()) ++by_interviewer[a.interviewer_id].rejected[r];
+}
+
+void QualityTally::Add(const QualityTally& change) {
+  total.Add(change.total);
+  for (int m = 0; m < kModeCount; ++m) by_mode[m].Add(change.by_mode[m]);
+  for (const auto& [id, g] : change.by_interviewer) {
+    auto it = by_interviewer.try_emplace(id).first;
+    it->second.Add(g);
+    if (it->second.Empty()) by_interviewer.erase(it);
+  }
+  for (const auto& [item, n] : change.dropped_by_item) {
+    auto it = dropped_by_item.try_emplace(item, 0).first;
+    if ((it->second += n) == 0) dropped_by_item.erase(it);
+  }
+  unknown_items += change.unknown_items;
+  other_instrument_items += change.other_instrument_items;
 }
 
 std::optional<Quartiles> DurationQuartiles(const DurationCounts& durations) {

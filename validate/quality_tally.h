@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +44,8 @@ class DurationCounts {
       v_.erase(it);
     }
   }
+  // Adds every entry of `other` (one pass over both; counts may be negative).
+  void Add(const DurationCounts& other);
   std::vector<value_type>::const_iterator begin() const { return v_.begin(); }
   std::vector<value_type>::const_iterator end() const { return v_.end(); }
   size_t size() const { return v_.size(); }
@@ -67,6 +70,8 @@ struct QualityGroup {
   DurationCounts durations;
 
   bool Empty() const;
+  // Adds `other` field by field.
+  void Add(const QualityGroup& other);
   friend bool operator==(const QualityGroup&, const QualityGroup&) = default;
 };
 
@@ -81,6 +86,11 @@ struct QualityTally {
   // A counted (accepted or flagged) response; sign -1 removes it again.
   void AddCounted(const CountedResponse& r, bool flagged, int sign);
   void AddRejected(const Attribution& a, RejectReason reason);
+  // Adds another tally, e.g. the change a batch made to this one (whose
+  // counts may be negative): adding to T the change from T to T' gives T',
+  // erased entries and all, whatever the order changes are added in.
+  void Add(const QualityTally& change);
+  bool Empty() const { return *this == QualityTally{}; }
   friend bool operator==(const QualityTally&, const QualityTally&) = default;
 };
 

@@ -279,7 +279,7 @@ void CheckStored(const SourceRecord& record, StateBatch& batch) {
 // Processes one record; a response with a well-formed id is processed again
 // at once and must then be a duplicate without any effect.
 void ProcessOne(const SourceRecord& record, StateBatch& batch, FieldworkState& state,
-                std::set<StateKey>& dirty) {
+                ChangedAggregates& dirty) {
   absl::StatusOr<RecordResult> result = env->processor->Process(record, batch, state, dirty);
   Require(result.ok(), "Process succeeds on a healthy state store");
   CheckResult(*result);
@@ -304,7 +304,7 @@ void RunSequence(std::string_view rest) {
   const ProcessorOptions& options = env->processor->options();
   std::unique_ptr<StateBatch> batch = env->store->NewBatch();
   FieldworkState state;
-  std::set<StateKey> dirty;
+  ChangedAggregates dirty;
   int64_t offset = 0;
   for (const SequencePart& part : SplitSequence(rest)) {
     const std::string_view content_type = (part.header & kJson) ? kJsonContentType : "";
@@ -317,6 +317,14 @@ void RunSequence(std::string_view rest) {
     record.value = part.value;
     record.content_type = content_type;
     ProcessOne(record, *batch, state, dirty);
+  }
+  // The store writes a batch's quality tallies as the changes it recorded:
+  // from nothing, those changes must add up to the tallies themselves.
+  Require(dirty.size() == state.wijken().size(), "every aggregate changed is recorded as changed");
+  for (const auto& [key, ws] : state.wijken()) {
+    auto it = dirty.find(key);
+    Require(it != dirty.end() && it->second == ws->quality,
+            "the recorded changes add up to the quality tally");
   }
   CheckNonNegative(state);
 }

@@ -34,7 +34,7 @@ Outcomes Feed(const std::vector<sim::SimRecord>& season, const std::vector<size_
   RecordProcessor processor(DefaultMethodology(), DefaultDistricts(), p, [] { return testing::Local("2026-06-01 00:00:00"); },
                             ProcessorOptions{});
   Outcomes run;
-  std::set<StateKey> dirty;
+  ChangedAggregates dirty;
   auto batch = store->NewBatch();
   int in_batch = 0;
   for (int pass = 0; pass < passes; ++pass) {

@@ -83,7 +83,7 @@ class Processor : public ::testing::Test {
   RecordProcessor processor_;
   std::unique_ptr<StateBatch> batch_;
   FieldworkState state_;
-  std::set<StateKey> dirty_;
+  ChangedAggregates dirty_;
   std::deque<std::string> values_;
   int64_t offset_ = 0;
 };
@@ -175,7 +175,7 @@ TEST_F(Processor, BothOrdersOfResponseAndWithdrawalEndInTheSameState) {
                     ProcessorOptions{});
   auto batch = store->NewBatch();
   FieldworkState state;
-  std::set<StateKey> dirty;
+  ChangedAggregates dirty;
   std::vector<std::string> values;
   auto feed = [&](const std::string& value, const std::string& topic) {
     values.push_back(value);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <random>
 #include <thread>
 
 #include "store/schema.h"
@@ -214,8 +215,9 @@ TEST(StateStore, AggregatesRoundTripExactly) {
   {
     std::unique_ptr<StateStore> s = Open(dir.File("state"));
     std::unique_ptr<StateBatch> b = s->NewBatch();
-    b->PutAggregates(StateKey{"2024", "cool"}, w, k);
-    b->PutAggregates(StateKey{"", ""}, WijkState{}, k);
+    // From nothing, the change to the quality tally is the tally.
+    b->PutAggregates(StateKey{"2024", "cool"}, w, k, w.quality);
+    b->PutAggregates(StateKey{"", ""}, WijkState{}, k, QualityTally{});
     ASSERT_TRUE(s->Commit(*b).ok());
   }
   std::unique_ptr<StateStore> s = Open(dir.File("state"));
@@ -225,6 +227,106 @@ TEST(StateStore, AggregatesRoundTripExactly) {
   EXPECT_EQ(*state.Find(StateKey{"2024", "cool"}), w);
   EXPECT_EQ(*state.Find(StateKey{"", ""}), WijkState{});
   EXPECT_EQ(state.Watermark("2024"), w.watermark);
+}
+
+// The quality tally is written as each batch's change and added up by
+// RocksDB's merge operator, when it reads, flushes (partial sums of changes)
+// and compacts (changes into the whole tally). Small memtables make this run
+// through many flushes and compactions, and a reopen in the middle through
+// the log's recovery.
+TEST(StateStore, TheQualityChangesOfManyBatchesAddUpThroughFlushesCompactionsAndReopens) {
+  TempDir dir;
+  const Methodology& m = DefaultMethodology();
+  const int k = static_cast<int>(m.indicators.size());
+  StoreOptions o{dir.File("state")};
+  o.write_buffer_bytes = 64 << 10;
+  o.sync_writes = false;
+  const StateKey key{"2024", "cool"};
+  WijkState w;
+  std::mt19937_64 rng(3);
+  std::vector<CountedResponse> counted;
+  for (int part = 0; part < 2; ++part) {
+    absl::StatusOr<std::unique_ptr<StateStore>> s = StateStore::Open(o);
+    ASSERT_TRUE(s.ok()) << s.status();
+    for (int batch = 0; batch < 300; ++batch) {
+      QualityTally change;
+      for (int i = 0; i < 20; ++i) {
+        if (!counted.empty() && rng() % 8 == 0) {  // a withdrawal
+          const CountedResponse r = counted.back();
+          counted.pop_back();
+          w.quality.AddCounted(r, false, -1);
+          change.AddCounted(r, false, -1);
+          continue;
+        }
+        CountedResponse r;
+        r.mode = static_cast<Mode>(rng() % kModeCount);
+        r.interviewer_id = "int-" + std::to_string(rng() % 40);
+        r.submitted_at = 1'700'000'000LL * kNanosPerSecond;
+        r.started_at = r.submitted_at - static_cast<int64_t>(60 + rng() % 20'000) * kNanosPerSecond;
+        r.answers = {{0, 1}, {1, 98}};
+        w.quality.AddCounted(r, false, +1);
+        change.AddCounted(r, false, +1);
+        counted.push_back(std::move(r));
+      }
+      std::unique_ptr<StateBatch> b = (*s)->NewBatch();
+      b->PutAggregates(key, w, k, change);
+      ASSERT_TRUE((*s)->Commit(*b).ok());
+    }
+    FieldworkState loaded;
+    ASSERT_TRUE((*s)->LoadAggregates(m, loaded).ok());
+    ASSERT_NE(loaded.Find(key), nullptr);
+    ASSERT_EQ(loaded.Find(key)->quality, w.quality) << "part " << part;
+  }
+  std::unique_ptr<StateStore> s = Open(o.dir);
+  FieldworkState loaded;
+  ASSERT_TRUE(s->LoadAggregates(m, loaded).ok());
+  ASSERT_NE(loaded.Find(key), nullptr);
+  EXPECT_EQ(*loaded.Find(key), w);
+  EXPECT_GT(w.quality.total.durations.size(), 3000u);  // a tally far larger than one change
+}
+
+TEST(StateStore, AVersionOneDirectoryIsUpgradedWhenOpenedForWriting) {
+  TempDir dir;
+  const Methodology& m = DefaultMethodology();
+  const int k = static_cast<int>(m.indicators.size());
+  const StateKey key{"2024", "cool"};
+  auto with_duration = [](WijkState w, int64_t secs, int64_t n) {
+    w.quality.total.durations.Add(secs, n);
+    w.quality.total.accepted += n;
+    return w;
+  };
+  const WijkState v1 = with_duration(WijkState{}, 600, 2);
+  {
+    // As version 1 wrote it: the whole tally as a value.
+    std::unique_ptr<StateStore> s = Open(dir.File("state"));
+    FieldworkState state;
+    state.Put(key, std::make_shared<WijkState>(v1));
+    ASSERT_TRUE(s->ReplaceAggregates(state, k, "hash").ok());
+    std::unique_ptr<StateBatch> b = s->NewBatch();
+    b->PutMeta(store::kMetaSchemaVersion, "1");
+    ASSERT_TRUE(s->Commit(*b).ok());
+  }
+  {
+    StoreOptions read_only{dir.File("state")};
+    read_only.read_only = true;
+    absl::StatusOr<std::unique_ptr<StateStore>> s = StateStore::Open(read_only);
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ(**(*s)->GetMeta(store::kMetaSchemaVersion), "1");  // reading writes nothing
+  }
+  std::unique_ptr<StateStore> s = Open(dir.File("state"));
+  EXPECT_EQ(**s->GetMeta(store::kMetaSchemaVersion), std::to_string(store::kSchemaVersion));
+  // A change merges into the whole value version 1 wrote.
+  QualityTally change;
+  change.total.durations.Add(600, -1);
+  change.total.durations.Add(700, 1);
+  std::unique_ptr<StateBatch> b = s->NewBatch();
+  const WijkState now = with_duration(with_duration(v1, 600, -1), 700, 1);
+  b->PutAggregates(key, now, k, change);
+  ASSERT_TRUE(s->Commit(*b).ok());
+  FieldworkState loaded;
+  ASSERT_TRUE(s->LoadAggregates(m, loaded).ok());
+  ASSERT_NE(loaded.Find(key), nullptr);
+  EXPECT_EQ(loaded.Find(key)->quality.total.durations, (DurationCounts{{600, 1}, {700, 1}}));
 }
 
 TEST(StateStore, BlockCacheShardsHoldAWholeFilterBlock) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 
@@ -66,8 +67,8 @@ TEST(DurationCounts, KeepsSecondsInOrderWhateverTheOrderOfArrivalAndNoZeroCounts
 }
 
 TEST(DurationCounts, EqualsAnOrderedMapOverManyRandomAddsAndRemoves) {
-  // The search for a second's entry is hand-written (branch-free): check it
-  // against std::map at every size from empty to a few hundred entries.
+  // Whatever search Add uses for a second's entry: check it against std::map
+  // at every size from empty to a few hundred entries.
   DurationCounts d;
   std::map<int64_t, int64_t> model;
   std::mt19937_64 rng(7);
@@ -82,6 +83,105 @@ TEST(DurationCounts, EqualsAnOrderedMapOverManyRandomAddsAndRemoves) {
   }
   std::vector<DurationCounts::value_type> entries(d.begin(), d.end());
   EXPECT_EQ(entries, (std::vector<DurationCounts::value_type>(model.begin(), model.end())));
+}
+
+TEST(DurationCounts, AddingAnotherEqualsAddingItsEntriesOneByOne) {
+  std::mt19937_64 rng(11);
+  for (int round = 0; round < 200; ++round) {
+    DurationCounts a, b, one_by_one;
+    for (int i = rng() % 40; i > 0; --i) a.Add(static_cast<int64_t>(rng() % 60), 1);
+    // b as a change: positive and negative counts, some cancelling a's.
+    for (int i = rng() % 40; i > 0; --i) {
+      b.Add(static_cast<int64_t>(rng() % 60), rng() % 2 == 0 ? 1 : -1);
+    }
+    one_by_one = a;
+    for (const auto& [secs, n] : b) one_by_one.Add(secs, n);
+    a.Add(b);
+    ASSERT_EQ(a, one_by_one) << "round " << round;
+    for (const auto& [secs, n] : a) ASSERT_NE(n, 0) << "round " << round;
+  }
+}
+
+// The store writes each batch's change to a quality tally and RocksDB adds
+// the changes up (on read, flush and compaction, in groups it chooses): any
+// grouping and order must give the tally itself.
+TEST(QualityTally, TheChangesOfEveryBatchAddUpToTheTallyInAnyOrderAndGrouping) {
+  std::mt19937_64 rng(5);
+  std::vector<CountedResponse> responses;
+  for (int i = 0; i < 300; ++i) {
+    CountedResponse r = Response(static_cast<Mode>(rng() % kModeCount),
+                                 rng() % 4 == 0 ? "" : "int-" + std::to_string(rng() % 6),
+                                 200 + static_cast<int64_t>(rng() % 50));
+    if (rng() % 5 == 0) r.flags.Add(QualityFlag::kSpeeder);
+    if (rng() % 3 == 0) r.dropped_items = {static_cast<uint16_t>(rng() % 4)};
+    responses.push_back(std::move(r));
+  }
+  QualityTally tally;
+  std::vector<QualityTally> changes(1);
+  std::vector<size_t> counted;
+  for (int step = 0; step < 2000; ++step) {
+    if (rng() % 25 == 0) changes.emplace_back();  // the next batch
+    QualityTally& change = changes.back();
+    const uint64_t what = rng() % 10;
+    if (what < 6 || counted.empty()) {
+      const size_t i = rng() % responses.size();
+      const bool flagged = !responses[i].flags.Empty();
+      tally.AddCounted(responses[i], flagged, +1);
+      change.AddCounted(responses[i], flagged, +1);
+      counted.push_back(i);
+    } else if (what < 9) {
+      // A withdrawal: a counted response removed again.
+      const size_t at = rng() % counted.size();
+      const size_t i = counted[at];
+      counted.erase(counted.begin() + static_cast<std::ptrdiff_t>(at));
+      const bool flagged = !responses[i].flags.Empty();
+      tally.AddCounted(responses[i], flagged, -1);
+      change.AddCounted(responses[i], flagged, -1);
+    } else {
+      Attribution a;
+      a.mode = static_cast<Mode>(rng() % kModeCount);
+      a.interviewer_id = "int-" + std::to_string(rng() % 8);
+      tally.AddRejected(a, RejectReason::kNoConsent);
+      change.AddRejected(a, RejectReason::kNoConsent);
+    }
+  }
+  // Withdraw everything in a last batch, so that entries fall to zero too.
+  QualityTally emptied = tally;
+  QualityTally last;
+  for (size_t i : counted) {
+    const bool flagged = !responses[i].flags.Empty();
+    emptied.AddCounted(responses[i], flagged, -1);
+    last.AddCounted(responses[i], flagged, -1);
+  }
+  ASSERT_GT(changes.size(), 40u);
+
+  QualityTally in_order;
+  for (const QualityTally& c : changes) in_order.Add(c);
+  EXPECT_EQ(in_order, tally);
+
+  for (int round = 0; round < 20; ++round) {
+    std::vector<QualityTally> shuffled = changes;
+    std::shuffle(shuffled.begin(), shuffled.end(), rng);
+    // Partial sums of random runs of changes first, then those sums.
+    std::vector<QualityTally> partial;
+    for (size_t i = 0; i < shuffled.size();) {
+      QualityTally sum;
+      for (size_t n = 1 + rng() % 5; n > 0 && i < shuffled.size(); --n) sum.Add(shuffled[i++]);
+      partial.push_back(std::move(sum));
+    }
+    QualityTally total;
+    for (const QualityTally& p : partial) total.Add(p);
+    ASSERT_EQ(total, tally) << "round " << round;
+    total.Add(last);
+    ASSERT_EQ(total, emptied) << "round " << round;
+  }
+  // Only rejections are left: no group, duration or item entry at zero.
+  for (const auto& [id, g] : emptied.by_interviewer) {
+    EXPECT_EQ(g.accepted + g.flagged, 0) << id;
+    EXPECT_TRUE(g.durations.empty()) << id;
+  }
+  EXPECT_TRUE(emptied.total.durations.empty());
+  EXPECT_TRUE(emptied.dropped_by_item.empty());
 }
 
 TEST(QualityTally, QuartilesUseTheNearestRank) {
