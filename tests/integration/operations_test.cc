@@ -3,6 +3,7 @@
 // ref is ever stored or logged.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <rocksdb/merge_operator.h>
 
 #include <filesystem>
 
@@ -98,6 +99,18 @@ TEST(Operations, AChangedMethodologyIsRefusedUntilRebuilt) {
   EXPECT_TRUE(Contains(out, "replayed 0 records")) << out;
 }
 
+// Joins merge operands (the quality tallies are written as merge operands),
+// so that a scan sees every byte of every operand, whatever it means.
+class ConcatenateOperands : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* out, rocksdb::Logger*) const override {
+    *out = (existing ? existing->ToString() : "") + value.ToString();
+    return true;
+  }
+  const char* Name() const override { return "ConcatenateOperands"; }
+};
+
 // Every byte wijkpuls keeps: the raw files, and every key and value of every
 // column family as RocksDB returns them (the files are compressed).
 bool StateContains(const std::string& dir, const std::string& needle) {
@@ -108,7 +121,9 @@ bool StateContains(const std::string& dir, const std::string& needle) {
   rocksdb::Options options;
   EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(options, dir, &cfs).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const std::string& cf : cfs) descriptors.emplace_back(cf, rocksdb::ColumnFamilyOptions());
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.merge_operator = std::make_shared<ConcatenateOperands>();
+  for (const std::string& cf : cfs) descriptors.emplace_back(cf, cf_options);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   EXPECT_TRUE(rocksdb::DB::OpenForReadOnly(options, dir, descriptors, &handles, &db).ok());
@@ -116,9 +131,17 @@ bool StateContains(const std::string& dir, const std::string& needle) {
   int64_t values = 0;
   for (rocksdb::ColumnFamilyHandle* h : handles) {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h));
+    int64_t in_cf = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       ++values;
+      ++in_cf;
       found = found || Contains(it->key().ToString(), needle) || Contains(it->value().ToString(), needle);
+    }
+    EXPECT_TRUE(it->status().ok()) << h->GetName() << ": " << it->status().ToString();
+    // Without a merge operator RocksDB skips merge operands silently (status
+    // OK): the quality tallies must be seen too.
+    if (h->GetName() == "quality") {
+      EXPECT_GT(in_cf, 0) << "the scan saw no quality tally";
     }
     db->DestroyColumnFamilyHandle(h);
   }
