@@ -105,6 +105,10 @@ Metrics::Metrics(std::string version)
       state_memtable_bytes_(BuildGauge().Name("wijkpuls_state_memtable_bytes")
                                 .Help("Bytes in RocksDB's memtables (written, not yet flushed to table files)")
                                 .Register(*registry_).Add({})),
+      state_block_cache_(BuildCounter().Name("wijkpuls_state_block_cache_total")
+                             .Help("Block cache lookups of the state store by block (filter, index, "
+                                   "data) and result (hit; miss: read from the files)")
+                             .Register(*registry_)),
       output_published_(BuildCounter().Name("wijkpuls_output_published_total")
                             .Help("Quota and score records delivered to the output topics")
                             .Register(*registry_).Add({})),
@@ -261,6 +265,17 @@ std::string Metrics::Scrape() {
     state_sst_bytes_.Set(static_cast<double>(s.sst_bytes));
     state_pending_compaction_.Set(static_cast<double>(s.pending_compaction_bytes));
     state_memtable_bytes_.Set(static_cast<double>(s.memtable_bytes));
+    static constexpr const char* kBlocks[StoreStats::kBlockKinds] = {"filter", "index", "data"};
+    for (int b = 0; b < StoreStats::kBlockKinds; ++b) {
+      const uint64_t now[2] = {s.block_cache_hits[b], s.block_cache_misses[b]};
+      for (int r = 0; r < 2; ++r) {
+        prometheus::Counter& c = state_block_cache_.Add({{"block", kBlocks[b]}, {"result", r == 0 ? "hit" : "miss"}});
+        // A store opened again counts from zero: count on from there.
+        if (now[r] < block_cache_seen_[r][b]) block_cache_seen_[r][b] = 0;
+        c.Increment(static_cast<double>(now[r] - block_cache_seen_[r][b]));
+        block_cache_seen_[r][b] = now[r];
+      }
+    }
   }
   if (sources_.output_stats) {
     const OutputStats o = sources_.output_stats();

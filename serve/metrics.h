@@ -95,6 +95,9 @@ class Metrics : public PipelineObserver {
   prometheus::Gauge& state_sst_bytes_;
   prometheus::Gauge& state_pending_compaction_;
   prometheus::Gauge& state_memtable_bytes_;
+  prometheus::Family<prometheus::Counter>& state_block_cache_;
+  // By StoreStats::Block, hits then misses: the store's counts already added.
+  uint64_t block_cache_seen_[2][StoreStats::kBlockKinds] = {};
   prometheus::Counter& output_published_;
   prometheus::Counter& output_errors_;
   prometheus::Gauge& output_queue_;

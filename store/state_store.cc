@@ -8,6 +8,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
@@ -137,6 +138,7 @@ struct StateStore::Impl {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
   rocksdb::WriteOptions write_options;
+  std::shared_ptr<rocksdb::Statistics> statistics;  // counters only (StoreStats)
   rocksdb::ReadOptions read_options;
   // Batches written so far: a prefetch read before the last write may miss it.
   std::atomic<uint64_t> writes{0};
@@ -458,6 +460,11 @@ absl::StatusOr<std::unique_ptr<StateStore::Impl>> StateStore::OpenImpl(const Sto
   db_options.keep_log_file_num = 3;
   db_options.max_total_wal_size = 256 << 20;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // Counters only (no histograms or timers, which read the clock): they are
+  // per-core and cost nothing measurable (bench/README.md).
+  impl->statistics = rocksdb::CreateDBStatistics();
+  impl->statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
+  db_options.statistics = impl->statistics;
   rocksdb::BlockBasedTableOptions table;
   // Memory is bounded by the block cache, whatever the state's size: index
   // and filter blocks live in it too. Indexes are partitioned (a small top
@@ -779,6 +786,17 @@ StoreStats StateStore::Stats() const {
       st.pending_compaction_bytes += v;
     }
     if (impl_->db->GetIntProperty(h, "rocksdb.cur-size-all-mem-tables", &v)) st.memtable_bytes += v;
+  }
+  if (const rocksdb::Statistics* s = impl_->statistics.get()) {
+    using T = rocksdb::Tickers;
+    constexpr T kHits[StoreStats::kBlockKinds] = {T::BLOCK_CACHE_FILTER_HIT, T::BLOCK_CACHE_INDEX_HIT,
+                                                  T::BLOCK_CACHE_DATA_HIT};
+    constexpr T kMisses[StoreStats::kBlockKinds] = {T::BLOCK_CACHE_FILTER_MISS, T::BLOCK_CACHE_INDEX_MISS,
+                                                    T::BLOCK_CACHE_DATA_MISS};
+    for (int b = 0; b < StoreStats::kBlockKinds; ++b) {
+      st.block_cache_hits[b] = s->getTickerCount(kHits[b]);
+      st.block_cache_misses[b] = s->getTickerCount(kMisses[b]);
+    }
   }
   return st;
 }

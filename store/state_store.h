@@ -71,6 +71,13 @@ struct StoreStats {
   uint64_t sst_bytes = 0;
   uint64_t pending_compaction_bytes = 0;
   uint64_t memtable_bytes = 0;
+  // Lookups of blocks in the block cache since the store was opened, by kind
+  // of block: found (hit) or read from the files (miss). Filter misses that
+  // keep rising mean the bloom filters no longer stay in the cache (raise
+  // state.block_cache_mb; README, configuration).
+  enum Block { kFilter = 0, kIndex, kData, kBlockKinds };
+  uint64_t block_cache_hits[kBlockKinds] = {};
+  uint64_t block_cache_misses[kBlockKinds] = {};
 };
 
 class StateStore;

@@ -41,7 +41,8 @@ import promql  # noqa: E402
 from opslib import Failure, log  # noqa: E402
 
 BOUNDED_LABELS = {"wave", "wijk", "gebied", "instrument", "outcome", "reason", "flag", "partition", "topic",
-                  "status", "component", "kind", "version", "le"}
+                  "status", "component", "kind", "version", "le",
+                  "block", "result"}  # the block cache's: filter/index/data, hit/miss
 
 
 class Prometheus:

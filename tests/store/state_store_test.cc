@@ -344,6 +344,35 @@ TEST(StateStore, BlockCacheShardsHoldAWholeFilterBlock) {
   }
 }
 
+TEST(StateStore, CountsBlockCacheHitsAndMissesByKindOfBlock) {
+  TempDir dir;
+  const Methodology& m = DefaultMethodology();
+  {
+    std::unique_ptr<StateStore> s = Open(dir.File("state"));
+    std::unique_ptr<StateBatch> b = s->NewBatch();
+    for (int i = 0; i < 1000; ++i) {
+      b->PutRejected("2024", "cool", "r-" + std::to_string(i), RejectReason::kNoConsent, Attribution{}, false);
+    }
+    ASSERT_TRUE(s->Commit(*b).ok());
+  }
+  // Opened again, the log's records are flushed to a table file: lookups now
+  // go through the block cache.
+  std::unique_ptr<StateStore> s = Open(dir.File("state"));
+  const StoreStats before = s->Stats();
+  auto lookup = [&] {
+    std::unique_ptr<StateBatch> b = s->NewBatch();
+    absl::StatusOr<std::optional<ResponseRecord>> r = b->GetResponse("2024", "cool", "r-500", m);
+    ASSERT_TRUE(r.ok() && r->has_value());
+  };
+  lookup();
+  const StoreStats first = s->Stats();
+  EXPECT_EQ(first.block_cache_misses[StoreStats::kData], before.block_cache_misses[StoreStats::kData] + 1);
+  lookup();
+  const StoreStats second = s->Stats();
+  EXPECT_EQ(second.block_cache_hits[StoreStats::kData], first.block_cache_hits[StoreStats::kData] + 1);
+  EXPECT_EQ(second.block_cache_misses[StoreStats::kData], first.block_cache_misses[StoreStats::kData]);
+}
+
 TEST(StateStore, ASecondOpenIsRefusedWhileTheFirstHoldsTheLock) {
   TempDir dir;
   std::unique_ptr<StateStore> first = Open(dir.File("state"));
