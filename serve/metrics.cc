@@ -24,6 +24,15 @@ prometheus::Histogram& MakeHistogram(prometheus::Registry& r, const std::string&
   return BuildHistogram().Name(name).Help(help).Register(r).Add({}, std::move(b));
 }
 
+// Advances a Prometheus counter to a count kept elsewhere (`seen`: the count it
+// has reached). A count that went down was started again (a store opened
+// again): the counter goes on from there, as counters never fall.
+void FollowCount(prometheus::Counter& c, uint64_t now, uint64_t& seen) {
+  if (now < seen) seen = 0;
+  c.Increment(static_cast<double>(now - seen));
+  seen = now;
+}
+
 }  // namespace
 
 Metrics::Metrics(std::string version)
@@ -269,24 +278,15 @@ std::string Metrics::Scrape() {
     for (int b = 0; b < StoreStats::kBlockKinds; ++b) {
       const uint64_t now[2] = {s.block_cache_hits[b], s.block_cache_misses[b]};
       for (int r = 0; r < 2; ++r) {
-        prometheus::Counter& c = state_block_cache_.Add({{"block", kBlocks[b]}, {"result", r == 0 ? "hit" : "miss"}});
-        // A store opened again counts from zero: count on from there.
-        if (now[r] < block_cache_seen_[r][b]) block_cache_seen_[r][b] = 0;
-        c.Increment(static_cast<double>(now[r] - block_cache_seen_[r][b]));
-        block_cache_seen_[r][b] = now[r];
+        FollowCount(state_block_cache_.Add({{"block", kBlocks[b]}, {"result", r == 0 ? "hit" : "miss"}}),
+                    now[r], block_cache_seen_[r][b]);
       }
     }
   }
   if (sources_.output_stats) {
     const OutputStats o = sources_.output_stats();
-    if (o.published > output_published_seen_) {
-      output_published_.Increment(static_cast<double>(o.published - output_published_seen_));
-      output_published_seen_ = o.published;
-    }
-    if (o.errors > output_errors_seen_) {
-      output_errors_.Increment(static_cast<double>(o.errors - output_errors_seen_));
-      output_errors_seen_ = o.errors;
-    }
+    FollowCount(output_published_, o.published, output_published_seen_);
+    FollowCount(output_errors_, o.errors, output_errors_seen_);
     output_queue_.Set(static_cast<double>(o.queue));
     output_unpublished_.Set(static_cast<double>(o.unpublished));
     if (o.last_publish.time_since_epoch().count() > 0) {

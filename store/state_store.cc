@@ -83,26 +83,34 @@ class QualityMerge : public rocksdb::MergeOperator {
   const char* Name() const override { return "wijkpuls.QualityMerge"; }
 
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
-    QualityTally t;
-    if (in.existing_value != nullptr && !AddTo(*in.existing_value, t)) return Corrupt(in.logger);
-    for (const rocksdb::Slice& op : in.operand_list) {
-      if (!AddTo(op, t)) return Corrupt(in.logger);
-    }
-    out->new_value = EncodeQuality(t).SerializeAsString();
-    return true;
+    return Sum(in.existing_value, in.operand_list, &out->new_value, in.logger);
   }
 
   bool PartialMergeMulti(const rocksdb::Slice&, const std::deque<rocksdb::Slice>& operands,
                          std::string* new_value, rocksdb::Logger* logger) const override {
-    QualityTally t;
-    for (const rocksdb::Slice& op : operands) {
-      if (!AddTo(op, t)) return Corrupt(logger);
-    }
-    *new_value = EncodeQuality(t).SerializeAsString();
-    return true;
+    return Sum(nullptr, operands, new_value, logger);
   }
 
  private:
+  // The whole value (if any) plus every operand, encoded into `out`. False,
+  // logged, when one is corrupt: RocksDB then fails the read, flush or
+  // compaction as corruption.
+  template <typename Operands>
+  static bool Sum(const rocksdb::Slice* existing, const Operands& operands, std::string* out,
+                  rocksdb::Logger* logger) {
+    QualityTally t;
+    bool ok = existing == nullptr || AddTo(*existing, t);
+    for (auto op = operands.begin(); ok && op != operands.end(); ++op) ok = AddTo(*op, t);
+    if (!ok) {
+      if (logger != nullptr) {
+        rocksdb::Log(rocksdb::InfoLogLevel::ERROR_LEVEL, logger,
+                     "wijkpuls: a stored quality tally or change is corrupt");
+      }
+      return false;
+    }
+    *out = EncodeQuality(t).SerializeAsString();
+    return true;
+  }
   static bool AddTo(const rocksdb::Slice& value, QualityTally& t) {
     QualityState q;
     QualityTally change;
@@ -111,14 +119,6 @@ class QualityMerge : public rocksdb::MergeOperator {
     }
     t.Add(change);
     return true;
-  }
-  static bool Corrupt(rocksdb::Logger* logger) {
-    // RocksDB then fails the read, flush or compaction as corruption.
-    if (logger != nullptr) {
-      rocksdb::Log(rocksdb::InfoLogLevel::ERROR_LEVEL, logger,
-                   "wijkpuls: a stored quality tally or change is corrupt");
-    }
-    return false;
   }
 };
 
@@ -295,10 +295,14 @@ struct StateBatch::Impl {
     if (!s.ok()) return FromRocks(s, "read");
     return std::optional<std::string>(std::move(value));
   }
-  void Put(Cf cf, std::string_view key, const google::protobuf::MessageLite& msg) {
+  // `msg` encoded into the scratch buffer (valid until the next call).
+  std::string_view Encode(const google::protobuf::MessageLite& msg) {
     scratch.clear();
     msg.AppendToString(&scratch);
-    PutRaw(cf, key, scratch);
+    return scratch;
+  }
+  void Put(Cf cf, std::string_view key, const google::protobuf::MessageLite& msg) {
+    PutRaw(cf, key, Encode(msg));
   }
   void PutRaw(Cf cf, std::string_view key, std::string_view value) {
     ++ops;
@@ -312,11 +316,10 @@ struct StateBatch::Impl {
     }
   }
   void Merge(Cf cf, std::string_view key, const google::protobuf::MessageLite& msg) {
-    scratch.clear();
-    msg.AppendToString(&scratch);
+    const std::string_view value = Encode(msg);
     ++ops;
-    bytes += key.size() + scratch.size();
-    const std::string_view v = Copy(scratch);
+    bytes += key.size() + value.size();
+    const std::string_view v = Copy(value);
     merged[cf].emplace_back(Copy(key), v);
   }
   rocksdb::WriteBatch Build() const {
@@ -787,16 +790,14 @@ StoreStats StateStore::Stats() const {
     }
     if (impl_->db->GetIntProperty(h, "rocksdb.cur-size-all-mem-tables", &v)) st.memtable_bytes += v;
   }
-  if (const rocksdb::Statistics* s = impl_->statistics.get()) {
-    using T = rocksdb::Tickers;
-    constexpr T kHits[StoreStats::kBlockKinds] = {T::BLOCK_CACHE_FILTER_HIT, T::BLOCK_CACHE_INDEX_HIT,
-                                                  T::BLOCK_CACHE_DATA_HIT};
-    constexpr T kMisses[StoreStats::kBlockKinds] = {T::BLOCK_CACHE_FILTER_MISS, T::BLOCK_CACHE_INDEX_MISS,
-                                                    T::BLOCK_CACHE_DATA_MISS};
-    for (int b = 0; b < StoreStats::kBlockKinds; ++b) {
-      st.block_cache_hits[b] = s->getTickerCount(kHits[b]);
-      st.block_cache_misses[b] = s->getTickerCount(kMisses[b]);
-    }
+  using T = rocksdb::Tickers;
+  constexpr T kHits[StoreStats::kBlockKinds] = {T::BLOCK_CACHE_FILTER_HIT, T::BLOCK_CACHE_INDEX_HIT,
+                                                T::BLOCK_CACHE_DATA_HIT};
+  constexpr T kMisses[StoreStats::kBlockKinds] = {T::BLOCK_CACHE_FILTER_MISS, T::BLOCK_CACHE_INDEX_MISS,
+                                                  T::BLOCK_CACHE_DATA_MISS};
+  for (int b = 0; b < StoreStats::kBlockKinds; ++b) {
+    st.block_cache_hits[b] = impl_->statistics->getTickerCount(kHits[b]);
+    st.block_cache_misses[b] = impl_->statistics->getTickerCount(kMisses[b]);
   }
   return st;
 }

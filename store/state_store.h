@@ -42,8 +42,9 @@ struct StoreOptions {
 // default shards of 1 MB (64 for the default 64 MB cache) a filter did not
 // fit, was evicted by the next blocks of its shard and read again. In 1M-record
 // replays whose files had reached level 1 (level 0's filters are pinned):
-// 14,915 and 28,067 filter blocks read again and 18-22% more CPU, against 26
-// with 4 shards of 16 MB (bench/README.md, 2026-12-02, fourth session).
+// 14,915 and 28,067 filter blocks read again, and a median of 18% and 22% more
+// CPU than a build without the misses (two same-run A/Bs of 4 rounds), against
+// 26 with 4 shards of 16 MB (bench/README.md, 2026-12-02, fourth session).
 inline constexpr int64_t kMinBlockCacheShardBytes = 16 << 20;
 int BlockCacheShardBits(int64_t cache_bytes);
 

@@ -41,6 +41,18 @@ void AddArray(Array& into, const Array& other) {
   for (size_t i = 0; i < into.size(); ++i) into[i] += other[i];
 }
 
+bool IsEmpty(const QualityGroup& g) { return g.Empty(); }
+bool IsEmpty(int64_t n) { return n == 0; }
+
+// Adds to the entry of `key` with `add` (creating it empty) and erases it when
+// it is left empty, so that a tally equals one rebuilt from the responses.
+template <typename Map, typename Key, typename AddFn>
+void AddToEntry(Map& map, const Key& key, AddFn add) {
+  auto it = map.try_emplace(key).first;
+  add(it->second);
+  if (IsEmpty(it->second)) map.erase(it);
+}
+
 }  // namespace
 
 void DurationCounts::Add(const DurationCounts& other) {
@@ -83,14 +95,11 @@ void QualityTally::AddCounted(const CountedResponse& r, bool flagged, int sign) 
   AddToGroup(total, r, c, flagged, sign);
   AddToGroup(by_mode[static_cast<int>(r.mode)], r, c, flagged, sign);
   if (!r.interviewer_id.empty()) {
-    auto it = by_interviewer.try_emplace(r.interviewer_id).first;
-    AddToGroup(it->second, r, c, flagged, sign);
-    if (it->second.Empty()) by_interviewer.erase(it);
+    AddToEntry(by_interviewer, r.interviewer_id,
+               [&](QualityGroup& g) { AddToGroup(g, r, c, flagged, sign); });
   }
   for (uint16_t item : r.dropped_items) {
-    auto& v = dropped_by_item[item];
-    v += sign;
-    if (v == 0) dropped_by_item.erase(item);
+    AddToEntry(dropped_by_item, item, [&](int64_t& n) { n += sign; });
   }
   unknown_items += sign * r.unknown_items;
   other_instrument_items += sign * r.other_instrument_items;
@@ -106,14 +115,13 @@ void QualityTally::AddRejected(const Attribution& a, RejectReason reason) {
 void QualityTally::Add(const QualityTally& change) {
   total.Add(change.total);
   for (int m = 0; m < kModeCount; ++m) by_mode[m].Add(change.by_mode[m]);
-  for (const auto& [id, g] : change.by_interviewer) {
-    auto it = by_interviewer.try_emplace(id).first;
-    it->second.Add(g);
-    if (it->second.Empty()) by_interviewer.erase(it);
+  // Entries by name, not structured bindings: clang (the fuzz build) cannot
+  // capture those in a lambda.
+  for (const auto& entry : change.by_interviewer) {
+    AddToEntry(by_interviewer, entry.first, [&](QualityGroup& mine) { mine.Add(entry.second); });
   }
-  for (const auto& [item, n] : change.dropped_by_item) {
-    auto it = dropped_by_item.try_emplace(item, 0).first;
-    if ((it->second += n) == 0) dropped_by_item.erase(it);
+  for (const auto& entry : change.dropped_by_item) {
+    AddToEntry(dropped_by_item, entry.first, [&](int64_t& mine) { mine += entry.second; });
   }
   unknown_items += change.unknown_items;
   other_instrument_items += change.other_instrument_items;

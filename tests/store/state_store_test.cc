@@ -272,6 +272,8 @@ TEST(StateStore, TheQualityChangesOfManyBatchesAddUpThroughFlushesCompactionsAnd
       b->PutAggregates(key, w, k, change);
       ASSERT_TRUE((*s)->Commit(*b).ok());
     }
+    // The memtables were flushed while it ran: operands were summed into files.
+    ASSERT_GT((*s)->Stats().sst_bytes, 0u) << "part " << part;
     FieldworkState loaded;
     ASSERT_TRUE((*s)->LoadAggregates(m, loaded).ok());
     ASSERT_NE(loaded.Find(key), nullptr);
