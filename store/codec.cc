@@ -124,27 +124,32 @@ std::optional<int64_t> DecodeOffset(std::string_view v) {
 
 StoredResponse EncodeCounted(const CountedResponse& r, Outcome outcome) {
   StoredResponse s;
-  s.set_outcome(static_cast<uint32_t>(outcome));
-  s.set_passed_checks(true);
-  s.set_submitted_at(r.submitted_at);
-  s.set_instrument(static_cast<uint32_t>(r.instrument) + 1);
-  s.set_age_band(static_cast<uint32_t>(r.age_band) + 1);
-  s.set_sex(static_cast<uint32_t>(r.sex) + 1);
-  s.set_mode(static_cast<uint32_t>(r.mode) + 1);
-  s.set_interviewer_id(r.interviewer_id);
-  if (r.started_at) {
-    s.set_has_started_at(true);
-    s.set_started_at(*r.started_at);
-  }
-  s.set_instrument_version(r.instrument_version);
-  for (const ItemAnswer& a : r.answers) s.add_answers(static_cast<uint32_t>(a.item) * 128 + a.value);
-  for (uint16_t d : r.dropped_items) s.add_dropped_items(d);
-  s.set_unknown_items(r.unknown_items);
-  s.set_other_instrument_items(r.other_instrument_items);
-  s.set_flags(r.flags.bits());
-  s.set_respondent(reinterpret_cast<const char*>(r.respondent.data()), r.respondent.size());
-  s.set_wijk_index(r.wijk);
+  EncodeCounted(r, outcome, &s);
   return s;
+}
+
+void EncodeCounted(const CountedResponse& r, Outcome outcome, StoredResponse* out) {
+  out->Clear();
+  out->set_outcome(static_cast<uint32_t>(outcome));
+  out->set_passed_checks(true);
+  out->set_submitted_at(r.submitted_at);
+  out->set_instrument(static_cast<uint32_t>(r.instrument) + 1);
+  out->set_age_band(static_cast<uint32_t>(r.age_band) + 1);
+  out->set_sex(static_cast<uint32_t>(r.sex) + 1);
+  out->set_mode(static_cast<uint32_t>(r.mode) + 1);
+  out->set_interviewer_id(r.interviewer_id);
+  if (r.started_at) {
+    out->set_has_started_at(true);
+    out->set_started_at(*r.started_at);
+  }
+  out->set_instrument_version(r.instrument_version);
+  for (const ItemAnswer& a : r.answers) out->add_answers(static_cast<uint32_t>(a.item) * 128 + a.value);
+  for (uint16_t d : r.dropped_items) out->add_dropped_items(d);
+  out->set_unknown_items(r.unknown_items);
+  out->set_other_instrument_items(r.other_instrument_items);
+  out->set_flags(r.flags.bits());
+  out->set_respondent(reinterpret_cast<const char*>(r.respondent.data()), r.respondent.size());
+  out->set_wijk_index(r.wijk);
 }
 
 StoredResponse EncodeRejected(RejectReason reason, const Attribution& a, bool passed_checks) {

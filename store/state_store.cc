@@ -263,6 +263,15 @@ struct StateBatch::Impl {
   int ops = 0;
   size_t bytes = 0;
   std::string scratch;
+  // Reused for every key and every counted response of the batch: their
+  // buffers stay allocated (a key is longer than std::string's inline 15).
+  std::string key_scratch;
+  StoredResponse counted;
+
+  const std::string& Key(std::string_view wave, std::string_view wijk, std::string_view id) {
+    KeyOf(wave, wijk, id, &key_scratch);
+    return key_scratch;
+  }
 
   std::string_view Copy(std::string_view s) {
     constexpr size_t kChunk = 256 << 10;
@@ -351,7 +360,7 @@ absl::StatusOr<std::optional<ResponseRecord>> StateBatch::GetResponse(std::strin
                                                                       std::string_view wijk,
                                                                       std::string_view response_id,
                                                                       const Methodology& m) {
-  absl::StatusOr<std::optional<std::string>> v = impl_->Get(kResponses, KeyOf(wave, wijk, response_id));
+  absl::StatusOr<std::optional<std::string>> v = impl_->Get(kResponses, impl_->Key(wave, wijk, response_id));
   if (!v.ok()) return v.status();
   if (!v->has_value()) return std::optional<ResponseRecord>();
   absl::StatusOr<ResponseRecord> rec = DecodeResponse(**v, wave, response_id, m);
@@ -362,7 +371,7 @@ absl::StatusOr<std::optional<ResponseRecord>> StateBatch::GetResponse(std::strin
 absl::StatusOr<RespondentRecord> StateBatch::GetRespondent(std::string_view wave,
                                                            std::string_view wijk,
                                                            const Digest256& respondent) {
-  absl::StatusOr<std::optional<std::string>> v = impl_->Get(kRespondents, KeyOf(wave, wijk, IdOf(respondent)));
+  absl::StatusOr<std::optional<std::string>> v = impl_->Get(kRespondents, impl_->Key(wave, wijk, IdOf(respondent)));
   if (!v.ok()) return v.status();
   RespondentRecord rec;
   if (!v->has_value()) return rec;
@@ -376,13 +385,14 @@ absl::StatusOr<RespondentRecord> StateBatch::GetRespondent(std::string_view wave
 }
 
 void StateBatch::PutCounted(const CountedResponse& r, std::string_view wijk, Outcome outcome) {
-  impl_->Put(kResponses, KeyOf(r.wave, wijk, r.response_id), EncodeCounted(r, outcome));
+  EncodeCounted(r, outcome, &impl_->counted);
+  impl_->Put(kResponses, impl_->Key(r.wave, wijk, r.response_id), impl_->counted);
 }
 
 void StateBatch::PutRejected(std::string_view wave, std::string_view wijk,
                              std::string_view response_id, RejectReason reason,
                              const Attribution& a, bool passed_checks) {
-  impl_->Put(kResponses, KeyOf(wave, wijk, response_id), EncodeRejected(reason, a, passed_checks));
+  impl_->Put(kResponses, impl_->Key(wave, wijk, response_id), EncodeRejected(reason, a, passed_checks));
 }
 
 void StateBatch::PutErased(std::string_view wave, std::string_view wijk,
@@ -393,7 +403,7 @@ void StateBatch::PutErased(std::string_view wave, std::string_view wijk,
   s.set_passed_checks(true);
   if (submitted_at) s.set_submitted_at(*submitted_at);
   s.set_wijk_index(-1);
-  impl_->Put(kResponses, KeyOf(wave, wijk, response_id), s);
+  impl_->Put(kResponses, impl_->Key(wave, wijk, response_id), s);
 }
 
 void StateBatch::PutRespondent(std::string_view wave, std::string_view wijk,
@@ -401,7 +411,7 @@ void StateBatch::PutRespondent(std::string_view wave, std::string_view wijk,
   RespondentEntry e;
   e.set_state(static_cast<uint32_t>(record.state));
   e.set_response_id(record.response_id);
-  impl_->Put(kRespondents, KeyOf(wave, wijk, IdOf(respondent)), e);
+  impl_->Put(kRespondents, impl_->Key(wave, wijk, IdOf(respondent)), e);
 }
 
 void StateBatch::PutAggregates(const StateKey& key, const WijkState& state, int indicator_count,

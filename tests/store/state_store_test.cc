@@ -158,10 +158,8 @@ TEST(StateStore, ALookupReadAheadIsUsedOnlyWhileNothingWasWrittenSince) {
   EXPECT_EQ(s->prefetch_counts().direct, 1u);
 }
 
-TEST(StateStore, CountedResponsesRoundTrip) {
-  TempDir dir;
-  std::unique_ptr<StateStore> s = Open(dir.File("state"));
-  const Methodology& m = DefaultMethodology();
+// A counted response with every optional field set.
+CountedResponse FullCountedResponse() {
   CountedResponse r;
   r.response_id = "r-2";
   r.wave = "2024";
@@ -180,6 +178,14 @@ TEST(StateStore, CountedResponsesRoundTrip) {
   r.other_instrument_items = 1;
   r.flags.Add(QualityFlag::kStraightliner);
   r.respondent[5] = 99;
+  return r;
+}
+
+TEST(StateStore, CountedResponsesRoundTrip) {
+  TempDir dir;
+  std::unique_ptr<StateStore> s = Open(dir.File("state"));
+  const Methodology& m = DefaultMethodology();
+  const CountedResponse r = FullCountedResponse();
   std::unique_ptr<StateBatch> b = s->NewBatch();
   b->PutCounted(r, "cool", Outcome::kFlagged);
   ASSERT_TRUE(s->Commit(*b).ok());
@@ -195,6 +201,43 @@ TEST(StateStore, CountedResponsesRoundTrip) {
   EXPECT_EQ(back.flags, r.flags);
   EXPECT_EQ(back.respondent, r.respondent);
   EXPECT_EQ(back.interviewer_id, "int-3");
+}
+
+// A batch encodes every counted response into one reused message: nothing of
+// one response may be left in the next.
+TEST(StateStore, ACountedResponseKeepsNothingOfTheOneWrittenBeforeIt) {
+  TempDir dir;
+  std::unique_ptr<StateStore> s = Open(dir.File("state"));
+  const Methodology& m = DefaultMethodology();
+  CountedResponse sparse;
+  sparse.response_id = "r-3";
+  sparse.wave = "2024";
+  sparse.wijk = 4;
+  sparse.instrument = Instrument::kWijkonderzoek;
+  sparse.mode = Mode::kWeb;
+  sparse.age_band = AgeBand::k30To44;
+  sparse.sex = Sex::kFemale;
+  sparse.submitted_at = 1'690'000'000LL * kNanosPerSecond;
+  sparse.answers = {{15, 2}};
+  sparse.respondent[0] = 7;
+  std::unique_ptr<StateBatch> b = s->NewBatch();
+  b->PutCounted(FullCountedResponse(), "cool", Outcome::kFlagged);
+  b->PutCounted(sparse, "cool", Outcome::kAccepted);
+  ASSERT_TRUE(s->Commit(*b).ok());
+  auto rec = s->NewBatch()->GetResponse("2024", "cool", "r-3", m);
+  ASSERT_TRUE(rec.ok() && rec->has_value() && (*rec)->response);
+  const CountedResponse& back = *(*rec)->response;
+  EXPECT_EQ((*rec)->outcome, Outcome::kAccepted);
+  EXPECT_EQ(back.answers, sparse.answers);
+  EXPECT_TRUE(back.dropped_items.empty());
+  EXPECT_EQ(back.started_at, std::nullopt);
+  EXPECT_EQ(back.interviewer_id, "");
+  EXPECT_EQ(back.instrument_version, "");
+  EXPECT_EQ(back.unknown_items, 0);
+  EXPECT_EQ(back.other_instrument_items, 0);
+  EXPECT_EQ(back.flags, FlagSet{});
+  EXPECT_EQ(back.respondent, sparse.respondent);
+  EXPECT_EQ(back.mode, Mode::kWeb);
 }
 
 TEST(StateStore, AggregatesRoundTripExactly) {
