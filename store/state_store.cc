@@ -316,13 +316,11 @@ struct StateBatch::Impl {
   void PutRaw(Cf cf, std::string_view key, std::string_view value) {
     ++ops;
     bytes += key.size() + value.size();
+    // One hash lookup: the key is copied first, and wasted when it was
+    // written before in this batch (rare).
     const std::string_view v = Copy(value);
-    auto it = written[cf].find(key);
-    if (it != written[cf].end()) {
-      it->second = v;
-    } else {
-      written[cf].emplace(Copy(key), v);
-    }
+    auto [it, inserted] = written[cf].try_emplace(Copy(key), v);
+    if (!inserted) it->second = v;
   }
   void Merge(Cf cf, std::string_view key, const google::protobuf::MessageLite& msg) {
     const std::string_view value = Encode(msg);
@@ -672,7 +670,12 @@ void StateBatch::PreviousWritten() { impl_->previous = nullptr; }
 std::unique_ptr<StateBatch> StateStore::NewBatch(const StateBatch* previous) {
   auto impl = std::make_unique<StateBatch::Impl>();
   impl->store = impl_.get();
-  if (previous != nullptr) impl->previous = previous->impl_.get();
+  if (previous != nullptr) {
+    impl->previous = previous->impl_.get();
+    // Sized like the batch before it: a growing map hashes every key again
+    // each time it doubles (the batch before is only read while written).
+    for (int cf = 0; cf < kCfCount; ++cf) impl->written[cf].reserve(impl->previous->written[cf].size());
+  }
   return std::unique_ptr<StateBatch>(new StateBatch(std::move(impl)));
 }
 
