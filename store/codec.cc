@@ -122,12 +122,6 @@ std::optional<int64_t> DecodeOffset(std::string_view v) {
   return static_cast<int64_t>(x);
 }
 
-StoredResponse EncodeCounted(const CountedResponse& r, Outcome outcome) {
-  StoredResponse s;
-  EncodeCounted(r, outcome, &s);
-  return s;
-}
-
 void EncodeCounted(const CountedResponse& r, Outcome outcome, StoredResponse* out) {
   out->Clear();
   out->set_outcome(static_cast<uint32_t>(outcome));

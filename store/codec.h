@@ -15,9 +15,8 @@ namespace wijkpuls::store {
 std::string EncodeOffset(int64_t offset);
 std::optional<int64_t> DecodeOffset(std::string_view v);
 
-StoredResponse EncodeCounted(const CountedResponse& r, Outcome outcome);
-// The same into `out`, cleared first: a message reused for every record keeps
-// its buffers (no allocation per record once they are large enough).
+// Into `out`, cleared first: a message reused for every record keeps its
+// buffers (no allocation per record once they are large enough).
 void EncodeCounted(const CountedResponse& r, Outcome outcome, StoredResponse* out);
 StoredResponse EncodeRejected(RejectReason reason, const Attribution& a, bool passed_checks);
 absl::StatusOr<ResponseRecord> DecodeResponse(std::string_view bytes, std::string_view wave,
