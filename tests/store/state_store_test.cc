@@ -63,6 +63,22 @@ TEST(StateStore, ABatchSeesItsOwnWrites) {
   EXPECT_EQ(b->GetRespondent("2024", "", who)->state, RespondentState::kUnseen);
 }
 
+// A key written twice in one batch (a response counted, then its respondent
+// withdrawing before the batch is written) holds the last value, in the batch
+// and once written.
+TEST(StateStore, AKeyWrittenTwiceInABatchHoldsTheLastValue) {
+  TempDir dir;
+  std::unique_ptr<StateStore> s = Open(dir.File("state"));
+  Digest256 who{};
+  who[0] = 9;
+  std::unique_ptr<StateBatch> b = s->NewBatch();
+  b->PutRespondent("2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-9"});
+  b->PutRespondent("2024", "cool", who, RespondentRecord{RespondentState::kWithdrawn, ""});
+  EXPECT_EQ(b->GetRespondent("2024", "cool", who)->state, RespondentState::kWithdrawn);
+  ASSERT_TRUE(s->Commit(*b).ok());
+  EXPECT_EQ(s->NewBatch()->GetRespondent("2024", "cool", who)->state, RespondentState::kWithdrawn);
+}
+
 // The pipeline fills the next batch while the last one is being written on
 // another thread: the next batch reads through it, its own writes first, and
 // reads the store once the last one is written.
