@@ -54,7 +54,11 @@ def table(r):
                env.get("pipeline", {}).get("batch_records"), env.get("pipeline", {}).get("linger_ms"),
                "one thread (prepare_thread and commit_thread false)" if env.get("pipeline", {}).get("threads") == 1
                else "prepare and commit threads", env.get("runs"),
-               " (quick mode)" if env.get("quick") else ""), ""]
+               " (quick mode)" if env.get("quick") else "")]
+    if env.get("consumer_properties"):
+        out += ["Consumer properties set for `serve`: %s." % ", ".join(
+            "`%s=%s`" % kv for kv in sorted(env["consumer_properties"].items()))]
+    out += [""]
     out += ["| measurement | figure | target | verdict |", "| --- | --- | --- | --- |"]
     e = r.get("e2e")
     if e:

@@ -105,15 +105,19 @@ def thread_group(name, is_main):
 
 
 def config_yaml(state_dir, brokers="127.0.0.1:9", group="bench", listen="127.0.0.1:0", key_file=None,
-                batch_records=5000, linger_ms=100, one_thread=False, log_level="info"):
+                batch_records=5000, linger_ms=100, one_thread=False, log_level="info", consumer_properties=None):
     """The wijkpuls configuration of a benchmark run (bench/ab.py's too). Without a
-    key file the command must be given --ephemeral-key."""
+    key file the command must be given --ephemeral-key. `consumer_properties`
+    (a dict) adds to or overrides the librdkafka consumer properties."""
     key = "pseudonymisation_key_file: %s\n" % key_file if key_file else ""
     threads = "false" if one_thread else "true"
+    props = {"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}
+    props.update(consumer_properties or {})
+    props_yaml = ", ".join('%s: "%s"' % kv for kv in props.items())
     return f"""kafka:
   brokers: "{brokers}"
   group_id: {group}
-  consumer_properties: {{session.timeout.ms: "6000", heartbeat.interval.ms: "500"}}
+  consumer_properties: {{{props_yaml}}}
 state:
   dir: {state_dir}
   sync_writes: true
@@ -239,7 +243,8 @@ class Harness:
         with open(path, "w") as f:
             f.write(config_yaml(os.path.join(d, "state"), brokers=brokers, group="bench-%d-%d" % (os.getpid(), self.seq),
                                 listen=listen, key_file=self.key, batch_records=self.args.batch_records,
-                                linger_ms=linger_ms or self.args.linger_ms, one_thread=self.args.one_thread))
+                                linger_ms=linger_ms or self.args.linger_ms, one_thread=self.args.one_thread,
+                                consumer_properties=self.args.consumer_property))
         return path
 
     def simulate_to(self, cluster, records, seed=1):
@@ -610,7 +615,8 @@ def environment(args):
                 commit=first(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]),
                 kcat=first(["kcat", "-V"]), runs=args.runs, quick=args.quick,
                 pipeline=dict(batch_records=args.batch_records, linger_ms=args.linger_ms, sync_writes=True,
-                              threads=1 if args.one_thread else 3))
+                              threads=1 if args.one_thread else 3),
+                consumer_properties=args.consumer_property)
 
 
 def main():
@@ -624,12 +630,22 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="use the build dir as it is")
     ap.add_argument("--batch-records", type=int, default=5000, help="pipeline.batch_records")
     ap.add_argument("--linger-ms", type=int, default=100, help="pipeline.linger_ms")
+    ap.add_argument("--consumer-property", metavar="KEY=VALUE", action="append", default=[],
+                    help="a librdkafka consumer property for `serve` (kafka.consumer_properties), e.g. "
+                         "queued.max.messages.kbytes=65536; repeatable")
     ap.add_argument("--one-thread", action="store_true",
                     help="pipeline.prepare_thread and commit_thread false (for an A/B)")
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"), help="where the results go")
     ap.add_argument("--tmp", default=None, help="scratch directory (default $TMPDIR)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = ap.parse_args()
+    props = {}
+    for kv in args.consumer_property:
+        k, sep, v = kv.partition("=")
+        if not sep or not k:
+            ap.error("--consumer-property wants KEY=VALUE, got %r" % kv)
+        props[k] = v
+    args.consumer_property = props
     args.build_dir = os.path.abspath(args.build_dir)
     args.out = os.path.abspath(args.out)
     sections = args.only or DEFAULT_SECTIONS + (["profile"] if args.profile else [])
