@@ -225,16 +225,19 @@ TEST(StateStore, ACountedResponseKeepsNothingOfTheOneWrittenBeforeIt) {
   TempDir dir;
   std::unique_ptr<StateStore> s = Open(dir.File("state"));
   const Methodology& m = DefaultMethodology();
-  CountedResponse sparse;
+  // The full response with its optional fields removed and the others changed.
+  CountedResponse sparse = FullCountedResponse();
   sparse.response_id = "r-3";
-  sparse.wave = "2024";
-  sparse.wijk = 4;
-  sparse.instrument = Instrument::kWijkonderzoek;
   sparse.mode = Mode::kWeb;
-  sparse.age_band = AgeBand::k30To44;
-  sparse.sex = Sex::kFemale;
-  sparse.submitted_at = 1'690'000'000LL * kNanosPerSecond;
+  sparse.started_at.reset();
+  sparse.interviewer_id.clear();
+  sparse.instrument_version.clear();
   sparse.answers = {{15, 2}};
+  sparse.dropped_items.clear();
+  sparse.unknown_items = 0;
+  sparse.other_instrument_items = 0;
+  sparse.flags = FlagSet{};
+  sparse.respondent = Digest256{};
   sparse.respondent[0] = 7;
   std::unique_ptr<StateBatch> b = s->NewBatch();
   b->PutCounted(FullCountedResponse(), "cool", Outcome::kFlagged);
