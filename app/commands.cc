@@ -228,6 +228,8 @@ int ReplayCommand(const ReplayArgs& a) {
   if (!config.ok()) return Fail("replay", config.status());
   SetUpLogging(config->log_format, config->log_level);
   if (!a.state_dir.empty()) config->store.dir = a.state_dir;
+  // The input first: a wrong path leaves no state directory or rejected file behind.
+  if (absl::Status st = FileSource::CheckInput(a.file); !st.ok()) return Fail("replay", st);
   auto methodology = LoadMethodology(config->methodology_path);
   if (!methodology.ok()) return Fail("replay", absl::InvalidArgumentError(Cat("methodology: ", methodology.status().message())));
   auto districts = DistrictRegister::Load(config->districts_path);
@@ -242,12 +244,11 @@ int ReplayCommand(const ReplayArgs& a) {
   }
   QuietProtobufLogging();
   auto store = StateStore::Open(config->store);
-  if (!store.ok()) return Fail("replay", store.status());
+  if (!store.ok()) return Fail("replay", ConfigKeyError(store.status(), *config, "state.dir"));
   auto m = std::make_shared<const Methodology>(std::move(*methodology));
   auto d = std::make_shared<const DistrictRegister>(std::move(*districts));
-  if (auto h = (*store)->GetMeta(store::kMetaMethodologyHash); h.ok() && h->has_value() && **h != m->sha256) {
-    return Fail("replay", absl::InvalidArgumentError("the methodology changed since the state was built: run `wijkpuls rebuild` first"));
-  } else if (h.ok() && !h->has_value()) {
+  if (absl::Status st = CheckStoredMethodology(**store, *m, config->path); !st.ok()) return Fail("replay", st);
+  if (auto h = (*store)->GetMeta(store::kMetaMethodologyHash); h.ok() && !h->has_value()) {
     auto b = (*store)->NewBatch();
     b->PutMeta(store::kMetaMethodologyHash, m->sha256);
     if (absl::Status st = (*store)->Commit(*b); !st.ok()) return Fail("replay", st);
@@ -295,7 +296,7 @@ int RebuildCommand(const std::string& config_path, const std::string& state_dir)
   StoreOptions so = config->store;
   so.create_if_missing = false;
   auto store = StateStore::Open(so);
-  if (!store.ok()) return Fail("rebuild", store.status());
+  if (!store.ok()) return Fail("rebuild", ConfigKeyError(store.status(), *config, "state.dir"));
   const auto started = std::chrono::steady_clock::now();
   RebuildCounts counts;
   absl::StatusOr<FieldworkState> state = RecomputeAggregates(**store, defs->first, defs->second, &counts);

@@ -17,10 +17,15 @@ std::string Resolve(const std::string& base_dir, const std::string& p) {
   return (std::filesystem::path(base_dir) / path).lexically_normal().string();
 }
 
+// librdkafka properties, each checked by librdkafka itself, so that a typo or
+// a bad value is a configuration error naming its key, not a failure at start.
 std::map<std::string, std::string> ReadProperties(const std::optional<Field>& f) {
   std::map<std::string, std::string> out;
   if (!f) return out;
-  for (auto& [k, v] : f->Entries()) out[k] = v.String();
+  for (auto& [k, v] : f->Entries()) {
+    out[k] = v.String();
+    if (std::string err = KafkaPropertyError(k, out[k]); !err.empty()) v.Fail(err);
+  }
   return out;
 }
 
@@ -60,6 +65,10 @@ void ReadKafka(const Field& root, Config& c) {
     if (c.kafka.properties.count(reserved) || c.kafka.consumer_properties.count(reserved)) {
       k.Fail(Cat(reserved, " is set by wijkpuls (offsets are stored with the state); remove it"));
     }
+  }
+  // The producers write to the brokers the consumer reads from.
+  if (c.kafka.producer_properties.count("bootstrap.servers")) {
+    k.Fail("producer_properties: bootstrap.servers is set by wijkpuls (from kafka.brokers); remove it");
   }
   if (auto d = k.Optional("delivery_timeout_ms")) {
     c.kafka.delivery_timeout_ms = static_cast<int>(d->Int(1000, 900'000));

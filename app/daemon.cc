@@ -25,6 +25,34 @@
 
 namespace wijkpuls {
 
+absl::Status CheckStoredMethodology(const StateStore& store, const Methodology& m,
+                                   const std::string& config_path) {
+  absl::StatusOr<std::optional<std::string>> stored = store.GetMeta(store::kMetaMethodologyHash);
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value() && **stored != m.sha256) {
+    return absl::InvalidArgumentError(Cat(
+        "methodology ", m.path, " has changed since the state in ", store.dir(), " was built (sha256 ",
+        (**stored).substr(0, 12), "… then, ", m.sha256.substr(0, 12),
+        "… now). Quotas and scores must not mix methods: run `wijkpuls rebuild --config ", config_path,
+        "` first"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckClosedWaves(const Config& config, const Methodology& m) {
+  for (const std::string& w : config.closed_waves) {
+    if (!m.FindWave(w)) {
+      return absl::InvalidArgumentError(Cat("config ", config.path, ": closed_waves: wave \"", w,
+                                            "\" is not in the methodology"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ConfigKeyError(const absl::Status& st, const Config& config, std::string_view key) {
+  return absl::Status(st.code(), Cat("config ", config.path, ": ", key, ": ", st.message()));
+}
+
 int ExitCodeOf(const absl::Status& status) {
   if (status.ok()) return kExitOk;
   if (absl::IsInvalidArgument(status) || absl::IsNotFound(status)) return kExitConfig;
@@ -46,24 +74,21 @@ struct Daemon::Parts {
   std::unique_ptr<KafkaDeadLetters> dead_letters;
   std::unique_ptr<OutputPublisher> publisher;
   std::unique_ptr<Pipeline> pipeline;
+  // Made by Make, run by Run; destroyed before the pipeline it reports to.
+  std::unique_ptr<KafkaSource> source;
 };
 
 namespace {
 
+// Stamps the methodology's hash into a state directory that has none yet.
 absl::Status CheckMethodologyHash(StateStore& store, const Methodology& m, const Config& config) {
+  if (absl::Status st = CheckStoredMethodology(store, m, config.path); !st.ok()) return st;
   absl::StatusOr<std::optional<std::string>> stored = store.GetMeta(store::kMetaMethodologyHash);
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) {
     std::unique_ptr<StateBatch> b = store.NewBatch();
     b->PutMeta(store::kMetaMethodologyHash, m.sha256);
     return store.Commit(*b);
-  }
-  if (**stored != m.sha256) {
-    return absl::InvalidArgumentError(Cat(
-        "methodology ", m.path, " has changed since the state in ", store.dir(), " was built (sha256 ",
-        (**stored).substr(0, 12), "… then, ", m.sha256.substr(0, 12),
-        "… now). Quotas and scores must not mix methods: run `wijkpuls rebuild --config ", config.path,
-        "` first"));
   }
   return absl::OkStatus();
 }
@@ -86,12 +111,7 @@ absl::Status CheckConfig(const Config& config) {
   if (!m.ok()) return absl::InvalidArgumentError(Cat("methodology: ", m.status().message()));
   absl::StatusOr<DistrictRegister> d = DistrictRegister::Load(config.districts_path);
   if (!d.ok()) return absl::InvalidArgumentError(Cat("districts: ", d.status().message()));
-  for (const std::string& w : config.closed_waves) {
-    if (!m->FindWave(w)) {
-      return absl::InvalidArgumentError(Cat("config ", config.path, ": closed_waves: wave \"", w,
-                                            "\" is not in the methodology"));
-    }
-  }
+  if (absl::Status st = CheckClosedWaves(config, *m); !st.ok()) return st;
   if (config.pseudonymisation_key_file.empty()) {
     return absl::InvalidArgumentError(Cat("config ", config.path,
                                           ": pseudonymisation_key_file: is required (make one with "
@@ -118,6 +138,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   absl::StatusOr<Methodology> m = LoadMethodology(config.methodology_path);
   if (!m.ok()) return absl::InvalidArgumentError(Cat("methodology: ", m.status().message()));
   p.methodology = std::make_shared<const Methodology>(std::move(*m));
+  if (absl::Status st = CheckClosedWaves(config, *p.methodology); !st.ok()) return st;
   absl::StatusOr<DistrictRegister> reg = DistrictRegister::Load(config.districts_path);
   if (!reg.ok()) return absl::InvalidArgumentError(Cat("districts: ", reg.status().message()));
   p.districts = std::make_shared<const DistrictRegister>(std::move(*reg));
@@ -139,7 +160,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   if (!token.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": ", token.status().message()));
 
   absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(config.store);
-  if (!store.ok()) return store.status();
+  if (!store.ok()) return ConfigKeyError(store.status(), config, "state.dir");
   p.store = std::move(*store);
   if (absl::Status st = CheckMethodologyHash(*p.store, *p.methodology, config); !st.ok()) return st;
 
@@ -165,6 +186,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
                                           SystemClock, config.processor, *p.dead_letters, p.hub,
                                           p.health, p.metrics.get(), po);
   if (absl::Status st = p.pipeline->Start(); !st.ok()) return st;
+  // The consumer is made (and its properties checked by librdkafka) before
+  // anything is served: a refused setting is a configuration error.
+  absl::StatusOr<std::unique_ptr<KafkaSource>> source = KafkaSource::Make(config.kafka, p.pipeline.get());
+  if (!source.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": kafka: ", source.status().message()));
+  p.source = std::move(*source);
 
   StateStore* store_ptr = p.store.get();
   OutputPublisher* pub = p.publisher.get();
@@ -173,7 +199,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   p.health.Set("consumer", "not started", /*log=*/false);
   absl::StatusOr<std::unique_ptr<HttpServer>> http =
       HttpServer::Start(HttpOptions{config.http_host, config.http_port, *token}, *p.api, *p.metrics, p.health);
-  if (!http.ok()) return http.status();
+  if (!http.ok()) return ConfigKeyError(http.status(), config, "http.listen");
   p.http = std::move(*http);
   spdlog::info("wijkpuls {}: state {} ({} wijken, methodology {}), http://{}:{}/", WIJKPULS_VERSION,
                config.store.dir, p.districts->wijken().size(), p.methodology->sha256.substr(0, 12),
@@ -187,13 +213,13 @@ int Daemon::http_port() const { return parts_->http->port(); }
 
 absl::Status Daemon::Run(const std::atomic<bool>& stop) {
   Parts& p = *parts_;
-  absl::StatusOr<std::unique_ptr<KafkaSource>> source = KafkaSource::Make(p.config.kafka, p.pipeline.get());
-  if (!source.ok()) return absl::InvalidArgumentError(Cat("config ", p.config.path, ": kafka: ", source.status().message()));
+  if (!p.source) return absl::FailedPreconditionError("the daemon has run already");
+  std::unique_ptr<KafkaSource> source = std::move(p.source);
   p.publisher->Start();
   spdlog::info("consuming {} and {} from {} as group {}", p.config.kafka.topics.responses,
                p.config.kafka.topics.withdrawals, p.config.kafka.brokers, p.config.kafka.group_id);
-  absl::Status st = p.pipeline->Run(**source, stop);
-  source->reset();
+  absl::Status st = p.pipeline->Run(*source, stop);
+  source.reset();
   spdlog::info("input closed after {} committed records; flushing outputs", p.pipeline->records_committed());
   p.publisher->Stop(std::chrono::seconds(2));
   p.http->Stop();

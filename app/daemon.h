@@ -24,6 +24,20 @@ inline constexpr int kExitConfig = 2;
 // else is a runtime failure (exit 1).
 int ExitCodeOf(const absl::Status& status);
 
+// InvalidArgument naming the config file when config.closed_waves names a
+// wave that `m` does not define.
+absl::Status CheckClosedWaves(const Config& config, const Methodology& m);
+
+// `st` with the config file and the key whose value it is about named first;
+// its code (and so the exit code) is kept.
+absl::Status ConfigKeyError(const absl::Status& st, const Config& config, std::string_view key);
+
+// InvalidArgument (naming both hashes and `wijkpuls rebuild --config
+// config_path`) when the state directory was built with another methodology
+// than `m`; OK when it was built with `m` or holds no hash yet.
+absl::Status CheckStoredMethodology(const StateStore& store, const Methodology& m,
+                                   const std::string& config_path);
+
 struct DaemonOptions {
   bool exit_at_end = false;  // stop once every assigned partition is read and committed
   // demo: a random key instead of the configured key file.

@@ -1,5 +1,8 @@
 #include "ingest/file_source.h"
 
+#include <filesystem>
+#include <system_error>
+
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 
@@ -8,17 +11,36 @@
 
 namespace wijkpuls {
 
+absl::Status FileSource::CheckInput(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::file_status st = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(st)) return absl::NotFoundError(Cat(path, ": cannot be read"));
+  if (std::filesystem::is_directory(st)) {
+    return absl::InvalidArgumentError(Cat(path, ": is a directory, not a record file"));
+  }
+  std::ifstream probe(path, std::ios::binary);
+  if (!probe) return absl::NotFoundError(Cat(path, ": cannot be read"));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<FileSource>> FileSource::Open(const std::string& path,
                                                              AssignmentHandler* handler) {
+  if (absl::Status st = CheckInput(path); !st.ok()) return st;
   std::unique_ptr<FileSource> s(new FileSource(path, handler));
   s->in_.open(path, std::ios::binary);
   if (!s->in_) return absl::NotFoundError(Cat(path, ": cannot be read"));
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) {
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    if (!ec) s->file_size_ = static_cast<int64_t>(size);
+  }
   return s;
 }
 
 void FileSource::Restart() {
   in_.clear();
   in_.seekg(0);
+  position_ = 0;
   next_.clear();
   at_end_ = false;
 }
@@ -42,6 +64,7 @@ std::optional<SourceRecord> FileSource::Poll(std::chrono::milliseconds) {
         eof = true;
         break;
       }
+      ++position_;
       size |= static_cast<uint32_t>(c & 0x7f) << shift;
       if ((c & 0x80) == 0) break;
       shift += 7;
@@ -56,7 +79,16 @@ std::optional<SourceRecord> FileSource::Poll(std::chrono::milliseconds) {
       at_end_ = true;
       return std::nullopt;
     }
+    // A length is checked before anything is allocated for it: against what
+    // is left of a regular file, and against kMaxRecordBytes otherwise.
+    const int64_t left = file_size_ >= 0 ? file_size_ - position_ : kMaxRecordBytes;
+    if (static_cast<int64_t>(size) > left) {
+      error_ = absl::DataLossError(Cat(path_, ": a record length (", size, " bytes) runs past the end of the file"));
+      at_end_ = true;
+      return std::nullopt;
+    }
     std::string buf(size, '\0');
+    position_ += size;
     if (!in_.read(buf.data(), size) || !fr.ParseFromString(buf)) {
       error_ = absl::DataLossError(Cat(path_, ": a record is truncated or malformed"));
       at_end_ = true;

@@ -16,8 +16,14 @@ namespace wijkpuls {
 
 class FileSource : public RecordSource {
  public:
+  // Whether `path` can be opened as a record file (it exists, is readable and
+  // is not a directory): replay checks it before it opens the state.
+  static absl::Status CheckInput(const std::string& path);
   static absl::StatusOr<std::unique_ptr<FileSource>> Open(const std::string& path,
                                                           AssignmentHandler* handler);
+  // The largest record read from a source that is not a regular file (a
+  // pipe), whose size is not known in advance.
+  static constexpr int64_t kMaxRecordBytes = 64 << 20;
   std::optional<SourceRecord> Poll(std::chrono::milliseconds timeout) override;
   void Rewind(const OffsetMap& offsets) override;
   void Committed(const OffsetMap&) override {}
@@ -38,6 +44,8 @@ class FileSource : public RecordSource {
   OffsetMap start_;                        // skip records before these offsets
   std::map<std::pair<std::string, int32_t>, int64_t> next_;  // next offset per partition in the file
   std::string topic_, key_, value_, content_type_;
+  int64_t file_size_ = -1;  // -1: not a regular file
+  int64_t position_ = 0;    // bytes read so far
   bool at_end_ = false;
   bool started_ = false;
   bool closed_ = false;

@@ -25,4 +25,9 @@ struct KafkaSettings {
   int delivery_timeout_ms = 30000;  // message.timeout.ms of the producers
 };
 
+// Why librdkafka refuses `value` for the client property `name` (unknown
+// property, bad value, out of range), on one line; empty when it takes it.
+// Checks the property alone, without creating a client.
+std::string KafkaPropertyError(const std::string& name, const std::string& value);
+
 }  // namespace wijkpuls

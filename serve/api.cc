@@ -3,7 +3,9 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <random>
 
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 #include "score/quota.h"
@@ -139,6 +141,12 @@ json ByModeJson(const std::array<QualityGroup, kModeCount>& by_mode) {
 
 }  // namespace
 
+Api::Api(const StateHub& hub, ApiOptions options)
+    : hub_(hub), options_(std::move(options)), instance_([] {
+        std::random_device rd;
+        return absl::StrFormat("%08x%08x", rd(), rd());
+      }()) {}
+
 ApiResponse Api::Cached(const std::string& key,
                         const std::function<ApiResponse(const CommittedState&)>& make) {
   std::shared_ptr<const CommittedState> cs = hub_.Current();
@@ -153,7 +161,7 @@ ApiResponse Api::Cached(const std::string& key,
     if (it != cache_.end()) return it->second;  // carries its etag
   }
   ApiResponse r = make(*cs);
-  r.etag = Cat("\"", cs->version, "\"");
+  r.etag = Cat("\"", instance_, "-", cs->version, "\"");
   std::lock_guard<std::mutex> lock(mu_);
   if (cs->version == cache_version_ && r.status == 200) cache_[key] = r;
   return r;

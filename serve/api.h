@@ -18,7 +18,10 @@ struct ApiResponse {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
-  std::string etag;  // the committed state's version: equal while nothing changed
+  // This process's instance and the committed state's version: equal while
+  // nothing changed, and never equal across restarts (the version starts
+  // again at 1, with other contents).
+  std::string etag;
 };
 
 struct ApiOptions {
@@ -28,7 +31,7 @@ struct ApiOptions {
 
 class Api {
  public:
-  Api(const StateHub& hub, ApiOptions options) : hub_(hub), options_(std::move(options)) {}
+  Api(const StateHub& hub, ApiOptions options);
 
   // `wave` empty: the latest configured wave that has data (or the last one).
   ApiResponse Quotas(const std::string& wave);
@@ -43,6 +46,7 @@ class Api {
 
   const StateHub& hub_;
   ApiOptions options_;
+  const std::string instance_;  // random, per Api: the ETags' prefix
   std::mutex mu_;
   uint64_t cache_version_ = 0;
   std::map<std::string, ApiResponse> cache_;

@@ -452,15 +452,19 @@ absl::StatusOr<std::unique_ptr<StateStore::Impl>> StateStore::OpenImpl(const Sto
     if (fs::exists(dir, ec)) {
       for (const auto& entry : fs::directory_iterator(dir, ec)) {
         if (entry.path().filename() != "lost+found") {
-          return absl::FailedPreconditionError(Cat(
+          return absl::InvalidArgumentError(Cat(
               "state directory ", dir, " is not empty but holds no wijkpuls state; refusing to use it"));
         }
       }
     }
     fs::create_directories(dir, ec);
     if (ec) {
-      return absl::UnavailableError(
-          Cat("state directory ", dir, " cannot be created: ", ec.message()));
+      // A path that is a file, or not ours to write: the configuration is
+      // wrong, and restarting will not help. Anything else may pass.
+      const bool wrong_path = ec == std::errc::not_a_directory || ec == std::errc::file_exists ||
+                              ec == std::errc::permission_denied || ec == std::errc::read_only_file_system;
+      std::string why = Cat("state directory ", dir, " cannot be created: ", ec.message());
+      return wrong_path ? absl::InvalidArgumentError(std::move(why)) : absl::UnavailableError(std::move(why));
     }
   }
 

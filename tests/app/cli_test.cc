@@ -1,6 +1,7 @@
 // The binary's command line: exit codes and messages an operator sees.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "tests/support/test_support.h"
@@ -73,6 +74,82 @@ TEST(Cli, ServeWithoutAKeyFileRefusesToStart) {
   std::string out;
   EXPECT_EQ(testing::RunCommand({BinaryPath(), "serve", "--config", dir.File("w.yaml")}, &out, std::chrono::seconds(30)), 2);
   EXPECT_TRUE(Contains(out, "pseudonymisation_key_file: is required")) << out;
+}
+
+
+// librdkafka's own check of every property, at config time: a typo or a bad
+// value is exit 2 naming the key and the file, for check-config and serve
+// alike (serve used to fail with exit 1 after it had started serving).
+TEST(Cli, AKafkaPropertyLibrdkafkaRefusesIsAConfigurationError) {
+  TempDir dir;
+  std::string config = testing::ReadFile(testing::WriteTestConfig(dir, "127.0.0.1:9", testing::FreePort(), "g"));
+  config = testing::Patched(config, "consumer_properties: {", "consumer_properties: {no.such.property: \"1\", ");
+  testing::WriteFile(dir.File("w.yaml"), config);
+  for (const char* command : {"check-config", "serve"}) {
+    std::vector<std::string> argv = {BinaryPath(), command};
+    if (std::string(command) == "serve") argv.push_back("--config");
+    argv.push_back(dir.File("w.yaml"));
+    std::string out;
+    EXPECT_EQ(testing::RunCommand(argv, &out, std::chrono::seconds(30)), 2) << command << ": " << out;
+    EXPECT_TRUE(Contains(out, dir.File("w.yaml"))) << out;
+    EXPECT_TRUE(Contains(out, "kafka.consumer_properties.no.such.property")) << out;
+  }
+  // A value out of range, and the producers' brokers, which wijkpuls sets.
+  config = testing::Patched(config, "no.such.property: \"1\"", "queued.max.messages.kbytes: \"-5\"");
+  testing::WriteFile(dir.File("w.yaml"), config);
+  std::string out;
+  EXPECT_EQ(testing::RunCommand({BinaryPath(), "check-config", dir.File("w.yaml")}, &out), 2) << out;
+  EXPECT_TRUE(Contains(out, "queued.max.messages.kbytes")) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;  // one line
+  config = testing::Patched(config, "queued.max.messages.kbytes: \"-5\", ", "");
+  config = testing::Patched(config, "  delivery_timeout_ms:", "  producer_properties: {bootstrap.servers: \"x:1\"}\n  delivery_timeout_ms:");
+  testing::WriteFile(dir.File("w.yaml"), config);
+  EXPECT_EQ(testing::RunCommand({BinaryPath(), "check-config", dir.File("w.yaml")}, &out), 2) << out;
+  EXPECT_TRUE(Contains(out, "bootstrap.servers is set by wijkpuls")) << out;
+}
+
+// The replay's input is checked before anything is written: a directory is
+// refused and leaves no state directory behind.
+TEST(Cli, ReplayRefusesADirectoryAsInputBeforeItCreatesTheState) {
+  TempDir dir;
+  const std::string config = testing::WriteTestConfig(dir, "127.0.0.1:9", 8080, "g");
+  std::string out;
+  EXPECT_EQ(testing::RunCommand({BinaryPath(), "replay", dir.path(), "--config", config, "--ephemeral-key"}, &out), 2);
+  EXPECT_TRUE(Contains(out, "is a directory")) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir.File("state")));
+}
+
+// A record length that runs past the end of the file is reported as such,
+// before anything is allocated for it (4 GiB here: it aborted with bad_alloc
+// under a memory limit).
+TEST(Cli, ReplayOfALengthPastTheEndOfTheFileFailsWithAMessage) {
+  TempDir dir;
+  const std::string config = testing::WriteTestConfig(dir, "127.0.0.1:9", 8080, "g");
+  testing::WriteFile(dir.File("bad.rec"), std::string("\xff\xff\xff\xff\x0f", 5));
+  std::string out;
+  EXPECT_EQ(testing::RunCommand({BinaryPath(), "replay", dir.File("bad.rec"), "--config", config, "--ephemeral-key"}, &out), 1);
+  EXPECT_TRUE(Contains(out, "a record length (4294967295 bytes) runs past the end of the file")) << out;
+  EXPECT_FALSE(Contains(out, "terminate called")) << out;
+}
+
+// A state directory built under another methodology is not reported under
+// this one: quotas and scores refuse it, as serve and replay do.
+TEST(Cli, ReportsRefuseAStateBuiltWithAnotherMethodology) {
+  TempDir dir;
+  const std::string config = testing::WriteTestConfig(dir, "127.0.0.1:9", 8080, "g");
+  testing::WriteFile(dir.File("none.rec"), "");
+  std::string out;
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "replay", dir.File("none.rec"), "--config", config, "--ephemeral-key"}, &out), 0) << out;
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "quotas", "--config", config}, &out), 0) << out;
+  std::string m = testing::ReadFile(testing::MethodologyPath());
+  m = testing::Patched(m, "sigma0: 9 }", "sigma0: 8 }");
+  testing::WriteFile(dir.File("m.yaml"), m);
+  testing::WriteFile(dir.File("w.yaml"), testing::WithLine(testing::ReadFile(config), "methodology: ", "methodology: " + dir.File("m.yaml")));
+  for (const char* command : {"quotas", "scores"}) {
+    EXPECT_EQ(testing::RunCommand({BinaryPath(), command, "--config", dir.File("w.yaml")}, &out), 2) << command << ": " << out;
+    EXPECT_TRUE(Contains(out, "has changed since the state")) << out;
+    EXPECT_TRUE(Contains(out, "wijkpuls rebuild --config " + dir.File("w.yaml"))) << out;
+  }
 }
 
 }  // namespace
