@@ -92,6 +92,15 @@ Band BandOf(double score, const EstimationParams& p) {
   return Band::kMuchBetter;
 }
 
+// A score to nine decimals. μ₀ and σ₀ are decimals that binary fractions
+// cannot hold (6.4, 0.4), so a θ exactly at a band edge came out a rounding
+// error beside it: 100 + 10 · (6 − 6.4) / 0.4 gave 89.99999999999999, WORSE
+// instead of AVERAGE. Nine decimals is far below anything published (one
+// decimal) and far above the error of a double near 100.
+namespace {
+double RoundScore(double score) { return std::round(score * 1e9) / 1e9; }
+}  // namespace
+
 ScoreValue IndicatorScore(const IndicatorDef& def, const Estimate& e, const EstimationParams& p) {
   ScoreValue s;
   s.id = def.id;
@@ -102,7 +111,7 @@ ScoreValue IndicatorScore(const IndicatorDef& def, const Estimate& e, const Esti
   if (!s.has_value) return s;
   s.value = e.theta;
   s.value_se = e.se;
-  s.score = p.score_center + p.score_scale * def.dir * (e.theta - def.mu0) / def.sigma0;
+  s.score = RoundScore(p.score_center + p.score_scale * def.dir * (e.theta - def.mu0) / def.sigma0);
   s.score_se = p.score_scale * e.se / def.sigma0;
   s.ci_low = s.score - p.z * s.score_se;
   s.ci_high = s.score + p.z * s.score_se;
@@ -136,7 +145,7 @@ ScoreValue CombineScores(const std::string& id, std::span<const ScoreValue> comp
   const double k = s.components_used;
   s.has_value = true;
   s.status = low_precision ? EstimateStatus::kLowPrecision : EstimateStatus::kOk;
-  s.score = sum / k;
+  s.score = RoundScore(sum / k);
   s.score_se = std::sqrt(sum_var) / k;
   s.ci_low = s.score - p.z * s.score_se;
   s.ci_high = s.score + p.z * s.score_se;

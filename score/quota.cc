@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "absl/numeric/int128.h"
 #include "validate/text.h"
 
 namespace wijkpuls {
@@ -56,12 +57,19 @@ FieldworkProgress ProgressAt(const Wave& wave, UnixNanos watermark, const Method
   return p;
 }
 
-QuotaStatus StatusOf(int64_t net, int64_t target, double projected, int elapsed,
+QuotaStatus StatusOf(int64_t net, int64_t target, int64_t recent, const FieldworkProgress& progress,
                      const QuotaRules& rules) {
   if (net >= target) return QuotaStatus::kComplete;
-  if (elapsed < rules.early_days) return QuotaStatus::kEarly;
-  if (projected >= static_cast<double>(target)) return QuotaStatus::kOnTrack;
-  if (projected >= rules.at_risk_fraction * static_cast<double>(target)) return QuotaStatus::kAtRisk;
+  if (progress.elapsed < rules.early_days) return QuotaStatus::kEarly;
+  // projected · window; with no window (e = 0) the rate is 0: projected = net.
+  const int window = std::min(rules.pace_window_days, progress.elapsed);
+  const absl::int128 w = window > 0 ? window : 1;
+  const absl::int128 projected_w = absl::int128(net) * w +
+                               (window > 0 ? absl::int128(recent) * progress.remaining : 0);
+  if (projected_w >= absl::int128(target) * w) return QuotaStatus::kOnTrack;
+  if (projected_w * 1'000'000 >= absl::int128(rules.at_risk_millionths) * target * w) {
+    return QuotaStatus::kAtRisk;
+  }
   return QuotaStatus::kBehind;
 }
 
@@ -98,8 +106,10 @@ WijkQuota ComputeWijkQuota(const Wijk& wijk, int wijk_index, const WijkState* st
       cq.net = t.accepted + (rules.count_flagged_in_net ? t.flagged : 0);
       cq.surplus = std::max<int64_t>(0, cq.net - cq.target);
       cq.expected_by_now = static_cast<double>(cq.target) * pace_share;
+      // net < 0.8 · target · e / (e + r), in integers.
       cq.behind = e >= rules.early_days &&
-                  static_cast<double>(cq.net) < rules.cell_behind_fraction * cq.expected_by_now;
+                  absl::int128(cq.net) * (e + r) * 1'000'000 <
+                      absl::int128(rules.cell_behind_millionths) * cq.target * e;
       iq.accepted += t.accepted;
       iq.flagged += t.flagged;
       iq.rejected += t.rejected;
@@ -114,9 +124,10 @@ WijkQuota ComputeWijkQuota(const Wijk& wijk, int wijk_index, const WijkState* st
       const int i = static_cast<int>(ins);
       recent += it->second.accepted[i] + (rules.count_flagged_in_net ? it->second.flagged[i] : 0);
     }
+    iq.recent = recent;
     iq.rate = window > 0 ? static_cast<double>(recent) / window : 0.0;
     iq.projected = static_cast<double>(iq.net) + iq.rate * r;
-    iq.status = StatusOf(iq.net, iq.target, iq.projected, e, rules);
+    iq.status = StatusOf(iq.net, iq.target, iq.recent, q.progress, rules);
     q.status = std::min(q.status, iq.status);
     counted += iq.accepted + iq.flagged;
   }
@@ -126,11 +137,11 @@ WijkQuota ComputeWijkQuota(const Wijk& wijk, int wijk_index, const WijkState* st
 
 QuotaTotals SumQuotas(const std::vector<const WijkQuota*>& wijken, const QuotaRules& rules) {
   QuotaTotals t;
-  int elapsed = 0;
+  FieldworkProgress progress;
   for (const WijkQuota* w : wijken) {
     t.invited += w->invited;
     ++t.wijken_by_status[static_cast<int>(w->status)];
-    elapsed = w->progress.elapsed;  // the same watermark for every wijk of a wave
+    progress = w->progress;  // the same watermark for every wijk of a wave
     for (Instrument ins : kAllInstruments) {
       const InstrumentQuota& a = w->instruments[static_cast<int>(ins)];
       InstrumentQuota& s = t.instruments[static_cast<int>(ins)];
@@ -141,6 +152,7 @@ QuotaTotals SumQuotas(const std::vector<const WijkQuota*>& wijken, const QuotaRu
       s.flagged += a.flagged;
       s.rejected += a.rejected;
       s.surplus += a.surplus;
+      s.recent += a.recent;
       s.rate += a.rate;
       s.projected += a.projected;
       s.expected_by_now += a.expected_by_now;
@@ -150,7 +162,7 @@ QuotaTotals SumQuotas(const std::vector<const WijkQuota*>& wijken, const QuotaRu
   }
   t.status = QuotaStatus::kComplete;
   for (InstrumentQuota& s : t.instruments) {
-    s.status = StatusOf(s.net, s.target, s.projected, elapsed, rules);
+    s.status = StatusOf(s.net, s.target, s.recent, progress, rules);
     t.status = std::min(t.status, s.status);
   }
   t.response_rate = t.invited > 0 ? static_cast<double>(t.counted) / t.invited : 0.0;

@@ -53,7 +53,8 @@ struct InstrumentQuota {
   int64_t flagged = 0;
   int64_t rejected = 0;
   int64_t surplus = 0;
-  double rate = 0;       // net per round day over the last min(window, e) round days
+  int64_t recent = 0;   // net over the last min(window, e) round days
+  double rate = 0;       // recent per round day
   double projected = 0;  // net + rate * r
   double expected_by_now = 0;
   QuotaStatus status = QuotaStatus::kEarly;
@@ -73,8 +74,11 @@ struct WijkQuota {
 WijkQuota ComputeWijkQuota(const Wijk& wijk, int wijk_index, const WijkState* state,
                            const Wave& wave, UnixNanos watermark, const Methodology& m);
 
-// The status rule for given figures (also used for gebied and city totals).
-QuotaStatus StatusOf(int64_t net, int64_t target, double projected, int elapsed,
+// The status rule for given figures (also used for gebied and city totals),
+// in integers: projected = net + recent / window · r, compared as
+// net · window + recent · r against target · window (and 0.9 · target in
+// millionths), so a tie falls as the methodology writes it.
+QuotaStatus StatusOf(int64_t net, int64_t target, int64_t recent, const FieldworkProgress& progress,
                      const QuotaRules& rules);
 
 // Sum of several wijken (a gebied or the city): targets, counts, rates and

@@ -1,5 +1,7 @@
 #include "validate/methodology.h"
 
+#include <cmath>
+
 #include <algorithm>
 #include <set>
 
@@ -225,12 +227,15 @@ void ReadQuota(const Field& root, Methodology& m) {
   q.early_days = static_cast<int>(f.Required("early_days").Int(0, 366));
   q.at_risk_fraction = f.Required("at_risk_fraction").Double();
   q.cell_behind_fraction = f.Required("cell_behind_fraction").Double();
-  if (!(q.at_risk_fraction > 0 && q.at_risk_fraction <= 1)) {
-    f.Required("at_risk_fraction").Fail("must be in (0, 1]");
-  }
-  if (!(q.cell_behind_fraction > 0 && q.cell_behind_fraction <= 1)) {
-    f.Required("cell_behind_fraction").Fail("must be in (0, 1]");
-  }
+  auto fraction = [&](const char* key, double v, int64_t& millionths) {
+    if (!(v > 0 && v <= 1)) f.Required(key).Fail("must be in (0, 1]");
+    millionths = std::llround(v * 1e6);
+    if (std::fabs(v * 1e6 - static_cast<double>(millionths)) > 1e-6) {
+      f.Required(key).Fail("at most six decimals");
+    }
+  };
+  fraction("at_risk_fraction", q.at_risk_fraction, q.at_risk_millionths);
+  fraction("cell_behind_fraction", q.cell_behind_fraction, q.cell_behind_millionths);
 }
 
 void ReadReferences(const Field& root, Methodology& m) {

@@ -88,6 +88,36 @@ TEST(Estimate, MeanIndicatorByHand) {
   EXPECT_EQ(s.band, Band::kBetter);
 }
 
+// A θ exactly at a band edge gets the band the methodology writes, although
+// μ₀ and σ₀ are decimals a double cannot hold (found by an audit: 40
+// answers of 6 to F05 scored 89.99999999999999, WORSE; θ = 8.3 for OR_GROEN
+// scored 130.00000000000003, MUCH_BETTER).
+TEST(Estimate, AThetaAtABandEdgeGetsTheBandAsWritten) {
+  const Methodology& m = DefaultMethodology();
+  auto def = [&](const char* id) {
+    for (const IndicatorDef& d : m.indicators) {
+      if (d.id == id) return d;
+    }
+    ADD_FAILURE() << id;
+    return IndicatorDef{};
+  };
+  Estimate e;
+  e.n = 40;
+  e.has_value = true;
+  e.status = EstimateStatus::kOk;
+  e.theta = 6.0;  // OR_ONDERHOUD: 100 + 10 * (6 - 6.4) / 0.4 = 90
+  ScoreValue s = IndicatorScore(def("OR_ONDERHOUD"), e, Unsuppressed());
+  EXPECT_EQ(s.score, 90.0);
+  EXPECT_EQ(s.band, Band::kAverage);
+  // A theme of that one component: the same score and band.
+  const ScoreValue one[] = {s};
+  EXPECT_EQ(CombineScores("openbare ruimte", one, Unsuppressed()).band, Band::kAverage);
+  e.theta = 8.3;  // OR_GROEN: 100 + 10 * (8.3 - 6.8) / 0.5 = 130
+  s = IndicatorScore(def("OR_GROEN"), e, Unsuppressed());
+  EXPECT_EQ(s.score, 130.0);
+  EXPECT_EQ(s.band, Band::kBetter);
+}
+
 TEST(Estimate, OneAnswerInTheWholeUnitHasZeroVariance) {
   const StratumInput cells[] = {{100, Stats({1})}, {300, {}}};
   Estimate e = EstimateIndicator(cells, IndicatorType::kPercent, Unsuppressed());

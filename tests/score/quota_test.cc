@@ -119,6 +119,46 @@ TEST(Status, SevenDaysEndTheEarlyPhase) {
             QuotaStatus::kComplete);
 }
 
+// The status rules compare exactly: a projection at the target is ON_TRACK,
+// at 0.9 · target AT_RISK, a cell at 0.8 of its pace is not behind, whatever
+// binary fractions make of 17/14 · 84 or 0.9 · 37 (found by an audit: in
+// doubles each of these fell to the status below).
+TEST(Status, TiesFallAsTheMethodologyWritesThem) {
+  // Watermark 2023-06-07: e = 99, r = 84, the window 14 round days. Net 18,
+  // of which 17 in the window: projected = 18 + 17 / 14 * 84 = 120.
+  WijkState s;
+  s.cells[QuotaCellIndex(Instrument::kVeiligheidsmonitor, 0)].accepted = 18;
+  s.days[Day("2023-03-15")].accepted[0] = 1;
+  s.days[Day("2023-06-07")].accepted[0] = 17;
+  const Methodology& m = DefaultMethodology();
+  WijkQuota q = ComputeWijkQuota(TestWijk(120), 0, &s, Wave2024(), Local("2023-06-07 10:00:00"), m);
+  ASSERT_EQ(q.progress.elapsed, 99);
+  ASSERT_EQ(q.progress.remaining, 84);
+  EXPECT_EQ(q.instruments[0].recent, 17);
+  EXPECT_EQ(q.instruments[0].status, QuotaStatus::kOnTrack);
+  // Target 121: 120 < 121, and 120 >= 108.9 -> AT_RISK.
+  EXPECT_EQ(ComputeWijkQuota(TestWijk(121), 0, &s, Wave2024(), Local("2023-06-07 10:00:00"), m).instruments[0].status,
+            QuotaStatus::kAtRisk);
+
+  // e = 10, r = 173, net 16, 1 in the window: projected = 16 + 17.3 = 33.3,
+  // exactly 0.9 * 37.
+  FieldworkProgress p;
+  p.elapsed = 10;
+  p.remaining = 173;
+  EXPECT_EQ(StatusOf(16, 37, 1, p, m.quota), QuotaStatus::kAtRisk);
+  EXPECT_EQ(StatusOf(16, 38, 1, p, m.quota), QuotaStatus::kBehind);  // 33.3 < 34.2
+
+  // Cells of 183 (target 1464 over 8 equal cells) at e = 25: pace 25, 80% of
+  // it 20. Net 20 is not behind, 19 is.
+  WijkState c = WithCounts(Instrument::kVeiligheidsmonitor, 20);
+  c.cells[QuotaCellIndex(Instrument::kVeiligheidsmonitor, 1)].accepted = 19;
+  q = ComputeWijkQuota(TestWijk(1464), 0, &c, Wave2024(), Local("2023-03-25 10:00:00"), m);
+  ASSERT_EQ(q.progress.elapsed, 25);
+  ASSERT_EQ(q.instruments[0].cells[0].target, 183);
+  EXPECT_FALSE(q.instruments[0].cells[0].behind);
+  EXPECT_TRUE(q.instruments[0].cells[1].behind);
+}
+
 TEST(Status, NoWatermarkMeansNoPace) {
   WijkQuota q = ComputeWijkQuota(TestWijk(200), 0, nullptr, Wave2024(), 0, DefaultMethodology());
   EXPECT_EQ(q.progress.elapsed, 0);
