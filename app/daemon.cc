@@ -49,6 +49,22 @@ absl::Status CheckClosedWaves(const Config& config, const Methodology& m) {
   return absl::OkStatus();
 }
 
+absl::Status CheckReferences(const Methodology& m, const DistrictRegister& d) {
+  for (const auto& [unit, values] : m.references) {
+    const size_t slash = unit.find('/');
+    const std::string_view level = std::string_view(unit).substr(0, slash);
+    const std::string_view id = std::string_view(unit).substr(slash + 1);
+    const bool known = level == "wijk" ? d.FindWijk(id).has_value()
+                       : level == "gebied" ? d.FindGebied(id).has_value()
+                                           : true;  // stad/stad
+    if (!known) {
+      return absl::InvalidArgumentError(Cat("methodology ", m.path, ": references.", unit, ": ", level,
+                                            " \"", id, "\" is not in the district register ", d.path()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ConfigKeyError(const absl::Status& st, const Config& config, std::string_view key) {
   return absl::Status(st.code(), Cat("config ", config.path, ": ", key, ": ", st.message()));
 }
@@ -112,6 +128,7 @@ absl::Status CheckConfig(const Config& config) {
   absl::StatusOr<DistrictRegister> d = DistrictRegister::Load(config.districts_path);
   if (!d.ok()) return absl::InvalidArgumentError(Cat("districts: ", d.status().message()));
   if (absl::Status st = CheckClosedWaves(config, *m); !st.ok()) return st;
+  if (absl::Status st = CheckReferences(*m, *d); !st.ok()) return st;
   if (config.pseudonymisation_key_file.empty()) {
     return absl::InvalidArgumentError(Cat("config ", config.path,
                                           ": pseudonymisation_key_file: is required (make one with "
@@ -142,6 +159,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   absl::StatusOr<DistrictRegister> reg = DistrictRegister::Load(config.districts_path);
   if (!reg.ok()) return absl::InvalidArgumentError(Cat("districts: ", reg.status().message()));
   p.districts = std::make_shared<const DistrictRegister>(std::move(*reg));
+  if (absl::Status st = CheckReferences(*p.methodology, *p.districts); !st.ok()) return st;
   if (options.ephemeral_key) {
     p.pseudonymiser = Pseudonymiser::Ephemeral();
   } else {

@@ -28,6 +28,10 @@ int ExitCodeOf(const absl::Status& status);
 // wave that `m` does not define.
 absl::Status CheckClosedWaves(const Config& config, const Methodology& m);
 
+// InvalidArgument naming the methodology file when its references name a
+// wijk or gebied that the register `d` does not have (they would never show).
+absl::Status CheckReferences(const Methodology& m, const DistrictRegister& d);
+
 // `st` with the config file and the key whose value it is about named first;
 // its code (and so the exit code) is kept.
 absl::Status ConfigKeyError(const absl::Status& st, const Config& config, std::string_view key);

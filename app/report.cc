@@ -40,6 +40,7 @@ absl::StatusOr<std::string> FromState(const ReportArgs& a, const std::function<A
   if (absl::Status st = CheckClosedWaves(*config, *m); !st.ok()) return st;
   auto d = DistrictRegister::Load(config->districts_path);
   if (!d.ok()) return absl::InvalidArgumentError(Cat("districts: ", d.status().message()));
+  if (absl::Status st = CheckReferences(*m, *d); !st.ok()) return st;
   StoreOptions so = config->store;
   so.read_only = true;
   auto store = StateStore::Open(so);

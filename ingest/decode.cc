@@ -4,6 +4,8 @@
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
+#include <cctype>
 #include <type_traits>
 
 #include "ingest/binary_fast.h"
@@ -22,9 +24,32 @@ constexpr int64_t kMaxSeconds = 253'402'300'799;
 constexpr int64_t kMinNanosSeconds = -9'223'372'035;
 constexpr int64_t kMaxNanosSeconds = 9'223'372'035;
 
+enum class Format { kBinary, kJson, kUnsupported };
+
+// The format a record's content-type header names. Media types are matched
+// as RFC 9110 says: case-insensitively, parameters (`; charset=utf-8`) and
+// spaces aside. No header: protobuf binary.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+Format FormatOf(std::string_view content_type) {
+  if (content_type.empty()) return Format::kBinary;
+  std::string_view essence = Trim(content_type.substr(0, content_type.find(';')));
+  if (EqualsIgnoreCase(essence, kJsonContentType)) return Format::kJson;
+  if (EqualsIgnoreCase(essence, "application/x-protobuf") ||
+      EqualsIgnoreCase(essence, "application/protobuf")) {
+    return Format::kBinary;
+  }
+  return Format::kUnsupported;
+}
+
 template <typename Message>
 absl::Status Parse(std::string_view value, std::string_view content_type, Message& msg) {
-  if (content_type == kJsonContentType) {
+  const Format format = FormatOf(content_type);
+  if (format == Format::kJson) {
     if constexpr (std::is_same_v<Message, v1::SurveyResponse>) {
       if (FastJsonToSurveyResponse(value, msg)) return absl::OkStatus();
       msg.Clear();
@@ -39,9 +64,8 @@ absl::Status Parse(std::string_view value, std::string_view content_type, Messag
     }
     return absl::OkStatus();
   }
-  if (!content_type.empty() && content_type != "application/x-protobuf" &&
-      content_type != "application/protobuf") {
-    return absl::InvalidArgumentError(Cat("unsupported content-type \"", content_type.substr(0, 64), "\""));
+  if (format == Format::kUnsupported) {
+    return absl::InvalidArgumentError(Cat("unsupported content-type ", Quoted(content_type.substr(0, 64))));
   }
   if (value.empty()) return absl::InvalidArgumentError("empty record value");
   if (!msg.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
@@ -73,10 +97,7 @@ WireTimestamp Wire(const google::protobuf::Timestamp& ts, bool present) {
   return WireTimestamp{present, ts.seconds(), ts.nanos()};
 }
 
-bool IsBinary(std::string_view content_type) {
-  return content_type.empty() || content_type == "application/x-protobuf" ||
-         content_type == "application/protobuf";
-}
+bool IsBinary(std::string_view content_type) { return FormatOf(content_type) == Format::kBinary; }
 
 }  // namespace
 

@@ -222,11 +222,11 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessWithdrawal(const SourceReco
                   w->wave.empty() ? "missing: wave" : "missing: respondent_ref");
   }
   const Wave* wave = methodology_.FindWave(w->wave);
-  if (wave == nullptr) return reject(RejectReason::kUnknownWave, Cat("wave \"", w->wave, "\" is not configured"));
+  if (wave == nullptr) return reject(RejectReason::kUnknownWave, Cat("wave ", Quoted(w->wave), " is not configured"));
   std::vector<std::string> wijken;
   if (!w->wijk.empty()) {
     if (!districts_->FindWijk(w->wijk)) {
-      return reject(RejectReason::kUnknownWijk, Cat("wijk \"", w->wijk, "\" is not in the district register"));
+      return reject(RejectReason::kUnknownWijk, Cat("wijk ", Quoted(w->wijk), " is not in the district register"));
     }
     wijken.push_back(w->wijk);
     result.wijk = w->wijk;

@@ -1,5 +1,6 @@
 #include "validate/district_register.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "validate/text.h"
@@ -56,7 +57,15 @@ absl::StatusOr<DistrictRegister> DistrictRegister::Parse(std::string_view csv,
   DistrictRegister reg;
   reg.path_ = source;
   reg.sha256_ = Sha256Hex(csv);
-  std::vector<std::string_view> lines = Split(csv, '\n');
+  std::string_view text = csv;
+  // A byte-order mark (as spreadsheets write) is not part of the header.
+  if (text.substr(0, 3) == "\xef\xbb\xbf") text.remove_prefix(3);
+  // Names are published (JSON, protobuf strings): they must be UTF-8.
+  if (const size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
+    const size_t line = static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
+    return absl::InvalidArgumentError(Cat(source, ": line ", line + 1, ": is not UTF-8 text (byte ", bad + 1, ")"));
+  }
+  std::vector<std::string_view> lines = Split(text, '\n');
   auto fail = [&](size_t line, std::string_view column, std::string what) {
     return absl::InvalidArgumentError(Cat(source, ": line ", line + 1,
                                                    column.empty() ? "" : ", column ", column, ": ",
@@ -67,7 +76,9 @@ absl::StatusOr<DistrictRegister> DistrictRegister::Parse(std::string_view csv,
   }
   std::vector<std::string_view> header = Split(Trim(lines[0]), ',');
   std::unordered_map<std::string_view, size_t> col;
-  for (size_t i = 0; i < header.size(); ++i) col[Trim(header[i])] = i;
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (!col.emplace(Trim(header[i]), i).second) return fail(0, Trim(header[i]), "column appears twice in the header");
+  }
   for (std::string_view c : kIdColumns) {
     if (!col.count(c)) return fail(0, c, "column is missing from the header");
   }

@@ -1,8 +1,8 @@
 #include "validate/methodology.h"
 
-#include <cmath>
-
 #include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <set>
 
 #include "validate/text.h"
@@ -32,6 +32,13 @@ void ReadWaves(const Field& root, Methodology& m) {
     w.AllowOnly({"id", "window_start", "window_end", "grace_days", "rounds"});
     Wave wave;
     wave.id = w.Required("id").String();
+    // Part of the output topics' keys (`<wave>/<wijk>`) and of URLs.
+    if (wave.id.empty() || wave.id.size() > 64 ||
+        !std::all_of(wave.id.begin(), wave.id.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+        })) {
+      w.Required("id").Fail("must be 1-64 characters of [A-Za-z0-9._-]");
+    }
     if (!seen.insert(wave.id).second) w.Required("id").Fail("wave defined twice");
     wave.window_first_day = ReadDay(w.Required("window_start"));
     wave.window_last_day = ReadDay(w.Required("window_end"));
@@ -170,8 +177,10 @@ void ReadEstimation(const Field& root, Methodology& m) {
   e.suppress_below_n = f.Required("suppress_below_n").Int(1, 1'000'000);
   e.low_precision_below_n = f.Required("low_precision_below_n").Int(e.suppress_below_n, 1'000'000);
   e.z = f.Required("z").Double();
+  if (!(e.z > 0)) f.Required("z").Fail("must be greater than 0");
   e.score_center = f.Required("score_center").Double();
   e.score_scale = f.Required("score_scale").Double();
+  if (!(e.score_scale > 0)) f.Required("score_scale").Fail("must be greater than 0");
   Field b = f.Required("bands");
   b.AllowOnly({"much_worse_below", "worse_below", "average_up_to", "better_up_to"});
   e.much_worse_below = b.Required("much_worse_below").Double();

@@ -195,11 +195,11 @@ FieldCheck CheckFields(const RawResponse& raw, const RuleContext& ctx) {
   const Wave* wave = fc.attribution.wave;
   if (wave == nullptr) {
     return Reject(std::move(fc), RejectReason::kUnknownWave,
-                  Cat("wave \"", raw.wave, "\" is not configured"));
+                  Cat("wave ", Quoted(raw.wave), " is not configured"));
   }
   if (!fc.attribution.wijk) {
     return Reject(std::move(fc), RejectReason::kUnknownWijk,
-                  Cat("wijk \"", raw.wijk, "\" is not in the district register"));
+                  Cat("wijk ", Quoted(raw.wijk), " is not in the district register"));
   }
   if (!raw.consent) {
     return Reject(std::move(fc), RejectReason::kNoConsent, "consent is not true");

@@ -48,6 +48,13 @@ std::string Join(const std::vector<std::string_view>& parts, std::string_view se
 std::string Join(const std::vector<std::string>& parts, std::string_view separator);
 std::vector<std::string_view> Split(std::string_view s, char separator);
 std::string_view Trim(std::string_view s);
+// `s` between double quotes, every byte outside printable ASCII (and the
+// quote and backslash) written as \xNN: text a producer sent, safe to put in a
+// log line or a rejection's detail (no forged lines, always valid UTF-8).
+std::string Quoted(std::string_view s);
+// The offset of the first byte of `s` that is not part of well-formed UTF-8
+// (no overlongs, surrogates or code points above U+10FFFF); npos: none.
+size_t FirstInvalidUtf8(std::string_view s);
 bool StartsWith(std::string_view s, std::string_view prefix);
 bool Contains(std::string_view s, std::string_view part);
 

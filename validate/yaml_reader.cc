@@ -1,6 +1,7 @@
 #include "validate/yaml_reader.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -77,11 +78,15 @@ int64_t Field::Int(int64_t min, int64_t max) const {
 
 double Field::Double() const {
   if (!node_.IsScalar()) Fail(Cat("must be a number, found ", Describe(node_)));
+  double v = 0;
   try {
-    return node_.as<double>();
+    v = node_.as<double>();
   } catch (const YAML::Exception&) {
     Fail(Cat("must be a number, found ", Describe(node_)));
   }
+  // .nan and .inf are YAML numbers, but no setting has a use for them.
+  if (!std::isfinite(v)) Fail(Cat("must be a finite number, found ", Describe(node_)));
+  return v;
 }
 
 bool Field::Bool() const {

@@ -53,6 +53,18 @@ TEST(Cli, CheckConfigNamesABrokenMethodology) {
   EXPECT_TRUE(Contains(out, dir.File("m.yaml") + ": indicators[0].sigma0: must be greater than 0")) << out;
 }
 
+// A reference for a wijk the register does not have would never be shown.
+TEST(Cli, CheckConfigNamesAReferenceToAnUnknownWijk) {
+  TempDir dir;
+  testing::WriteFile(dir.File("m.yaml"), testing::Patched(testing::ReadFile(testing::MethodologyPath()),
+                                                          "wijk/hillesluis:", "wijk/atlantis:"));
+  std::string config = testing::ReadFile(testing::WriteTestConfig(dir, "127.0.0.1:9", 8080, "g"));
+  testing::WriteFile(dir.File("w.yaml"), testing::WithLine(config, "methodology: ", "methodology: " + dir.File("m.yaml")));
+  std::string out;
+  EXPECT_EQ(testing::RunCommand({BinaryPath(), "check-config", dir.File("w.yaml")}, &out), 2);
+  EXPECT_TRUE(Contains(out, dir.File("m.yaml") + ": references.wijk/atlantis: wijk \"atlantis\" is not in the district register")) << out;
+}
+
 TEST(Cli, AMissingConfigFileIsAConfigurationError) {
   std::string out;
   EXPECT_EQ(testing::RunCommand({BinaryPath(), "check-config", "/nonexistent/w.yaml"}, &out), 2);

@@ -92,6 +92,29 @@ TEST(Decode, WhatIsNotASurveyResponseIsADecodeError) {
   EXPECT_NE(std::string(r.status().message()).find("no known field"), std::string::npos);
 }
 
+// Media types as RFC 9110 has them: case-insensitive, with parameters. A
+// producer that sends "application/json; charset=utf-8" is not refused.
+TEST(Decode, TheContentTypeIsAMediaType) {
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(Sample(), &json).ok());
+  for (const char* ct : {"application/json; charset=utf-8", "Application/JSON", " application/json ",
+                         "application/json;charset=UTF-8"}) {
+    absl::StatusOr<RawResponse> r = DecodeResponse(json, ct);
+    ASSERT_TRUE(r.ok()) << ct << ": " << r.status();
+    EXPECT_EQ(r->response_id, "r-1") << ct;
+  }
+  for (const char* ct : {"Application/X-Protobuf", "application/protobuf; proto=wijkpuls.v1.SurveyResponse"}) {
+    absl::StatusOr<RawResponse> r = DecodeResponse(Sample().SerializeAsString(), ct);
+    ASSERT_TRUE(r.ok()) << ct << ": " << r.status();
+    EXPECT_EQ(r->response_id, "r-1") << ct;
+  }
+  // Unsupported: named in the error, with what a log line must not hold escaped.
+  absl::StatusOr<RawResponse> r = DecodeResponse(json, "text/json\nforged");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "unsupported content-type \"text/json\\x0aforged\"");
+  EXPECT_FALSE(DecodeResponse(json, "application/jsonx").ok());
+}
+
 TEST(Decode, ErrorsNeverQuoteTheData) {
   const std::string secret = R"({"respondentRef":"SECRET-REF", "answers": "oops"})";
   absl::StatusOr<RawResponse> r = DecodeResponse(secret, kJsonContentType);

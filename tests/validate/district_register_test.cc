@@ -38,12 +38,22 @@ TEST(DistrictRegister, ErrorsNameTheLineAndTheColumn) {
       {"g,G,w,W,1,10,1,1,1,1,1,1,1,1\ng,G,w,W,1,10,1,1,1,1,1,1,1,1\n", "line 3, column wijk_id: \"w\" appears twice"},
       {"g,G,w,W,1,10,1,1,1\n", "line 2: has 9 fields"},
       {"g,G,w,W,1,10,0,0,0,0,0,0,0,0\n", "the wijk has no population"},
+      // Names are published: bytes that are not UTF-8 were mangled in the JSON.
+      {"g,G,w,W,1,10,1,1,1,1,1,1,1,1\ng,G,v,C\xf6\xf6l,1,10,1,1,1,1,1,1,1,1\n", "r.csv: line 3: is not UTF-8 text"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<DistrictRegister> d = DistrictRegister::Parse(header + c.body, "r.csv");
     ASSERT_FALSE(d.ok()) << c.expect;
     EXPECT_TRUE(Contains(MessageOf(d.status()), c.expect)) << d.status().message();
   }
+  absl::StatusOr<DistrictRegister> twice = DistrictRegister::Parse("target," + header, "r.csv");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_TRUE(Contains(MessageOf(twice.status()), "line 1, column target: column appears twice")) << twice.status();
+  // A byte-order mark, as spreadsheets write it, is no part of the first column's name.
+  absl::StatusOr<DistrictRegister> bom =
+      DistrictRegister::Parse("\xef\xbb\xbf" + header + "g,G,w,W,1,10,1,1,1,1,1,1,1,1\n", "r.csv");
+  ASSERT_TRUE(bom.ok()) << bom.status();
+  EXPECT_EQ(bom->wijken().size(), 1u);
   absl::StatusOr<DistrictRegister> missing = DistrictRegister::Parse("gebied_id,wijk_id\n", "r.csv");
   ASSERT_FALSE(missing.ok());
   EXPECT_TRUE(Contains(MessageOf(missing.status()), "column gebied_name: column is missing")) << missing.status();

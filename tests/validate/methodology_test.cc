@@ -65,6 +65,14 @@ TEST(Methodology, ErrorsNameTheFileAndTheKey) {
       {"grace_days: 14", "grace_dayz: 14", "waves[0].grace_dayz: unknown key"},
       {"V02: RISK5", "V02: RISK7", "instruments.VEILIGHEIDSMONITOR.items.V02: unknown scale"},
       {"codes: [1, 2, 3], dir: -1", "codes: [1, 2, 9], dir: -1", "indicators[0].codes: 9 is not on the scale of V01"},
+      // Found by an audit: each of these loaded and gave inverted intervals,
+      // NaN or infinite scores, or keys that the output topics cannot carry.
+      {"z: 1.96", "z: -1.96", "estimation.z: must be greater than 0"},
+      {"z: 1.96", "z: .nan", "estimation.z: must be a finite number"},
+      {"sigma0: 9 }", "sigma0: .inf }", "indicators[0].sigma0: must be a finite number"},
+      {"score_scale: 10", "score_scale: 0", "estimation.score_scale: must be greater than 0"},
+      {"id: \"2024\"", "id: \"20/24\"", "waves[0].id: must be 1-64 characters of [A-Za-z0-9._-]"},
+      {"at_risk_fraction: 0.9", "at_risk_fraction: 0.9000001", "quota.at_risk_fraction: at most six decimals"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<Methodology> m = ParseMethodology(Broken(c.from, c.to), "m.yaml");

@@ -123,6 +123,22 @@ INSTANTIATE_TEST_SUITE_P(
         ReasonCase{"only_unknown_items", [](RawResponse& r) { r.answers = {{"Z1", 1}, {"Z2", 1}}; }, std::nullopt}),
     [](const ::testing::TestParamInfo<ReasonCase>& i) { return i.param.name; });
 
+// A wave or wijk the producer made up is named in the rejection's detail
+// (and the debug log), with everything that could forge a log line or break
+// UTF-8 escaped (found by an audit: a wijk with a newline forged a log line).
+TEST(Rules, AnUnknownWijkOrWaveIsQuotedWithControlBytesEscaped) {
+  RawResponse r = ValidVm();
+  r.wijk = "x\n2026-01-01 error FORGED \"\xff";
+  FieldCheck c = Check(r);
+  ASSERT_EQ(c.reason, RejectReason::kUnknownWijk);
+  EXPECT_EQ(c.detail, "wijk \"x\\x0a2026-01-01 error FORGED \\x22\\xff\" is not in the district register");
+  r = ValidVm();
+  r.wave = "20\r24";
+  c = Check(r);
+  ASSERT_EQ(c.reason, RejectReason::kUnknownWave);
+  EXPECT_EQ(c.detail, "wave \"20\\x0d24\" is not configured");
+}
+
 TEST(Rules, TheWindowStartsAtLocalMidnightInWinterTime) {
   // 2023-03-01 00:00 Europe/Amsterdam is 2023-02-28 23:00 UTC (CET, +1).
   const Wave& w = *DefaultMethodology().FindWave("2024");
