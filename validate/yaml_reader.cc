@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
 
 #include "validate/text.h"
@@ -123,6 +125,30 @@ std::vector<int64_t> Field::IntList(int64_t min, int64_t max) const {
   return out;
 }
 
+namespace {
+
+// A key given twice in one map. YAML forbids it, but yaml-cpp keeps both and
+// answers with the first: an override appended at the end of a file would be
+// ignored without a word. `path` is the map's key path ("" at the top).
+std::optional<std::pair<std::string, YAML::Mark>> RepeatedKey(const YAML::Node& node, const std::string& path) {
+  if (node.IsMap()) {
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+      const std::string at = path.empty() ? key : Cat(path, ".", key);
+      if (kv.first.IsScalar() && !seen.insert(key).second) return std::make_pair(at, kv.first.Mark());
+      if (auto r = RepeatedKey(kv.second, at)) return r;
+    }
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      if (auto r = RepeatedKey(node[i], Cat(path, "[", i, "]"))) return r;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 absl::Status ParseYaml(std::string_view text, const std::string& source,
                        const std::function<void(const Field&)>& read) {
   YAML::Node root;
@@ -134,6 +160,10 @@ absl::Status ParseYaml(std::string_view text, const std::string& source,
   }
   if (!root || root.IsNull()) return absl::InvalidArgumentError(Cat(source, ": is empty"));
   try {
+    if (auto repeated = RepeatedKey(root, "")) {
+      return absl::InvalidArgumentError(Cat(source, ": line ", repeated->second.line + 1, ": ",
+                                            repeated->first, ": is given twice"));
+    }
     read(Field(root, ""));
   } catch (const FieldError& e) {
     return absl::InvalidArgumentError(

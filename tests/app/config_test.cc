@@ -62,6 +62,12 @@ TEST(Config, ErrorsNameTheFileAndTheKey) {
       {"security.protocol: SASL_SSL", "enable.auto.commit: \"true\"", "enable.auto.commit is set by wijkpuls"},
       {"pseudonymisation_key_file: key", "pseudonymisation_key_file: key\nlog: {level: loud}", "w.yaml: log.level: must be"},
       {"pseudonymisation_key_file: key", "pseudonymisation_key_file: key\nkafka_extra: 1", "w.yaml: kafka_extra: unknown key"},
+      // A key given twice: yaml-cpp answered with the first, so an override
+      // appended at the end was ignored without a word.
+      {"pseudonymisation_key_file: key", "pseudonymisation_key_file: key\nhttp: {listen: \"127.0.0.1:1\"}", "w.yaml: line 11: http: is given twice"},
+      {"  dir: state", "  dir: state\n  dir: other", "w.yaml: line 6: state.dir: is given twice"},
+      // librdkafka's own check of each property.
+      {"security.protocol: SASL_SSL", "security.protocol: NOPE", "w.yaml: kafka.properties.security.protocol: Invalid value"},
   };
   for (const Case& c : cases) {
     std::string text = kGood;
