@@ -54,6 +54,7 @@ int CheckConfigCommand(const std::string& file);
 
 struct ReportArgs {
   std::string url;     // a running daemon, e.g. http://127.0.0.1:8080
+  std::string token_file;  // with url: the bearer token, if the API asks for one
   std::string config;  // or a state directory through its config
   std::string state_dir;
   std::string wave;

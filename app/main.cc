@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
   auto* sc = app.add_subcommand("scores", "Print provisional scores as a table or JSON");
   for (auto [cmd, args] : {std::pair{q, &quotas}, std::pair{sc, &scores}}) {
     cmd->add_option("--url", args->url, "A running daemon, e.g. http://127.0.0.1:8080");
+    cmd->add_option("--token-file", args->token_file,
+                    "With --url: a file holding the daemon's bearer token (http.bearer_token_file)");
     cmd->add_option("--config", args->config, "Or read the state directory of this configuration");
     cmd->add_option("--state-dir", args->state_dir, "State directory (overrides the config)");
     cmd->add_option("--wave", args->wave, "Wave (default: the latest with data)");

@@ -13,16 +13,23 @@
 #include "nlohmann/json.hpp"
 #include "serve/api.h"
 #include "validate/text.h"
+#include "validate/yaml_reader.h"
 
 namespace wijkpuls {
 namespace {
 
 using nlohmann::json;
 
-absl::StatusOr<std::string> FetchUrl(const std::string& url, const std::string& path) {
+absl::StatusOr<std::string> FetchUrl(const std::string& url, const std::string& token_file,
+                                     const std::string& path) {
   httplib::Client client(url);
   client.set_connection_timeout(5);
   client.set_read_timeout(30);
+  if (!token_file.empty()) {
+    absl::StatusOr<std::string> token = yaml::ReadFileToString(token_file);
+    if (!token.ok()) return absl::InvalidArgumentError(Cat("--token-file: ", token.status().message()));
+    client.set_bearer_token_auth(std::string(Trim(*token)));
+  }
   httplib::Result res = client.Get(path.c_str());
   if (!res) return absl::UnavailableError(Cat(url, path, ": ", httplib::to_string(res.error())));
   if (res->status != 200) return absl::UnavailableError(Cat(url, path, ": HTTP ", res->status, ": ", res->body));
@@ -65,7 +72,8 @@ absl::StatusOr<std::string> Document(const ReportArgs& a, const std::string& pat
   if (a.url.empty() == a.config.empty()) {
     return absl::InvalidArgumentError("give exactly one of --url URL (a running daemon) or --config FILE");
   }
-  if (!a.url.empty()) return FetchUrl(a.url, path);
+  if (!a.token_file.empty() && a.url.empty()) return absl::InvalidArgumentError("--token-file goes with --url");
+  if (!a.url.empty()) return FetchUrl(a.url, a.token_file, path);
   return FromState(a, get);
 }
 
@@ -119,7 +127,9 @@ void PrintQuotaTable(const json& doc) {
 
 std::string ScoreCell(const json& s) {
   if (!s["has_value"].get<bool>()) return s["status"].get<std::string>() == "SUPPRESSED" ? "suppressed" : "-";
-  std::string v = Fixed(s["score"].get<double>(), 1) + " ±" + Fixed(1.96 * s["score_se"].get<double>(), 1);
+  // The interval as published (its z is the methodology's, not always 1.96).
+  const double half = s["ci_high"].get<double>() - s["score"].get<double>();
+  std::string v = Fixed(s["score"].get<double>(), 1) + " ±" + Fixed(half, 1);
   if (s["status"].get<std::string>() == "LOW_PRECISION") v += " (low)";
   return v;
 }
@@ -165,7 +175,7 @@ int ScoresCommand(const ReportArgs& a) {
   json doc = json::parse(*body);
   std::cout << Pad("level", 7) << " " << Pad("unit", 34) << " " << Pad("n", 6) << " ";
   const json& first = one ? doc : doc["units"][0];
-  for (const json& x : first["indices"]) std::cout << Pad(x["id"].get<std::string>() + " (95% CI)", 20) << " ";
+  for (const json& x : first["indices"]) std::cout << Pad(x["id"].get<std::string>() + " (± CI)", 20) << " ";
   std::cout << "\n";
   if (one) {
     PrintScoreRow(doc);

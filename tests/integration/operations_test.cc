@@ -359,10 +359,33 @@ TEST(Cli, QuotasAndScoresPrintTablesFromARunningDaemon) {
   ASSERT_EQ(RunCommand({BinaryPath(), "quotas", "--url", url, "--json"}, &out), 0);
   EXPECT_EQ(json::parse(out), api);
   ASSERT_EQ(RunCommand({BinaryPath(), "scores", "--url", url}, &out), 0) << out;
-  EXPECT_TRUE(Contains(out, "VI (95% CI)")) << out;
+  EXPECT_TRUE(Contains(out, "VI (± CI)")) << out;
   EXPECT_TRUE(Contains(out, "Rotterdam")) << out;
   EXPECT_EQ(RunCommand({BinaryPath(), "quotas", "--url", "http://127.0.0.1:1"}, &out), 1) << out;
   EXPECT_TRUE(Contains(out, "wijkpuls quotas: ")) << out;
+  EXPECT_EQ(d.Stop(), 0);
+}
+
+// A daemon whose API asks for a bearer token is read with --token-file.
+TEST(Cli, QuotasFromADaemonThatAsksForATokenReadTheTokenFile) {
+  TempDir dir;
+  auto cluster = StartCluster(ClusterOptions{});
+  const int port = FreePort();
+  WriteFile(dir.File("token"), "a-token-of-more-than-sixteen-characters\n");
+  std::string config = ReadFile(WriteTestConfig(dir, cluster->bootstrap(), port, "it-token"));
+  config = Patched(config, Cat("listen: \"127.0.0.1:", port, "\"\n"),
+                   Cat("listen: \"127.0.0.1:", port, "\"\n  bearer_token_file: ", dir.File("token"), "\n"));
+  WriteFile(dir.File("wijkpuls.yaml"), config);
+  Daemon d(dir, dir.File("wijkpuls.yaml"), port);
+  ASSERT_TRUE(d.WaitUp()) << d.Log();
+  const std::string url = Cat("http://127.0.0.1:", port);
+  std::string out;
+  EXPECT_EQ(RunCommand({BinaryPath(), "quotas", "--url", url, "--json"}, &out), 1) << out;
+  EXPECT_TRUE(Contains(out, "HTTP 401")) << out;
+  ASSERT_EQ(RunCommand({BinaryPath(), "quotas", "--url", url, "--json", "--token-file", dir.File("token")}, &out), 0) << out;
+  EXPECT_EQ(json::parse(out)["wijken"].size(), 71u);
+  EXPECT_EQ(RunCommand({BinaryPath(), "quotas", "--token-file", dir.File("token"), "--config", dir.File("wijkpuls.yaml")}, &out), 2) << out;
+  EXPECT_TRUE(Contains(out, "--token-file goes with --url")) << out;
   EXPECT_EQ(d.Stop(), 0);
 }
 
