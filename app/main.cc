@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
   SimulateArgs sim;
   auto* m = app.add_subcommand("simulate", "Write a realistic simulated fieldwork season to Kafka or a file");
   m->add_option("--records", sim.records, "About how many records")->check(CLI::Range(100, 50'000'000));
-  m->add_option("--scale", sim.scale, "Multiplier of the register's gross sample (overrides --records)");
+  m->add_option("--scale", sim.scale, "Multiplier of the register's gross sample (overrides --records)")
+      ->check(CLI::Range(0.001, 1000.0));
   m->add_option("--seed", sim.seed, "Seed");
   m->add_option("--out", sim.out, "Record file to write (for `replay`)");
   m->add_option("--brokers", sim.brokers, "Kafka bootstrap servers to produce to");

@@ -20,6 +20,13 @@ namespace {
 
 using nlohmann::json;
 
+// The API's error body ({"error": "..."}) as its text; other bodies as they are.
+std::string ErrorText(const std::string& body) {
+  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_object() && doc.contains("error") && doc["error"].is_string()) return doc["error"].get<std::string>();
+  return body;
+}
+
 absl::StatusOr<std::string> FetchUrl(const std::string& url, const std::string& token_file,
                                      const std::string& path) {
   httplib::Client client(url);
@@ -32,7 +39,11 @@ absl::StatusOr<std::string> FetchUrl(const std::string& url, const std::string& 
   }
   httplib::Result res = client.Get(path.c_str());
   if (!res) return absl::UnavailableError(Cat(url, path, ": ", httplib::to_string(res.error())));
-  if (res->status != 200) return absl::UnavailableError(Cat(url, path, ": HTTP ", res->status, ": ", res->body));
+  if (res->status != 200) {
+    // A request for what does not exist is a usage error, as with --config.
+    std::string why = Cat(url, path, ": HTTP ", res->status, ": ", ErrorText(res->body));
+    return res->status == 404 ? absl::NotFoundError(std::move(why)) : absl::UnavailableError(std::move(why));
+  }
   return res->body;
 }
 
@@ -63,7 +74,7 @@ absl::StatusOr<std::string> FromState(const ReportArgs& a, const std::function<A
   hub.Publish(cs);
   Api api(hub, ApiOptions{config->closed_waves, config->city_name});
   ApiResponse r = get(api);
-  if (r.status != 200) return absl::NotFoundError(r.body);
+  if (r.status != 200) return absl::NotFoundError(ErrorText(r.body));
   return r.body;
 }
 

@@ -144,6 +144,17 @@ TEST(Cli, ReplayOfALengthPastTheEndOfTheFileFailsWithAMessage) {
   EXPECT_FALSE(Contains(out, "terminate called")) << out;
 }
 
+// An API error reads as its text, not as the API's JSON body.
+TEST(Cli, AnUnknownUnitIsAUsageErrorInWords) {
+  TempDir dir;
+  const std::string config = testing::WriteTestConfig(dir, "127.0.0.1:9", 8080, "g");
+  testing::WriteFile(dir.File("none.rec"), "");
+  std::string out;
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "replay", dir.File("none.rec"), "--config", config, "--ephemeral-key"}, &out), 0) << out;
+  EXPECT_EQ(testing::RunCommand({BinaryPath(), "scores", "--config", config, "--level", "wijk", "--unit", "atlantis"}, &out), 2);
+  EXPECT_EQ(out, "wijkpuls scores: no unit wijk/atlantis (levels: wijk, gebied, stad)\n");
+}
+
 // A state directory built under another methodology is not reported under
 // this one: quotas and scores refuse it, as serve and replay do.
 TEST(Cli, ReportsRefuseAStateBuiltWithAnotherMethodology) {
