@@ -27,6 +27,39 @@ json ToJson(const google::protobuf::Message& msg) {
   return json::parse(text);
 }
 
+// A unit's scores in the protobuf JSON mapping, without the fields that carry
+// no number: a score without a value (SUPPRESSED, or too few components)
+// publishes no value, score, interval, band or delta; the fields the proto
+// defines for indicators only (value, value_se, n_eff) or for themes and
+// indices only (components), or for indices only (the reference), are left
+// out elsewhere. Printing them as 0 showed numbers nobody computed.
+json ScoresToJson(const v1::ProvisionalScores& scores) {
+  json j = ToJson(scores);
+  const std::vector<const char*> no_value = {"value", "value_se", "score", "score_se",
+                                             "ci_low", "ci_high", "band", "delta"};
+  const std::vector<const char*> indicator_only = {"value", "value_se", "n_eff"};
+  const std::vector<const char*> not_for_indicators = {"components_used", "components_total"};
+  const std::vector<const char*> index_only = {"has_reference", "reference", "delta"};
+  auto drop = [](json& score, const std::vector<const char*>& fields) {
+    for (const char* f : fields) score.erase(f);
+  };
+  for (json& score : j["indicators"]) {
+    drop(score, not_for_indicators);
+    drop(score, index_only);
+  }
+  for (json& score : j["themes"]) {
+    drop(score, indicator_only);
+    drop(score, index_only);
+  }
+  for (json& score : j["indices"]) drop(score, indicator_only);
+  for (const char* list : {"indicators", "themes", "indices"}) {
+    for (json& score : j[list]) {
+      if (!score.value("has_value", false)) drop(score, no_value);
+    }
+  }
+  return j;
+}
+
 ApiResponse Ok(const json& j) { return ApiResponse{200, j.dump(), "application/json", ""}; }
 ApiResponse Error(int status, const std::string& message) {
   return ApiResponse{status, json{{"error", message}}.dump(), "application/json", ""};
@@ -257,7 +290,7 @@ ApiResponse Api::Scores(const std::string& wave_id) {
     ViewContext ctx{*cs.methodology, *cs.districts, !options_.closed_waves.count(wave->id), options_.city_name};
     json units = json::array();
     for (const UnitRef& u : AllUnits(*cs.districts, options_.city_name)) {
-      units.push_back(ToJson(ComputeScores(u, cs.state, *wave, ctx)));
+      units.push_back(ScoresToJson(ComputeScores(u, cs.state, *wave, ctx)));
     }
     const UnixNanos watermark = cs.state.Watermark(wave->id);
     return Ok(json{{"wave", wave->id},
@@ -274,7 +307,7 @@ ApiResponse Api::Score(const std::string& level, const std::string& unit, const 
     std::optional<UnitRef> u = FindUnit(*cs.districts, level, unit, options_.city_name);
     if (!u) return Error(404, Cat("no unit ", level, "/", unit, " (levels: wijk, gebied, stad)"));
     ViewContext ctx{*cs.methodology, *cs.districts, !options_.closed_waves.count(wave->id), options_.city_name};
-    return Ok(ToJson(ComputeScores(*u, cs.state, *wave, ctx)));
+    return Ok(ScoresToJson(ComputeScores(*u, cs.state, *wave, ctx)));
   });
 }
 
@@ -351,5 +384,7 @@ ApiResponse Api::Quality(const std::string& wave_id) {
     return Ok(out);
   });
 }
+
+std::string ScoresJson(const v1::ProvisionalScores& scores) { return ScoresToJson(scores).dump(); }
 
 }  // namespace wijkpuls

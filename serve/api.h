@@ -24,6 +24,14 @@ struct ApiResponse {
   std::string etag;
 };
 
+namespace v1 {
+class ProvisionalScores;
+}
+
+// One unit's scores as the API shows them (the protobuf JSON mapping, without
+// the fields that carry no number for that score), as JSON text.
+std::string ScoresJson(const v1::ProvisionalScores& scores);
+
 struct ApiOptions {
   std::set<std::string> closed_waves;
   std::string city_name = "Rotterdam";

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "nlohmann/json.hpp"
+
 #include "tests/support/test_support.h"
 
 namespace wijkpuls {
@@ -35,6 +37,37 @@ TEST(Api, AnETagChangesWithTheStateAndIsNeverReusedByAnotherProcess) {
   again.Publish(EmptyState(1));
   Api second(again, ApiOptions{});
   EXPECT_NE(second.Quotas("").etag, a.etag);
+}
+
+// A score without a value shows no number at all, and no score shows a field
+// the proto defines only for other kinds (indicators: value, n_eff; indices:
+// the reference).
+TEST(Api, AScoreWithoutAValueShowsNoNumber) {
+  StateHub hub;
+  hub.Publish(EmptyState(1));
+  Api api(hub, ApiOptions{});
+  const ApiResponse r = api.Score("wijk", "carnisse", "");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const nlohmann::json j = nlohmann::json::parse(r.body);
+  ASSERT_EQ(j["indicators"].size(), 35u);
+  for (const char* list : {"indicators", "themes", "indices"}) {
+    for (const nlohmann::json& s : j[list]) {
+      EXPECT_EQ(s["status"], "SUPPRESSED") << s;
+      EXPECT_FALSE(s["has_value"].get<bool>()) << s;
+      for (const char* f : {"value", "score", "score_se", "ci_low", "ci_high", "band", "delta"}) {
+        EXPECT_FALSE(s.contains(f)) << list << ": " << f << " in " << s;
+      }
+      EXPECT_TRUE(s.contains("n")) << s;
+    }
+  }
+  EXPECT_TRUE(j["indicators"][0].contains("n_eff"));
+  EXPECT_FALSE(j["indicators"][0].contains("components_used"));
+  EXPECT_FALSE(j["themes"][0].contains("n_eff"));
+  EXPECT_TRUE(j["themes"][0].contains("components_used"));
+  EXPECT_FALSE(j["themes"][0].contains("reference"));
+  // Carnisse has a reference in the default methodology: shown with the index.
+  EXPECT_TRUE(j["indices"][0]["has_reference"].get<bool>());
+  EXPECT_EQ(j["indices"][0]["reference"].get<double>(), 86.0);
 }
 
 }  // namespace
