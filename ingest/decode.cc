@@ -11,6 +11,7 @@
 #include "ingest/binary_fast.h"
 #include "ingest/json_fast.h"
 #include "ingest/log.h"
+#include "nlohmann/json.hpp"
 #include "validate/text.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
@@ -46,14 +47,17 @@ Format FormatOf(std::string_view content_type) {
   return Format::kUnsupported;
 }
 
+// `by_protobufs_json` (if given) is set when protobuf's JSON parser read it.
 template <typename Message>
-absl::Status Parse(std::string_view value, std::string_view content_type, Message& msg) {
+absl::Status Parse(std::string_view value, std::string_view content_type, Message& msg,
+                   bool* by_protobufs_json = nullptr) {
   const Format format = FormatOf(content_type);
   if (format == Format::kJson) {
     if constexpr (std::is_same_v<Message, v1::SurveyResponse>) {
       if (FastJsonToSurveyResponse(value, msg)) return absl::OkStatus();
       msg.Clear();
     }
+    if (by_protobufs_json != nullptr) *by_protobufs_json = true;
     google::protobuf::util::JsonParseOptions options;
     options.ignore_unknown_fields = true;
     auto st = google::protobuf::util::JsonStringToMessage(
@@ -99,6 +103,26 @@ WireTimestamp Wire(const google::protobuf::Timestamp& ts, bool present) {
 
 bool IsBinary(std::string_view content_type) { return FormatOf(content_type) == Format::kBinary; }
 
+// The first enum field of a SurveyResponse in JSON whose value is a name the
+// schema does not know (protobuf's parser, told to ignore unknown fields,
+// drops such a value as if the field were absent); empty: none. Only records
+// off the fast JSON path get here, and the text has parsed already.
+std::string UnknownEnumName(std::string_view text) {
+  const nlohmann::json doc = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return "";
+  const google::protobuf::Descriptor* d = v1::SurveyResponse::descriptor();
+  for (const char* field : {"instrument", "mode", "age_band", "sex"}) {
+    const google::protobuf::FieldDescriptor* f = d->FindFieldByName(field);
+    for (const std::string& key : {f->name(), f->json_name()}) {
+      auto it = doc.find(key);
+      if (it != doc.end() && it->is_string() && f->enum_type()->FindValueByName(it->get<std::string>()) == nullptr) {
+        return field;
+      }
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 absl::StatusOr<RawResponse> DecodeResponse(std::string_view value, std::string_view content_type) {
@@ -126,8 +150,10 @@ absl::StatusOr<RawResponse> DecodeResponseWithProtobuf(std::string_view value,
   arena_options.initial_block_size = sizeof first_block;
   google::protobuf::Arena arena(arena_options);
   v1::SurveyResponse& msg = *google::protobuf::Arena::CreateMessage<v1::SurveyResponse>(&arena);
-  if (absl::Status st = Parse(value, content_type, msg); !st.ok()) return st;
+  bool by_protobufs_json = false;
+  if (absl::Status st = Parse(value, content_type, msg, &by_protobufs_json); !st.ok()) return st;
   RawResponse raw;
+  if (by_protobufs_json) raw.unknown_enum_field = UnknownEnumName(value);
   raw.response_id = msg.response_id();
   raw.respondent_ref = msg.respondent_ref();
   raw.wave = msg.wave();

@@ -35,6 +35,10 @@ struct RawResponse {
   // Name of a field whose value could not be represented (e.g. a timestamp
   // out of range); validation rejects it as INVALID_FIELD.
   std::string unrepresentable_field;
+  // Name of an enum field sent as a name the schema does not know (JSON, e.g.
+  // "mode": "CARRIER_PIGEON"; protobuf's parser drops it): INVALID_FIELD, not
+  // MISSING_FIELD.
+  std::string unknown_enum_field;
   std::vector<RawAnswer> answers;
   std::string interviewer_id;
   bool consent = false;

@@ -68,17 +68,18 @@ std::vector<std::string_view> MissingFields(const RawResponse& raw) {
   if (raw.response_id.empty()) missing.push_back("response_id");
   if (raw.respondent_ref.empty()) missing.push_back("respondent_ref");
   if (raw.wave.empty()) missing.push_back("wave");
-  if (raw.instrument == 0) missing.push_back("instrument");
+  auto absent = [&](int value, std::string_view field) { return value == 0 && raw.unknown_enum_field != field; };
+  if (absent(raw.instrument, "instrument")) missing.push_back("instrument");
   if (raw.wijk.empty()) missing.push_back("wijk");
-  if (raw.mode == 0) missing.push_back("mode");
+  if (absent(raw.mode, "mode")) missing.push_back("mode");
   if (NeedsStartedAt(raw.mode) && !raw.started_at && raw.unrepresentable_field != "started_at") {
     missing.push_back("started_at");
   }
   if (!raw.submitted_at && raw.unrepresentable_field != "submitted_at") {
     missing.push_back("submitted_at");
   }
-  if (raw.age_band == 0) missing.push_back("age_band");
-  if (raw.sex == 0) missing.push_back("sex");
+  if (absent(raw.age_band, "age_band")) missing.push_back("age_band");
+  if (absent(raw.sex, "sex")) missing.push_back("sex");
   if (raw.answers.empty()) missing.push_back("answers");
   if (NeedsInterviewer(raw.mode) && raw.interviewer_id.empty()) missing.push_back("interviewer_id");
   return missing;
@@ -108,6 +109,7 @@ std::optional<std::string> InvalidField(const RawResponse& raw) {
   if (!raw.unrepresentable_field.empty()) {
     return Cat(raw.unrepresentable_field, " is not a valid timestamp");
   }
+  if (!raw.unknown_enum_field.empty()) return Cat(raw.unknown_enum_field, " is not a known value");
   if (NeedsInterviewer(raw.mode) && !IsIdLike(raw.interviewer_id, kMaxShortField)) {
     return std::string("interviewer_id must be 1-64 characters of A-Z a-z 0-9 . _ : -");
   }

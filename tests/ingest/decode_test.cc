@@ -115,6 +115,32 @@ TEST(Decode, TheContentTypeIsAMediaType) {
   EXPECT_FALSE(DecodeResponse(json, "application/jsonx").ok());
 }
 
+// An enum sent in JSON as a name the schema does not know is an invalid
+// field, not a missing one (protobuf's parser drops it as if absent).
+TEST(Decode, AnUnknownEnumNameInJsonIsMarkedInvalidNotMissing) {
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(Sample(), &json).ok());
+  const std::string mode = "\"mode\":\"PHONE\"";
+  ASSERT_NE(json.find(mode), std::string::npos) << json;
+  std::string pigeon = json;
+  pigeon.replace(pigeon.find(mode), mode.size(), "\"mode\":\"CARRIER_PIGEON\"");
+  absl::StatusOr<RawResponse> r = DecodeResponse(pigeon, kJsonContentType);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->mode, 0);
+  EXPECT_EQ(r->unknown_enum_field, "mode");
+  // Known names, and the snake_case key, leave it empty.
+  r = DecodeResponse(json, kJsonContentType);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->unknown_enum_field, "");
+  std::string sex = json;
+  const std::string female = "\"sex\":\"FEMALE\"";
+  ASSERT_NE(sex.find(female), std::string::npos) << json;
+  sex.replace(sex.find(female), female.size(), "\"sex\":\"UNKNOWN_SEX\"");
+  r = DecodeResponse(sex, kJsonContentType);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->unknown_enum_field, "sex");
+}
+
 TEST(Decode, ErrorsNeverQuoteTheData) {
   const std::string secret = R"({"respondentRef":"SECRET-REF", "answers": "oops"})";
   absl::StatusOr<RawResponse> r = DecodeResponse(secret, kJsonContentType);

@@ -101,6 +101,8 @@ INSTANTIATE_TEST_SUITE_P(
         ReasonCase{"mode_9", [](RawResponse& r) { r.mode = 9; }, RR::kInvalidField},
         ReasonCase{"age_5", [](RawResponse& r) { r.age_band = 5; }, RR::kInvalidField},
         ReasonCase{"sex_3", [](RawResponse& r) { r.sex = 3; }, RR::kInvalidField},
+        ReasonCase{"mode_by_an_unknown_name", [](RawResponse& r) { r.mode = 0; r.unknown_enum_field = "mode"; }, RR::kInvalidField},
+        ReasonCase{"sex_by_an_unknown_name", [](RawResponse& r) { r.sex = 0; r.unknown_enum_field = "sex"; }, RR::kInvalidField},
         ReasonCase{"bad_interviewer", [](RawResponse& r) { r.mode = 4; r.interviewer_id = "x y"; }, RR::kInvalidField},
         ReasonCase{"timestamp_out_of_range", [](RawResponse& r) { r.submitted_at.reset(); r.unrepresentable_field = "submitted_at"; }, RR::kInvalidField},
         ReasonCase{"unknown_wave", [](RawResponse& r) { r.wave = "2019"; }, RR::kUnknownWave},
