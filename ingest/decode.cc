@@ -47,10 +47,12 @@ Format FormatOf(std::string_view content_type) {
   return Format::kUnsupported;
 }
 
-// `by_protobufs_json` (if given) is set when protobuf's JSON parser read it.
+// `by_protobufs_json` (if given) is set when protobuf's JSON parser read it;
+// `unknown_fields` (if given) to the number of fields of a binary message
+// that the schema does not know.
 template <typename Message>
 absl::Status Parse(std::string_view value, std::string_view content_type, Message& msg,
-                   bool* by_protobufs_json = nullptr) {
+                   bool* by_protobufs_json = nullptr, int* unknown_fields = nullptr) {
   const Format format = FormatOf(content_type);
   if (format == Format::kJson) {
     if constexpr (std::is_same_v<Message, v1::SurveyResponse>) {
@@ -77,7 +79,9 @@ absl::Status Parse(std::string_view value, std::string_view content_type, Messag
   }
   // Protobuf's binary format is lenient: bytes that set no known field are
   // not a message of this type, whatever they are. (Unknown fields are not used.)
-  msg.GetReflection()->MutableUnknownFields(&msg)->Clear();
+  google::protobuf::UnknownFieldSet* unknown = msg.GetReflection()->MutableUnknownFields(&msg);
+  if (unknown_fields != nullptr) *unknown_fields = unknown->field_count();
+  unknown->Clear();
   if (msg.ByteSizeLong() == 0) {
     return absl::InvalidArgumentError(
         Cat("not a ", msg.GetDescriptor()->name(), " (no known field in ", value.size(), " bytes)"));
@@ -103,24 +107,27 @@ WireTimestamp Wire(const google::protobuf::Timestamp& ts, bool present) {
 
 bool IsBinary(std::string_view content_type) { return FormatOf(content_type) == Format::kBinary; }
 
-// The first enum field of a SurveyResponse in JSON whose value is a name the
-// schema does not know (protobuf's parser, told to ignore unknown fields,
-// drops such a value as if the field were absent); empty: none. Only records
-// off the fast JSON path get here, and the text has parsed already.
-std::string UnknownEnumName(std::string_view text) {
+// What protobuf's JSON parser, told to ignore unknown fields, drops without a
+// trace: the top-level keys the schema does not know (counted), and the first
+// enum field whose value is a name the schema does not know (as if the field
+// were absent). Only records off the fast JSON path get here, and the text
+// has parsed already.
+void FindWhatJsonParsingDrops(std::string_view text, RawResponse& raw) {
   const nlohmann::json doc = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object()) return "";
+  if (!doc.is_object()) return;
   const google::protobuf::Descriptor* d = v1::SurveyResponse::descriptor();
-  for (const char* field : {"instrument", "mode", "age_band", "sex"}) {
-    const google::protobuf::FieldDescriptor* f = d->FindFieldByName(field);
-    for (const std::string& key : {f->name(), f->json_name()}) {
-      auto it = doc.find(key);
-      if (it != doc.end() && it->is_string() && f->enum_type()->FindValueByName(it->get<std::string>()) == nullptr) {
-        return field;
-      }
+  for (const auto& [key, value] : doc.items()) {
+    const google::protobuf::FieldDescriptor* f = d->FindFieldByName(key);
+    if (f == nullptr) f = d->FindFieldByCamelcaseName(key);
+    if (f == nullptr) {
+      ++raw.unknown_fields;
+      continue;
+    }
+    if (f->enum_type() != nullptr && value.is_string() && raw.unknown_enum_field.empty() &&
+        f->enum_type()->FindValueByName(value.get<std::string>()) == nullptr) {
+      raw.unknown_enum_field = f->name();
     }
   }
-  return "";
 }
 
 }  // namespace
@@ -151,9 +158,11 @@ absl::StatusOr<RawResponse> DecodeResponseWithProtobuf(std::string_view value,
   google::protobuf::Arena arena(arena_options);
   v1::SurveyResponse& msg = *google::protobuf::Arena::CreateMessage<v1::SurveyResponse>(&arena);
   bool by_protobufs_json = false;
-  if (absl::Status st = Parse(value, content_type, msg, &by_protobufs_json); !st.ok()) return st;
+  int unknown_fields = 0;
+  if (absl::Status st = Parse(value, content_type, msg, &by_protobufs_json, &unknown_fields); !st.ok()) return st;
   RawResponse raw;
-  if (by_protobufs_json) raw.unknown_enum_field = UnknownEnumName(value);
+  raw.unknown_fields = unknown_fields;
+  if (by_protobufs_json) FindWhatJsonParsingDrops(value, raw);
   raw.response_id = msg.response_id();
   raw.respondent_ref = msg.respondent_ref();
   raw.wave = msg.wave();

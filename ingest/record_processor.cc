@@ -158,6 +158,7 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
     }
   }
 
+  result.unknown_fields = raw.unknown_fields;
   FieldCheck& fc = prepared.check;
   if (fc.reason) {
     Reject(result, *fc.reason, std::move(fc.detail), record, raw.wave, raw.wijk, fc.attribution,

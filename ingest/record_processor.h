@@ -51,6 +51,7 @@ struct RecordResult {
   std::string response_id;               // when it could be decoded and is well-formed
   std::string wijk;                      // register id, when known
   int erased = 0;                        // withdrawals: responses erased
+  int unknown_fields = 0;                // responses: fields the schema does not know (not for duplicates)
   bool DeadLetter() const { return reason.has_value(); }
 };
 

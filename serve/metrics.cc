@@ -151,6 +151,12 @@ Metrics::Metrics(std::string version)
   }
   for (QualityFlag f : kAllQualityFlags) flag_[static_cast<int>(f)] = &flags_.Add({{"flag", std::string(WireName(f))}});
   erased_ = &withdrawals_.Add({});
+  unknown_fields_ = &BuildCounter()
+                         .Name("wijkpuls_unknown_fields_total")
+                         .Help("Fields of input responses that the schema does not know: kept out of "
+                               "everything, never a reason to reject (a producer on a newer schema)")
+                         .Register(*registry_)
+                         .Add({});
 }
 
 void Metrics::SetSources(MetricSources sources) {
@@ -177,6 +183,7 @@ void Metrics::OnRecord(const std::string&, const RecordResult& r) {
     }
   }
   if (r.erased > 0) erased_->Increment(r.erased);
+  if (r.unknown_fields > 0) unknown_fields_->Increment(r.unknown_fields);
 }
 
 void Metrics::OnBatchCommitted(int records, double seconds) {

@@ -64,6 +64,7 @@ class Metrics : public PipelineObserver {
   std::array<prometheus::Counter*, kRejectReasonCount> withdrawal_reason_{};
   std::array<prometheus::Counter*, kQualityFlagCount> flag_{};
   prometheus::Counter* erased_ = nullptr;
+  prometheus::Counter* unknown_fields_ = nullptr;
   prometheus::Family<prometheus::Counter>& rejections_;
   prometheus::Family<prometheus::Counter>& flags_;
   prometheus::Family<prometheus::Counter>& withdrawals_;

@@ -39,6 +39,9 @@ struct RawResponse {
   // "mode": "CARRIER_PIGEON"; protobuf's parser drops it): INVALID_FIELD, not
   // MISSING_FIELD.
   std::string unknown_enum_field;
+  // Fields the schema does not know (top level), kept out of everything and
+  // counted (wijkpuls_unknown_fields_total), never a reason to reject.
+  int unknown_fields = 0;
   std::vector<RawAnswer> answers;
   std::string interviewer_id;
   bool consent = false;

@@ -55,11 +55,29 @@ TEST(Decode, JsonInBothFieldNameStylesWithUnknownFields) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->instrument, 2);
   EXPECT_EQ(*r->submitted_at % kNanosPerSecond, 5);
-  const char* snake = R"({"response_id":"r-2","age_band":"AGE_15_29","consent":true})";
+  EXPECT_EQ(r->unknown_fields, 1);  // someNewField: kept out, counted
+  EXPECT_EQ(r->unknown_enum_field, "");
+  const char* snake = R"({"response_id":"r-2","age_band":"AGE_15_29","consent":true,"x":1,"y":[2]})";
   r = DecodeResponse(snake, kJsonContentType);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->response_id, "r-2");
   EXPECT_EQ(r->age_band, 1);
+  EXPECT_EQ(r->unknown_fields, 2);
+}
+
+// A binary message with fields of a newer schema: decoded, and the unknown
+// ones counted.
+TEST(Decode, UnknownBinaryFieldsAreCounted) {
+  std::string bytes = Sample().SerializeAsString();
+  bytes += std::string("\xa0\x06\x01", 3);    // field 100, varint 1
+  bytes += std::string("\xaa\x06\x02hi", 5);  // field 101, "hi"
+  absl::StatusOr<RawResponse> r = DecodeResponse(bytes, "");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->response_id, "r-1");
+  EXPECT_EQ(r->unknown_fields, 2);
+  r = DecodeResponse(Sample().SerializeAsString(), "");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->unknown_fields, 0);
 }
 
 TEST(Decode, UnknownEnumNumbersAreKeptForValidation) {

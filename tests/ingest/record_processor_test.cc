@@ -97,6 +97,19 @@ TEST_F(Processor, ARedeliveredRecordHasNoEffectInTheSameBatchAndAfterACommit) {
   EXPECT_EQ(Cell().accepted, 1);
 }
 
+// Fields of a newer schema: accepted, and counted once (not again for a
+// redelivered duplicate), for wijkpuls_unknown_fields_total.
+TEST_F(Processor, UnknownFieldsAreCountedAndNeverAReasonToReject) {
+  std::string bytes = Response("r-1", "INV-1").SerializeAsString();
+  bytes += std::string("\xa0\x06\x01", 3);  // field 100, varint 1
+  const RecordResult first = Feed(bytes);
+  EXPECT_EQ(first.outcome, Outcome::kAccepted);
+  EXPECT_EQ(first.unknown_fields, 1);
+  const RecordResult again = Feed(bytes);
+  EXPECT_EQ(again.outcome, Outcome::kDuplicate);
+  EXPECT_EQ(again.unknown_fields, 0);
+}
+
 TEST_F(Processor, ADuplicateOfARejectedRecordIsNotDeadLetteredAgain) {
   v1::SurveyResponse r = Response("r-2", "INV-2");
   r.set_consent(false);
