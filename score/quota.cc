@@ -57,6 +57,13 @@ FieldworkProgress ProgressAt(const Wave& wave, UnixNanos watermark, const Method
   return p;
 }
 
+double Projected(int64_t net, int64_t recent, const FieldworkProgress& progress, const QuotaRules& rules) {
+  const int window = std::min(rules.pace_window_days, progress.elapsed);
+  if (window <= 0) return static_cast<double>(net);
+  // (net · w + recent · r) / w: one rounding, so 18 + 17/14 · 84 shows as 120.
+  return static_cast<double>(net * window + recent * progress.remaining) / window;
+}
+
 QuotaStatus StatusOf(int64_t net, int64_t target, int64_t recent, const FieldworkProgress& progress,
                      const QuotaRules& rules) {
   if (net >= target) return QuotaStatus::kComplete;
@@ -84,7 +91,11 @@ WijkQuota ComputeWijkQuota(const Wijk& wijk, int wijk_index, const WijkState* st
   q.invited = wijk.invited;
   const int e = q.progress.elapsed;
   const int r = q.progress.remaining;
-  const double pace_share = e + r > 0 ? static_cast<double>(e) / (e + r) : 0.0;
+  // target · e / (e + r), the one rounding at the end (so a figure that is a
+  // whole number, such as 25 · 183 / 183, is shown as one).
+  auto pace = [&](int64_t target) {
+    return e + r > 0 ? static_cast<double>(target * e) / static_cast<double>(e + r) : 0.0;
+  };
   const int window = std::min(rules.pace_window_days, e);
   const std::vector<DayNumber> pace_days =
       e > 0 ? wave.LastRoundDays(q.progress.watermark_day, window) : std::vector<DayNumber>{};
@@ -105,7 +116,7 @@ WijkQuota ComputeWijkQuota(const Wijk& wijk, int wijk_index, const WijkState* st
       cq.rejected = t.rejected;
       cq.net = t.accepted + (rules.count_flagged_in_net ? t.flagged : 0);
       cq.surplus = std::max<int64_t>(0, cq.net - cq.target);
-      cq.expected_by_now = static_cast<double>(cq.target) * pace_share;
+      cq.expected_by_now = pace(cq.target);
       // net < 0.8 · target · e / (e + r), in integers.
       cq.behind = e >= rules.early_days &&
                   absl::int128(cq.net) * (e + r) * 1'000'000 <
@@ -116,7 +127,7 @@ WijkQuota ComputeWijkQuota(const Wijk& wijk, int wijk_index, const WijkState* st
     }
     iq.net = iq.accepted + (rules.count_flagged_in_net ? iq.flagged : 0);
     iq.surplus = std::max<int64_t>(0, iq.net - iq.target);
-    iq.expected_by_now = static_cast<double>(iq.target) * pace_share;
+    iq.expected_by_now = pace(iq.target);
     int64_t recent = 0;
     for (DayNumber d : pace_days) {
       auto it = s.days.find(d);
@@ -126,7 +137,7 @@ WijkQuota ComputeWijkQuota(const Wijk& wijk, int wijk_index, const WijkState* st
     }
     iq.recent = recent;
     iq.rate = window > 0 ? static_cast<double>(recent) / window : 0.0;
-    iq.projected = static_cast<double>(iq.net) + iq.rate * r;
+    iq.projected = Projected(iq.net, iq.recent, q.progress, rules);
     iq.status = StatusOf(iq.net, iq.target, iq.recent, q.progress, rules);
     q.status = std::min(q.status, iq.status);
     counted += iq.accepted + iq.flagged;
@@ -154,7 +165,6 @@ QuotaTotals SumQuotas(const std::vector<const WijkQuota*>& wijken, const QuotaRu
       s.surplus += a.surplus;
       s.recent += a.recent;
       s.rate += a.rate;
-      s.projected += a.projected;
       s.expected_by_now += a.expected_by_now;
       t.counted += a.accepted + a.flagged;
       for (const CellQuota& c : a.cells) t.cells_behind += c.behind;
@@ -162,6 +172,7 @@ QuotaTotals SumQuotas(const std::vector<const WijkQuota*>& wijken, const QuotaRu
   }
   t.status = QuotaStatus::kComplete;
   for (InstrumentQuota& s : t.instruments) {
+    s.projected = Projected(s.net, s.recent, progress, rules);
     s.status = StatusOf(s.net, s.target, s.recent, progress, rules);
     t.status = std::min(t.status, s.status);
   }

@@ -74,6 +74,9 @@ struct WijkQuota {
 WijkQuota ComputeWijkQuota(const Wijk& wijk, int wijk_index, const WijkState* state,
                            const Wave& wave, UnixNanos watermark, const Methodology& m);
 
+// net + recent / window · r, from integers with one rounding.
+double Projected(int64_t net, int64_t recent, const FieldworkProgress& progress, const QuotaRules& rules);
+
 // The status rule for given figures (also used for gebied and city totals),
 // in integers: projected = net + recent / window · r, compared as
 // net · window + recent · r against target · window (and 0.9 · target in

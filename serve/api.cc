@@ -51,7 +51,10 @@ json ScoresToJson(const v1::ProvisionalScores& scores) {
     drop(score, indicator_only);
     drop(score, index_only);
   }
-  for (json& score : j["indices"]) drop(score, indicator_only);
+  for (json& score : j["indices"]) {
+    drop(score, indicator_only);
+    if (!score.value("has_reference", false)) drop(score, {"reference", "delta"});
+  }
   for (const char* list : {"indicators", "themes", "indices"}) {
     for (json& score : j[list]) {
       if (!score.value("has_value", false)) drop(score, no_value);

@@ -59,7 +59,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions&
   }
   svr.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok\n", "text/plain");
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(R"({"alive":true})", "application/json");
   });
   svr.Get("/readyz", [&health](const httplib::Request&, httplib::Response& res) {
     std::vector<std::string> problems;
@@ -87,6 +88,17 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions&
   svr.Get("/api/v1/quality", [&api, authorised](const httplib::Request& req, httplib::Response& res) {
     if (authorised(req, res)) Send(req, res, api.Quality(Param(req, "wave")));
   });
+  // Everything served is read-only: another method is 405, saying which are.
+  auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {
+    res.status = 405;
+    res.set_header("Allow", "GET, HEAD");
+    res.set_content(nlohmann::json{{"error", Cat(req.method, " is not allowed here: only GET and HEAD")}}.dump(),
+                    "application/json");
+  };
+  svr.Post(".*", not_allowed);
+  svr.Put(".*", not_allowed);
+  svr.Patch(".*", not_allowed);
+  svr.Delete(".*", not_allowed);
   svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {
       res.set_content(nlohmann::json{{"error", Cat("HTTP ", res.status)}}.dump(), "application/json");

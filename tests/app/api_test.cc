@@ -65,7 +65,11 @@ TEST(Api, AScoreWithoutAValueShowsNoNumber) {
   EXPECT_FALSE(j["themes"][0].contains("n_eff"));
   EXPECT_TRUE(j["themes"][0].contains("components_used"));
   EXPECT_FALSE(j["themes"][0].contains("reference"));
-  // Carnisse has a reference in the default methodology: shown with the index.
+  // Cool has no reference: none shown; Carnisse has one in the default
+  // methodology: shown with the index.
+  const nlohmann::json cool = nlohmann::json::parse(api.Score("wijk", "cool", "").body);
+  EXPECT_FALSE(cool["indices"][0]["has_reference"].get<bool>());
+  EXPECT_FALSE(cool["indices"][0].contains("reference"));
   EXPECT_TRUE(j["indices"][0]["has_reference"].get<bool>());
   EXPECT_EQ(j["indices"][0]["reference"].get<double>(), 86.0);
 }

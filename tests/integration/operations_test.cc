@@ -62,6 +62,11 @@ TEST(Operations, SighupReloadsTheRegisterAndKeepsTheCounts) {
   ASSERT_TRUE(WaitFor([&] { return Contains(d.Log(), "district register refused"); }, std::chrono::seconds(20))) << d.Log();
   EXPECT_EQ(d.Get("/api/v1/quotas/cool")["instruments"][0]["target"].get<int>(), 260);
   EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
+  EXPECT_EQ(HttpGet(port, "/healthz").body, R"({"alive":true})");
+  // Read-only: another method is refused as such, in JSON.
+  const HttpResult post = HttpPost(port, "/api/v1/quotas");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.body, R"({"error":"POST is not allowed here: only GET and HEAD"})");
   EXPECT_EQ(d.Stop(), 0) << d.Log();
 }
 

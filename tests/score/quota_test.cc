@@ -135,6 +135,7 @@ TEST(Status, TiesFallAsTheMethodologyWritesThem) {
   ASSERT_EQ(q.progress.elapsed, 99);
   ASSERT_EQ(q.progress.remaining, 84);
   EXPECT_EQ(q.instruments[0].recent, 17);
+  EXPECT_EQ(q.instruments[0].projected, 120.0);  // shown as the whole number it is
   EXPECT_EQ(q.instruments[0].status, QuotaStatus::kOnTrack);
   // Target 121: 120 < 121, and 120 >= 108.9 -> AT_RISK.
   EXPECT_EQ(ComputeWijkQuota(TestWijk(121), 0, &s, Wave2024(), Local("2023-06-07 10:00:00"), m).instruments[0].status,
@@ -155,6 +156,7 @@ TEST(Status, TiesFallAsTheMethodologyWritesThem) {
   q = ComputeWijkQuota(TestWijk(1464), 0, &c, Wave2024(), Local("2023-03-25 10:00:00"), m);
   ASSERT_EQ(q.progress.elapsed, 25);
   ASSERT_EQ(q.instruments[0].cells[0].target, 183);
+  EXPECT_EQ(q.instruments[0].cells[0].expected_by_now, 25.0);
   EXPECT_FALSE(q.instruments[0].cells[0].behind);
   EXPECT_TRUE(q.instruments[0].cells[1].behind);
 }

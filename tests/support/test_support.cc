@@ -177,6 +177,15 @@ HttpResult HttpGet(int port, const std::string& path) {
   return HttpResult{r->status, r->body};
 }
 
+HttpResult HttpPost(int port, const std::string& path) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(2);
+  client.set_read_timeout(30);
+  httplib::Result r = client.Post(path.c_str(), "{}", "application/json");
+  if (!r) return HttpResult{};
+  return HttpResult{r->status, r->body};
+}
+
 int FreePort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

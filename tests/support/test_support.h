@@ -82,6 +82,8 @@ struct HttpResult {
   std::string body;
 };
 HttpResult HttpGet(int port, const std::string& path);
+// A POST with an empty JSON body (status and body; for what the API refuses).
+HttpResult HttpPost(int port, const std::string& path);
 
 // A free TCP port on 127.0.0.1 (bound and released).
 int FreePort();
