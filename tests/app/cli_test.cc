@@ -144,13 +144,20 @@ TEST(Cli, ReplayOfALengthPastTheEndOfTheFileFailsWithAMessage) {
   EXPECT_FALSE(Contains(out, "terminate called")) << out;
 }
 
-// An API error reads as its text, not as the API's JSON body.
-TEST(Cli, AnUnknownUnitIsAUsageErrorInWords) {
-  TempDir dir;
+// A config whose state directory exists (made by replaying an empty file).
+std::string ConfigWithAnEmptyState(const TempDir& dir) {
   const std::string config = testing::WriteTestConfig(dir, "127.0.0.1:9", 8080, "g");
   testing::WriteFile(dir.File("none.rec"), "");
   std::string out;
-  ASSERT_EQ(testing::RunCommand({BinaryPath(), "replay", dir.File("none.rec"), "--config", config, "--ephemeral-key"}, &out), 0) << out;
+  EXPECT_EQ(testing::RunCommand({BinaryPath(), "replay", dir.File("none.rec"), "--config", config, "--ephemeral-key"}, &out), 0) << out;
+  return config;
+}
+
+// An API error reads as its text, not as the API's JSON body.
+TEST(Cli, AnUnknownUnitIsAUsageErrorInWords) {
+  TempDir dir;
+  const std::string config = ConfigWithAnEmptyState(dir);
+  std::string out;
   EXPECT_EQ(testing::RunCommand({BinaryPath(), "scores", "--config", config, "--level", "wijk", "--unit", "atlantis"}, &out), 2);
   EXPECT_EQ(out, "wijkpuls scores: no unit wijk/atlantis (levels: wijk, gebied, stad)\n");
 }
@@ -159,10 +166,8 @@ TEST(Cli, AnUnknownUnitIsAUsageErrorInWords) {
 // this one: quotas and scores refuse it, as serve and replay do.
 TEST(Cli, ReportsRefuseAStateBuiltWithAnotherMethodology) {
   TempDir dir;
-  const std::string config = testing::WriteTestConfig(dir, "127.0.0.1:9", 8080, "g");
-  testing::WriteFile(dir.File("none.rec"), "");
+  const std::string config = ConfigWithAnEmptyState(dir);
   std::string out;
-  ASSERT_EQ(testing::RunCommand({BinaryPath(), "replay", dir.File("none.rec"), "--config", config, "--ephemeral-key"}, &out), 0) << out;
   ASSERT_EQ(testing::RunCommand({BinaryPath(), "quotas", "--config", config}, &out), 0) << out;
   std::string m = testing::ReadFile(testing::MethodologyPath());
   m = testing::Patched(m, "sigma0: 9 }", "sigma0: 8 }");
