@@ -127,21 +127,32 @@ std::vector<int64_t> Field::IntList(int64_t min, int64_t max) const {
 
 namespace {
 
-// A key given twice in one map. YAML forbids it, but yaml-cpp keeps both and
+// A key given twice in one map, or a key that is not a plain scalar (a list
+// or a map as a key). YAML forbids the first, but yaml-cpp keeps both and
 // answers with the first: an override appended at the end of a file would be
-// ignored without a word. `path` is the map's key path ("" at the top).
-std::optional<std::pair<std::string, YAML::Mark>> RepeatedKey(const YAML::Node& node, const std::string& path) {
+// ignored without a word. The second made yaml-cpp's conversion fail with no
+// key named. `path` is the map's key path ("" at the top).
+struct BadKey {
+  std::string path;
+  YAML::Mark mark;
+  std::string what;
+};
+std::optional<BadKey> FindBadKey(const YAML::Node& node, const std::string& path) {
   if (node.IsMap()) {
     std::set<std::string> seen;
     for (const auto& kv : node) {
-      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+      if (!kv.first.IsScalar()) {
+        return BadKey{path.empty() ? "(top level)" : path, kv.first.Mark(),
+                      Cat("a key must be a plain name, found ", Describe(kv.first))};
+      }
+      const std::string key = kv.first.Scalar();
       const std::string at = path.empty() ? key : Cat(path, ".", key);
-      if (kv.first.IsScalar() && !seen.insert(key).second) return std::make_pair(at, kv.first.Mark());
-      if (auto r = RepeatedKey(kv.second, at)) return r;
+      if (!seen.insert(key).second) return BadKey{at, kv.first.Mark(), "is given twice"};
+      if (auto r = FindBadKey(kv.second, at)) return r;
     }
   } else if (node.IsSequence()) {
     for (size_t i = 0; i < node.size(); ++i) {
-      if (auto r = RepeatedKey(node[i], Cat(path, "[", i, "]"))) return r;
+      if (auto r = FindBadKey(node[i], Cat(path, "[", i, "]"))) return r;
     }
   }
   return std::nullopt;
@@ -160,9 +171,8 @@ absl::Status ParseYaml(std::string_view text, const std::string& source,
   }
   if (!root || root.IsNull()) return absl::InvalidArgumentError(Cat(source, ": is empty"));
   try {
-    if (auto repeated = RepeatedKey(root, "")) {
-      return absl::InvalidArgumentError(Cat(source, ": line ", repeated->second.line + 1, ": ",
-                                            repeated->first, ": is given twice"));
+    if (auto bad = FindBadKey(root, "")) {
+      return absl::InvalidArgumentError(Cat(source, ": line ", bad->mark.line + 1, ": ", bad->path, ": ", bad->what));
     }
     read(Field(root, ""));
   } catch (const FieldError& e) {

@@ -66,6 +66,8 @@ TEST(Config, ErrorsNameTheFileAndTheKey) {
       // appended at the end was ignored without a word.
       {"pseudonymisation_key_file: key", "pseudonymisation_key_file: key\nhttp: {listen: \"127.0.0.1:1\"}", "w.yaml: line 11: http: is given twice"},
       {"  dir: state", "  dir: state\n  dir: other", "w.yaml: line 6: state.dir: is given twice"},
+      // A list as a key: yaml-cpp said "bad conversion", naming no key.
+      {"  dir: state", "  dir: state\n  [a, b]: 1", "w.yaml: line 6: state: a key must be a plain name, found a list"},
       // librdkafka's own check of each property.
       {"security.protocol: SASL_SSL", "security.protocol: NOPE", "w.yaml: kafka.properties.security.protocol: Invalid value"},
   };
