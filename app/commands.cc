@@ -21,7 +21,6 @@
 #include "ingest/rebuild.h"
 #include "sim/season_output.h"
 #include "sim/simulator.h"
-#include "store/schema.h"
 #include "validate/text.h"
 
 namespace wijkpuls {
@@ -230,10 +229,8 @@ int ReplayCommand(const ReplayArgs& a) {
   if (!a.state_dir.empty()) config->store.dir = a.state_dir;
   // The input first: a wrong path leaves no state directory or rejected file behind.
   if (absl::Status st = FileSource::CheckInput(a.file); !st.ok()) return Fail("replay", st);
-  auto methodology = LoadMethodology(config->methodology_path);
-  if (!methodology.ok()) return Fail("replay", absl::InvalidArgumentError(Cat("methodology: ", methodology.status().message())));
-  auto districts = DistrictRegister::Load(config->districts_path);
-  if (!districts.ok()) return Fail("replay", absl::InvalidArgumentError(Cat("districts: ", districts.status().message())));
+  absl::StatusOr<Definitions> defs = LoadConfiguredDefinitions(*config);
+  if (!defs.ok()) return Fail("replay", defs.status());
   std::optional<Pseudonymiser> pseudonymiser;
   if (a.ephemeral_key) {
     pseudonymiser = Pseudonymiser::Ephemeral();
@@ -245,13 +242,10 @@ int ReplayCommand(const ReplayArgs& a) {
   QuietProtobufLogging();
   auto store = StateStore::Open(config->store);
   if (!store.ok()) return Fail("replay", ConfigKeyError(store.status(), *config, "state.dir"));
-  auto m = std::make_shared<const Methodology>(std::move(*methodology));
-  auto d = std::make_shared<const DistrictRegister>(std::move(*districts));
-  if (absl::Status st = CheckStoredMethodology(**store, *m, config->path); !st.ok()) return Fail("replay", st);
-  if (auto h = (*store)->GetMeta(store::kMetaMethodologyHash); h.ok() && !h->has_value()) {
-    auto b = (*store)->NewBatch();
-    b->PutMeta(store::kMetaMethodologyHash, m->sha256);
-    if (absl::Status st = (*store)->Commit(*b); !st.ok()) return Fail("replay", st);
+  std::shared_ptr<const Methodology> m = std::move(defs->methodology);
+  std::shared_ptr<const DistrictRegister> d = std::move(defs->districts);
+  if (absl::Status st = CheckStoredMethodology(**store, *m, config->path, /*stamp=*/true); !st.ok()) {
+    return Fail("replay", st);
   }
   auto dead = FileDeadLetters::Open(a.rejected_out.empty() ? a.file + ".rejected" : a.rejected_out);
   if (!dead.ok()) return Fail("replay", dead.status());
@@ -291,24 +285,24 @@ int RebuildCommand(const std::string& config_path, const std::string& state_dir)
   absl::StatusOr<Config> config = LoadConfig(config_path);
   if (!config.ok()) return Fail("rebuild", config.status());
   if (!state_dir.empty()) config->store.dir = state_dir;
-  auto defs = LoadDefinitions(config->methodology_path, config->districts_path);
+  absl::StatusOr<Definitions> defs = LoadConfiguredDefinitions(*config);
   if (!defs.ok()) return Fail("rebuild", defs.status());
+  const Methodology& m = *defs->methodology;
   StoreOptions so = config->store;
   so.create_if_missing = false;
   auto store = StateStore::Open(so);
   if (!store.ok()) return Fail("rebuild", ConfigKeyError(store.status(), *config, "state.dir"));
   const auto started = std::chrono::steady_clock::now();
   RebuildCounts counts;
-  absl::StatusOr<FieldworkState> state = RecomputeAggregates(**store, defs->first, defs->second, &counts);
+  absl::StatusOr<FieldworkState> state = RecomputeAggregates(**store, m, *defs->districts, &counts);
   if (!state.ok()) return Fail("rebuild", state.status());
-  absl::Status st = (*store)->ReplaceAggregates(*state, static_cast<int>(defs->first.indicators.size()),
-                                                defs->first.sha256);
+  absl::Status st = (*store)->ReplaceAggregates(*state, static_cast<int>(m.indicators.size()), m.sha256);
   if (!st.ok()) return Fail("rebuild", st);
   std::cout << "rebuilt the aggregates of " << state->wijken().size() << " wave/wijk keys from "
             << counts.counted << " counted, " << counts.rejected << " rejected and " << counts.erased
             << " erased responses in "
             << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()
-            << " s; methodology " << defs->first.sha256.substr(0, 12) << "\n";
+            << " s; methodology " << m.sha256.substr(0, 12) << "\n";
   return kExitOk;
 }
 

@@ -25,11 +25,17 @@
 
 namespace wijkpuls {
 
-absl::Status CheckStoredMethodology(const StateStore& store, const Methodology& m,
-                                   const std::string& config_path) {
+absl::Status CheckStoredMethodology(StateStore& store, const Methodology& m, const std::string& config_path,
+                                   bool stamp) {
   absl::StatusOr<std::optional<std::string>> stored = store.GetMeta(store::kMetaMethodologyHash);
   if (!stored.ok()) return stored.status();
-  if (stored->has_value() && **stored != m.sha256) {
+  if (!stored->has_value()) {
+    if (!stamp) return absl::OkStatus();
+    std::unique_ptr<StateBatch> b = store.NewBatch();
+    b->PutMeta(store::kMetaMethodologyHash, m.sha256);
+    return store.Commit(*b);
+  }
+  if (**stored != m.sha256) {
     return absl::InvalidArgumentError(Cat(
         "methodology ", m.path, " has changed since the state in ", store.dir(), " was built (sha256 ",
         (**stored).substr(0, 12), "… then, ", m.sha256.substr(0, 12),
@@ -65,6 +71,17 @@ absl::Status CheckReferences(const Methodology& m, const DistrictRegister& d) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<Definitions> LoadConfiguredDefinitions(const Config& config) {
+  absl::StatusOr<Methodology> m = LoadMethodology(config.methodology_path);
+  if (!m.ok()) return absl::InvalidArgumentError(Cat("methodology: ", m.status().message()));
+  absl::StatusOr<DistrictRegister> d = DistrictRegister::Load(config.districts_path);
+  if (!d.ok()) return absl::InvalidArgumentError(Cat("districts: ", d.status().message()));
+  if (absl::Status st = CheckClosedWaves(config, *m); !st.ok()) return st;
+  if (absl::Status st = CheckReferences(*m, *d); !st.ok()) return st;
+  return Definitions{std::make_shared<const Methodology>(std::move(*m)),
+                     std::make_shared<const DistrictRegister>(std::move(*d))};
+}
+
 absl::Status ConfigKeyError(const absl::Status& st, const Config& config, std::string_view key) {
   return absl::Status(st.code(), Cat("config ", config.path, ": ", key, ": ", st.message()));
 }
@@ -96,19 +113,6 @@ struct Daemon::Parts {
 
 namespace {
 
-// Stamps the methodology's hash into a state directory that has none yet.
-absl::Status CheckMethodologyHash(StateStore& store, const Methodology& m, const Config& config) {
-  if (absl::Status st = CheckStoredMethodology(store, m, config.path); !st.ok()) return st;
-  absl::StatusOr<std::optional<std::string>> stored = store.GetMeta(store::kMetaMethodologyHash);
-  if (!stored.ok()) return stored.status();
-  if (!stored->has_value()) {
-    std::unique_ptr<StateBatch> b = store.NewBatch();
-    b->PutMeta(store::kMetaMethodologyHash, m.sha256);
-    return store.Commit(*b);
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::string> ReadToken(const std::string& path) {
   if (path.empty()) return std::string();
   absl::StatusOr<std::string> t = yaml::ReadFileToString(path);
@@ -123,12 +127,7 @@ absl::StatusOr<std::string> ReadToken(const std::string& path) {
 }  // namespace
 
 absl::Status CheckConfig(const Config& config) {
-  absl::StatusOr<Methodology> m = LoadMethodology(config.methodology_path);
-  if (!m.ok()) return absl::InvalidArgumentError(Cat("methodology: ", m.status().message()));
-  absl::StatusOr<DistrictRegister> d = DistrictRegister::Load(config.districts_path);
-  if (!d.ok()) return absl::InvalidArgumentError(Cat("districts: ", d.status().message()));
-  if (absl::Status st = CheckClosedWaves(config, *m); !st.ok()) return st;
-  if (absl::Status st = CheckReferences(*m, *d); !st.ok()) return st;
+  if (absl::StatusOr<Definitions> defs = LoadConfiguredDefinitions(config); !defs.ok()) return defs.status();
   if (config.pseudonymisation_key_file.empty()) {
     return absl::InvalidArgumentError(Cat("config ", config.path,
                                           ": pseudonymisation_key_file: is required (make one with "
@@ -152,14 +151,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   p.options = options;
   QuietProtobufLogging();
 
-  absl::StatusOr<Methodology> m = LoadMethodology(config.methodology_path);
-  if (!m.ok()) return absl::InvalidArgumentError(Cat("methodology: ", m.status().message()));
-  p.methodology = std::make_shared<const Methodology>(std::move(*m));
-  if (absl::Status st = CheckClosedWaves(config, *p.methodology); !st.ok()) return st;
-  absl::StatusOr<DistrictRegister> reg = DistrictRegister::Load(config.districts_path);
-  if (!reg.ok()) return absl::InvalidArgumentError(Cat("districts: ", reg.status().message()));
-  p.districts = std::make_shared<const DistrictRegister>(std::move(*reg));
-  if (absl::Status st = CheckReferences(*p.methodology, *p.districts); !st.ok()) return st;
+  absl::StatusOr<Definitions> defs = LoadConfiguredDefinitions(config);
+  if (!defs.ok()) return defs.status();
+  p.methodology = std::move(defs->methodology);
+  p.districts = std::move(defs->districts);
   if (options.ephemeral_key) {
     p.pseudonymiser = Pseudonymiser::Ephemeral();
   } else {
@@ -180,7 +175,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(config.store);
   if (!store.ok()) return ConfigKeyError(store.status(), config, "state.dir");
   p.store = std::move(*store);
-  if (absl::Status st = CheckMethodologyHash(*p.store, *p.methodology, config); !st.ok()) return st;
+  if (absl::Status st = CheckStoredMethodology(*p.store, *p.methodology, config.path, /*stamp=*/true); !st.ok()) {
+    return st;
+  }
 
   p.metrics = std::make_unique<Metrics>(WIJKPULS_VERSION);
   p.api = std::make_unique<Api>(p.hub, ApiOptions{config.closed_waves, config.city_name});

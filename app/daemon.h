@@ -24,6 +24,15 @@ inline constexpr int kExitConfig = 2;
 // else is a runtime failure (exit 1).
 int ExitCodeOf(const absl::Status& status);
 
+// The configuration's methodology and register, loaded and checked against
+// each other and the configuration (closed_waves, references): what serve,
+// replay, rebuild, check-config and the reports all start from.
+struct Definitions {
+  std::shared_ptr<const Methodology> methodology;
+  std::shared_ptr<const DistrictRegister> districts;
+};
+absl::StatusOr<Definitions> LoadConfiguredDefinitions(const Config& config);
+
 // InvalidArgument naming the config file when config.closed_waves names a
 // wave that `m` does not define.
 absl::Status CheckClosedWaves(const Config& config, const Methodology& m);
@@ -38,9 +47,10 @@ absl::Status ConfigKeyError(const absl::Status& st, const Config& config, std::s
 
 // InvalidArgument (naming both hashes and `wijkpuls rebuild --config
 // config_path`) when the state directory was built with another methodology
-// than `m`; OK when it was built with `m` or holds no hash yet.
-absl::Status CheckStoredMethodology(const StateStore& store, const Methodology& m,
-                                   const std::string& config_path);
+// than `m`; OK when it was built with `m` or holds no hash yet, which with
+// `stamp` it then gets (a directory about to be written).
+absl::Status CheckStoredMethodology(StateStore& store, const Methodology& m, const std::string& config_path,
+                                   bool stamp);
 
 struct DaemonOptions {
   bool exit_at_end = false;  // stop once every assigned partition is read and committed

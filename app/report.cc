@@ -53,22 +53,20 @@ absl::StatusOr<std::string> FromState(const ReportArgs& a, const std::function<A
   absl::StatusOr<Config> config = LoadConfig(a.config);
   if (!config.ok()) return config.status();
   if (!a.state_dir.empty()) config->store.dir = a.state_dir;
-  auto m = LoadMethodology(config->methodology_path);
-  if (!m.ok()) return absl::InvalidArgumentError(Cat("methodology: ", m.status().message()));
-  if (absl::Status st = CheckClosedWaves(*config, *m); !st.ok()) return st;
-  auto d = DistrictRegister::Load(config->districts_path);
-  if (!d.ok()) return absl::InvalidArgumentError(Cat("districts: ", d.status().message()));
-  if (absl::Status st = CheckReferences(*m, *d); !st.ok()) return st;
+  absl::StatusOr<Definitions> defs = LoadConfiguredDefinitions(*config);
+  if (!defs.ok()) return defs.status();
   StoreOptions so = config->store;
   so.read_only = true;
   auto store = StateStore::Open(so);
   if (!store.ok()) return ConfigKeyError(store.status(), *config, "state.dir");
   // Aggregates built under another methodology must not be shown under this one.
-  if (absl::Status st = CheckStoredMethodology(**store, *m, config->path); !st.ok()) return st;
+  if (absl::Status st = CheckStoredMethodology(**store, *defs->methodology, config->path, /*stamp=*/false); !st.ok()) {
+    return st;
+  }
   auto cs = std::make_shared<CommittedState>();
   cs->version = 1;
-  cs->methodology = std::make_shared<const Methodology>(std::move(*m));
-  cs->districts = std::make_shared<const DistrictRegister>(std::move(*d));
+  cs->methodology = std::move(defs->methodology);
+  cs->districts = std::move(defs->districts);
   if (absl::Status st = (*store)->LoadAggregates(*cs->methodology, cs->state); !st.ok()) return st;
   StateHub hub;
   hub.Publish(cs);

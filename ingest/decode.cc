@@ -27,15 +27,15 @@ constexpr int64_t kMaxNanosSeconds = 9'223'372'035;
 
 enum class Format { kBinary, kJson, kUnsupported };
 
-// The format a record's content-type header names. Media types are matched
-// as RFC 9110 says: case-insensitively, parameters (`; charset=utf-8`) and
-// spaces aside. No header: protobuf binary.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
 }
 
+// The format a record's content-type header names. Media types are matched
+// as RFC 9110 says: case-insensitively, parameters (`; charset=utf-8`) and
+// spaces aside. No header: protobuf binary.
 Format FormatOf(std::string_view content_type) {
   if (content_type.empty()) return Format::kBinary;
   std::string_view essence = Trim(content_type.substr(0, content_type.find(';')));

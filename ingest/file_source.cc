@@ -1,5 +1,7 @@
 #include "ingest/file_source.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <system_error>
 
@@ -18,8 +20,7 @@ absl::Status FileSource::CheckInput(const std::string& path) {
   if (std::filesystem::is_directory(st)) {
     return absl::InvalidArgumentError(Cat(path, ": is a directory, not a record file"));
   }
-  std::ifstream probe(path, std::ios::binary);
-  if (!probe) return absl::NotFoundError(Cat(path, ": cannot be read"));
+  if (::access(path.c_str(), R_OK) != 0) return absl::NotFoundError(Cat(path, ": cannot be read"));
   return absl::OkStatus();
 }
 

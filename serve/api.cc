@@ -35,12 +35,12 @@ json ToJson(const google::protobuf::Message& msg) {
 // out elsewhere. Printing them as 0 showed numbers nobody computed.
 json ScoresToJson(const v1::ProvisionalScores& scores) {
   json j = ToJson(scores);
-  const std::vector<const char*> no_value = {"value", "value_se", "score", "score_se",
-                                             "ci_low", "ci_high", "band", "delta"};
-  const std::vector<const char*> indicator_only = {"value", "value_se", "n_eff"};
-  const std::vector<const char*> not_for_indicators = {"components_used", "components_total"};
-  const std::vector<const char*> index_only = {"has_reference", "reference", "delta"};
-  auto drop = [](json& score, const std::vector<const char*>& fields) {
+  using Fields = std::initializer_list<const char*>;
+  static constexpr Fields no_value = {"value", "value_se", "score", "score_se", "ci_low", "ci_high", "band", "delta"};
+  static constexpr Fields indicator_only = {"value", "value_se", "n_eff"};
+  static constexpr Fields not_for_indicators = {"components_used", "components_total"};
+  static constexpr Fields index_only = {"has_reference", "reference", "delta"};
+  auto drop = [](json& score, Fields fields) {
     for (const char* f : fields) score.erase(f);
   };
   for (json& score : j["indicators"]) {

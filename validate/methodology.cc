@@ -234,17 +234,17 @@ void ReadQuota(const Field& root, Methodology& m) {
   q.count_flagged_in_net = f.Required("count_flagged_in_net").Bool();
   q.pace_window_days = static_cast<int>(f.Required("pace_window_days").Int(1, 366));
   q.early_days = static_cast<int>(f.Required("early_days").Int(0, 366));
-  q.at_risk_fraction = f.Required("at_risk_fraction").Double();
-  q.cell_behind_fraction = f.Required("cell_behind_fraction").Double();
-  auto fraction = [&](const char* key, double v, int64_t& millionths) {
-    if (!(v > 0 && v <= 1)) f.Required(key).Fail("must be in (0, 1]");
+  auto fraction = [&](const char* key, int64_t& millionths) {
+    const Field field = f.Required(key);
+    const double v = field.Double();
+    if (!(v > 0 && v <= 1)) field.Fail("must be in (0, 1]");
     millionths = std::llround(v * 1e6);
     if (std::fabs(v * 1e6 - static_cast<double>(millionths)) > 1e-6) {
-      f.Required(key).Fail("at most six decimals");
+      field.Fail("at most six decimals");
     }
   };
-  fraction("at_risk_fraction", q.at_risk_fraction, q.at_risk_millionths);
-  fraction("cell_behind_fraction", q.cell_behind_fraction, q.cell_behind_millionths);
+  fraction("at_risk_fraction", q.at_risk_millionths);
+  fraction("cell_behind_fraction", q.cell_behind_millionths);
 }
 
 void ReadReferences(const Field& root, Methodology& m) {

@@ -127,11 +127,10 @@ struct QuotaRules {
   bool count_flagged_in_net = false;
   int pace_window_days = 14;
   int early_days = 7;
-  double at_risk_fraction = 0.9;
-  double cell_behind_fraction = 0.8;
-  // The same fractions in millionths (the file allows at most six decimals),
-  // so that the status rules compare integers: a projection exactly at
-  // 0.9 · target is AT_RISK, as written, not a rounding error below it.
+  // at_risk_fraction and cell_behind_fraction of the file, in millionths (it
+  // allows at most six decimals), so that the status rules compare integers:
+  // a projection exactly at 0.9 · target is AT_RISK, as written, not a
+  // rounding error below it.
   int64_t at_risk_millionths = 900'000;
   int64_t cell_behind_millionths = 800'000;
 };
