@@ -89,7 +89,7 @@ int ServeCommand(const ServeArgs& args) {
   }
   std::atomic<bool> stop{false};
   Daemon* d = daemon->get();
-  SignalWatcher watcher(stop, [d] { d->ReloadDistricts(); });
+  SignalWatcher watcher(stop, [d] { d->Reload(); });
   absl::Status st = d->Run(stop);
   if (!st.ok()) {
     spdlog::error("{}", MessageOf(st));
@@ -118,7 +118,7 @@ int DemoCommand(const DemoArgs& a) {
   if (absl::Status st = WriteFile(c.methodology_path, DefaultMethodologyYaml()); !st.ok()) return Fail("demo", st);
   if (absl::Status st = WriteFile(c.districts_path, DefaultDistrictsCsv()); !st.ok()) return Fail("demo", st);
   c.store.dir = dir + "/state";
-  if (!ParseListen(a.listen, &c.http_host, &c.http_port)) {
+  if (!ParseListen(a.listen, &c.http.host, &c.http.port)) {
     return Fail("demo", absl::InvalidArgumentError(Cat("--listen ", a.listen, ": must be host:port")));
   }
   c.publish.quota_debounce = std::chrono::milliseconds(1000);
@@ -145,7 +145,7 @@ int DemoCommand(const DemoArgs& a) {
 
   std::atomic<bool> stop{false};
   Daemon* d = daemon->get();
-  SignalWatcher watcher(stop, [d] { d->ReloadDistricts(); });
+  SignalWatcher watcher(stop, [d] { d->Reload(); });
   std::thread producer([&] {
     sim::ProduceOptions po;
     po.duration_seconds = a.duration_seconds;
@@ -159,7 +159,7 @@ int DemoCommand(const DemoArgs& a) {
       spdlog::error("demo: producing the season: {}", MessageOf(st));
     }
   });
-  const std::string base = Cat("http://", c.http_host, ":", d->http_port());
+  const std::string base = Cat("http://", c.http.host, ":", d->http_port());
   std::cout << "\nwijkpuls demo: a simulated fieldwork season of " << season.size() << " records over "
             << a.duration_seconds << " s\n"
             << "  fieldwork page   " << base << "/\n"
@@ -276,8 +276,8 @@ int CheckConfigCommand(const std::string& file) {
   if (!config.ok()) return Fail("check-config", absl::InvalidArgumentError(config.status().message()));
   if (absl::Status st = CheckConfig(*config); !st.ok()) return Fail("check-config", absl::InvalidArgumentError(st.message()));
   std::cout << file << ": ok (state " << config->store.dir << ", methodology " << config->methodology_path
-            << ", districts " << config->districts_path << ", http " << config->http_host << ":"
-            << config->http_port << ")\n";
+            << ", districts " << config->districts_path << ", http " << config->http.host << ":"
+            << config->http.port << ")\n";
   return kExitOk;
 }
 

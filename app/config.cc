@@ -1,5 +1,6 @@
 #include "app/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 
@@ -88,13 +89,45 @@ void ReadState(const Field& root, const std::string& base, Config& c) {
 void ReadHttp(const Field& root, const std::string& base, Config& c) {
   std::optional<Field> h = root.Optional("http");
   if (!h) return;
-  h->AllowOnly({"listen", "bearer_token_file"});
+  h->AllowOnly({"listen", "bearer_token_file", "metrics_bearer_token_file", "ops_listen", "tls_cert_file",
+                "tls_key_file", "allowed_hosts", "threads", "max_connections", "request_timeout_ms",
+                "idle_timeout_ms", "write_timeout_ms"});
+  HttpConfig& http = c.http;
   if (auto l = h->Optional("listen")) {
-    if (!ParseListen(l->String(), &c.http_host, &c.http_port)) {
+    if (!ParseListen(l->String(), &http.host, &http.port)) {
       l->Fail("must be host:port, e.g. 127.0.0.1:8080 (port 0 picks a free one)");
     }
   }
-  if (auto t = h->Optional("bearer_token_file")) c.bearer_token_file = Resolve(base, t->String());
+  if (auto l = h->Optional("ops_listen")) {
+    if (!ParseListen(l->String(), &http.ops_host, &http.ops_port)) {
+      l->Fail("must be host:port, e.g. 0.0.0.0:9464 (port 0 picks a free one)");
+    }
+  }
+  if (auto t = h->Optional("bearer_token_file")) http.bearer_token_file = Resolve(base, t->String());
+  if (auto t = h->Optional("metrics_bearer_token_file")) http.metrics_bearer_token_file = Resolve(base, t->String());
+  std::optional<Field> cert = h->Optional("tls_cert_file");
+  std::optional<Field> key = h->Optional("tls_key_file");
+  if (cert) http.tls_cert_file = Resolve(base, cert->String());
+  if (key) http.tls_key_file = Resolve(base, key->String());
+  if (cert && !key) cert->Fail("needs http.tls_key_file too");
+  if (key && !cert) key->Fail("needs http.tls_cert_file too");
+  if (auto a = h->Optional("allowed_hosts")) {
+    for (const Field& f : a->Items()) {
+      std::string name = f.String();
+      const bool ipv6 = std::count(name.begin(), name.end(), ':') >= 2;
+      if (name.empty() || name.find_first_of(" \t/[]") != std::string::npos ||
+          (!ipv6 && name.find(':') != std::string::npos)) {
+        f.Fail("must be a host name or address without a port (IPv6 without brackets), or \"*\" (any)");
+      }
+      http.allowed_hosts.push_back(std::move(name));
+    }
+    if (http.allowed_hosts.empty()) a->Fail("must name at least one host (or \"*\": any)");
+  }
+  if (auto f = h->Optional("threads")) http.threads = static_cast<int>(f->Int(1, 64));
+  if (auto f = h->Optional("max_connections")) http.max_connections = static_cast<int>(f->Int(1, 100'000));
+  if (auto f = h->Optional("request_timeout_ms")) http.request_timeout_ms = static_cast<int>(f->Int(100, 600'000));
+  if (auto f = h->Optional("idle_timeout_ms")) http.idle_timeout_ms = static_cast<int>(f->Int(100, 600'000));
+  if (auto f = h->Optional("write_timeout_ms")) http.write_timeout_ms = static_cast<int>(f->Int(100, 600'000));
 }
 
 void ReadPipeline(const Field& root, Config& c) {

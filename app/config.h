@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "ingest/kafka_settings.h"
@@ -21,13 +22,29 @@ struct PublishOptions {
   std::chrono::milliseconds scores_interval{10000};  // a changed unit's scores at most this often
 };
 
+// The `http` section (serve/http_server.h says what each protects).
+struct HttpConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string bearer_token_file;          // empty: the API is open
+  std::string metrics_bearer_token_file;  // empty: /metrics as the API (main listener), open (ops)
+  std::string ops_host;                   // ops_listen: /healthz, /readyz, /metrics alone
+  int ops_port = -1;                      // -1: no ops listener
+  std::string tls_cert_file;              // both or neither: HTTPS on the main listener
+  std::string tls_key_file;
+  std::vector<std::string> allowed_hosts; // empty: by the listen address
+  int threads = 4;
+  int max_connections = 256;
+  int request_timeout_ms = 10000;
+  int idle_timeout_ms = 5000;
+  int write_timeout_ms = 10000;
+};
+
 struct Config {
   std::string path;
   KafkaSettings kafka;
   StoreOptions store;
-  std::string http_host = "127.0.0.1";
-  int http_port = 8080;
-  std::string bearer_token_file;  // empty: the API is open
+  HttpConfig http;
   std::string methodology_path;
   std::string districts_path;
   std::string pseudonymisation_key_file;

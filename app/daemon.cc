@@ -113,15 +113,51 @@ struct Daemon::Parts {
 
 namespace {
 
-absl::StatusOr<std::string> ReadToken(const std::string& path) {
+absl::StatusOr<std::string> ReadToken(const std::string& path, std::string_view key) {
   if (path.empty()) return std::string();
   absl::StatusOr<std::string> t = yaml::ReadFileToString(path);
-  if (!t.ok()) return absl::InvalidArgumentError(Cat("http.bearer_token_file: ", t.status().message()));
+  if (!t.ok()) return absl::InvalidArgumentError(Cat(key, ": ", t.status().message()));
   std::string token(Trim(*t));
   if (token.size() < 16) {
-    return absl::InvalidArgumentError(Cat("http.bearer_token_file ", path, ": the token needs at least 16 characters"));
+    return absl::InvalidArgumentError(Cat(key, " ", path, ": the token needs at least 16 characters"));
+  }
+  if (token.find_first_of(" \t\r\n") != std::string::npos) {
+    return absl::InvalidArgumentError(Cat(key, " ", path, ": the token is one line without spaces"));
   }
   return token;
+}
+
+// The HTTP options of the config, with the token files read. Errors name the
+// key and the file (exit 2).
+absl::StatusOr<HttpOptions> ReadHttpOptions(const Config& config) {
+  const HttpConfig& h = config.http;
+  HttpOptions o;
+  o.host = h.host;
+  o.port = h.port;
+  absl::StatusOr<std::string> token = ReadToken(h.bearer_token_file, "http.bearer_token_file");
+  if (!token.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": ", token.status().message()));
+  o.bearer_token = std::move(*token);
+  absl::StatusOr<std::string> metrics_token = ReadToken(h.metrics_bearer_token_file, "http.metrics_bearer_token_file");
+  if (!metrics_token.ok()) {
+    return absl::InvalidArgumentError(Cat("config ", config.path, ": ", metrics_token.status().message()));
+  }
+  o.metrics_bearer_token = std::move(*metrics_token);
+  o.ops_host = h.ops_host;
+  o.ops_port = h.ops_port;
+  o.tls_cert_file = h.tls_cert_file;
+  o.tls_key_file = h.tls_key_file;
+  if (!o.tls_cert_file.empty()) {
+    if (absl::StatusOr<std::shared_ptr<http::TlsContext>> tls = http::LoadTls(o.tls_cert_file, o.tls_key_file); !tls.ok()) {
+      return absl::InvalidArgumentError(Cat("config ", config.path, ": ", tls.status().message()));
+    }
+  }
+  o.allowed_hosts = h.allowed_hosts;
+  o.threads = h.threads;
+  o.max_connections = h.max_connections;
+  o.limits.request_timeout = std::chrono::milliseconds(h.request_timeout_ms);
+  o.limits.idle_timeout = std::chrono::milliseconds(h.idle_timeout_ms);
+  o.limits.write_timeout = std::chrono::milliseconds(h.write_timeout_ms);
+  return o;
 }
 
 }  // namespace
@@ -137,9 +173,7 @@ absl::Status CheckConfig(const Config& config) {
   if (!p.ok()) {
     return absl::InvalidArgumentError(Cat("config ", config.path, ": pseudonymisation_key_file: ", p.status().message()));
   }
-  if (absl::StatusOr<std::string> t = ReadToken(config.bearer_token_file); !t.ok()) {
-    return absl::InvalidArgumentError(Cat("config ", config.path, ": ", t.status().message()));
-  }
+  if (absl::StatusOr<HttpOptions> h = ReadHttpOptions(config); !h.ok()) return h.status();
   return absl::OkStatus();
 }
 
@@ -169,8 +203,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
     }
     p.pseudonymiser = std::move(*ps);
   }
-  absl::StatusOr<std::string> token = ReadToken(config.bearer_token_file);
-  if (!token.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": ", token.status().message()));
+  absl::StatusOr<HttpOptions> http_options = ReadHttpOptions(config);
+  if (!http_options.ok()) return http_options.status();
 
   absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(config.store);
   if (!store.ok()) return ConfigKeyError(store.status(), config, "state.dir");
@@ -213,18 +247,30 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
                                       [pub] { return pub->Stats(); }, config.closed_waves});
   p.health.Set("consumer", "not started", /*log=*/false);
   absl::StatusOr<std::unique_ptr<HttpServer>> http =
-      HttpServer::Start(HttpOptions{config.http_host, config.http_port, *token}, *p.api, *p.metrics, p.health);
+      HttpServer::Start(*http_options, *p.api, *p.metrics, p.health);
   if (!http.ok()) return ConfigKeyError(http.status(), config, "http.listen");
   p.http = std::move(*http);
-  spdlog::info("wijkpuls {}: state {} ({} wijken, methodology {}), http://{}:{}/", WIJKPULS_VERSION,
+  const bool tls = !config.http.tls_cert_file.empty();
+  spdlog::info("wijkpuls {}: state {} ({} wijken, methodology {}), {}://{}:{}/", WIJKPULS_VERSION,
                config.store.dir, p.districts->wijken().size(), p.methodology->sha256.substr(0, 12),
-               config.http_host, p.http->port());
+               tls ? "https" : "http", config.http.host, p.http->port());
+  if (p.http->ops_port() >= 0) {
+    spdlog::info("probes and metrics also on http://{}:{}/ (http.ops_listen)", config.http.ops_host, p.http->ops_port());
+  }
   return d;
 }
 
 Daemon::~Daemon() = default;
 
 int Daemon::http_port() const { return parts_->http->port(); }
+int Daemon::ops_port() const { return parts_->http->ops_port(); }
+
+void Daemon::Reload() {
+  if (absl::Status st = parts_->http->ReloadTls(); !st.ok()) {
+    spdlog::error("SIGHUP: TLS certificate refused, the old one stays: {}", MessageOf(st));
+  }
+  ReloadDistricts();
+}
 
 absl::Status Daemon::Run(const std::atomic<bool>& stop) {
   Parts& p = *parts_;

@@ -66,12 +66,15 @@ class Daemon {
   ~Daemon();
 
   int http_port() const;
+  int ops_port() const;  // -1: no ops listener
   // Consumes until `stop` (or the end with exit_at_end), then shuts down in
   // order: last batch committed, consumer closed, outputs flushed.
   absl::Status Run(const std::atomic<bool>& stop);
   // Re-reads the district register (SIGHUP). A bad file is refused with a
   // log line and the old register stays. Thread-safe.
   void ReloadDistricts();
+  // SIGHUP: the TLS certificate and key (when configured), then the register.
+  void Reload();
 
   struct Parts;
 

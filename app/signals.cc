@@ -23,6 +23,9 @@ void SignalWatcher::BlockInThisThread() {
   // A parent (nohup, some CI runners) may have set SIGHUP to be ignored; an
   // ignored signal is dropped even while blocked, so restore the default.
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) signal(sig, SIG_DFL);
+  // A peer that closes a socket must not kill the daemon (TLS writes use
+  // write(2), which raises SIGPIPE): the write fails with EPIPE instead.
+  signal(SIGPIPE, SIG_IGN);
   sigset_t set = Watched();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
@@ -34,7 +37,7 @@ SignalWatcher::SignalWatcher(std::atomic<bool>& stop, std::function<void()> on_r
         while (!done_.load()) {
           const int sig = sigtimedwait(&set, nullptr, &wait);
           if (sig == SIGHUP) {
-            spdlog::info("SIGHUP: reloading the district register");
+            spdlog::info("SIGHUP: reloading the district register and the TLS certificate");
             if (on_reload) on_reload();
           } else if (sig == SIGTERM || sig == SIGINT) {
             if (stop.exchange(true)) {

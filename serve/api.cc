@@ -65,7 +65,10 @@ json ScoresToJson(const v1::ProvisionalScores& scores) {
 
 ApiResponse Ok(const json& j) { return ApiResponse{200, j.dump(), "application/json", ""}; }
 ApiResponse Error(int status, const std::string& message) {
-  return ApiResponse{status, json{{"error", message}}.dump(), "application/json", ""};
+  // A message may echo what a client sent: bytes that are not UTF-8 are
+  // replaced, never a reason to fail.
+  return ApiResponse{status, json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace),
+                     "application/json", ""};
 }
 
 std::string Rfc3339(UnixNanos t) {
@@ -206,7 +209,7 @@ ApiResponse Api::Cached(const std::string& key,
 ApiResponse Api::Quotas(const std::string& wave_id) {
   return Cached("quotas/" + wave_id, [&](const CommittedState& cs) {
     const Wave* wave = ChooseWave(cs, wave_id);
-    if (!wave) return Error(404, Cat("wave \"", wave_id, "\" is not configured"));
+    if (!wave) return Error(404, Cat("wave ", Quoted(wave_id), " is not configured"));
     const DistrictRegister& d = *cs.districts;
     ViewContext ctx{*cs.methodology, d, !options_.closed_waves.count(wave->id), options_.city_name};
     const UnixNanos watermark = cs.state.Watermark(wave->id);
@@ -265,9 +268,9 @@ ApiResponse Api::Quotas(const std::string& wave_id) {
 ApiResponse Api::Quota(const std::string& wijk, const std::string& wave_id) {
   return Cached("quota/" + wijk + "/" + wave_id, [&](const CommittedState& cs) {
     const Wave* wave = ChooseWave(cs, wave_id);
-    if (!wave) return Error(404, Cat("wave \"", wave_id, "\" is not configured"));
+    if (!wave) return Error(404, Cat("wave ", Quoted(wave_id), " is not configured"));
     std::optional<int> idx = cs.districts->FindWijk(wijk);
-    if (!idx) return Error(404, Cat("wijk \"", wijk, "\" is not in the district register"));
+    if (!idx) return Error(404, Cat("wijk ", Quoted(wijk), " is not in the district register"));
     ViewContext ctx{*cs.methodology, *cs.districts, !options_.closed_waves.count(wave->id), options_.city_name};
     const UnixNanos watermark = cs.state.Watermark(wave->id);
     const Wijk& w = cs.districts->wijken()[static_cast<size_t>(*idx)];
@@ -289,7 +292,7 @@ ApiResponse Api::Quota(const std::string& wijk, const std::string& wave_id) {
 ApiResponse Api::Scores(const std::string& wave_id) {
   return Cached("scores/" + wave_id, [&](const CommittedState& cs) {
     const Wave* wave = ChooseWave(cs, wave_id);
-    if (!wave) return Error(404, Cat("wave \"", wave_id, "\" is not configured"));
+    if (!wave) return Error(404, Cat("wave ", Quoted(wave_id), " is not configured"));
     ViewContext ctx{*cs.methodology, *cs.districts, !options_.closed_waves.count(wave->id), options_.city_name};
     json units = json::array();
     for (const UnitRef& u : AllUnits(*cs.districts, options_.city_name)) {
@@ -306,7 +309,7 @@ ApiResponse Api::Scores(const std::string& wave_id) {
 ApiResponse Api::Score(const std::string& level, const std::string& unit, const std::string& wave_id) {
   return Cached("score/" + level + "/" + unit + "/" + wave_id, [&](const CommittedState& cs) {
     const Wave* wave = ChooseWave(cs, wave_id);
-    if (!wave) return Error(404, Cat("wave \"", wave_id, "\" is not configured"));
+    if (!wave) return Error(404, Cat("wave ", Quoted(wave_id), " is not configured"));
     std::optional<UnitRef> u = FindUnit(*cs.districts, level, unit, options_.city_name);
     if (!u) return Error(404, Cat("no unit ", level, "/", unit, " (levels: wijk, gebied, stad)"));
     ViewContext ctx{*cs.methodology, *cs.districts, !options_.closed_waves.count(wave->id), options_.city_name};
@@ -317,7 +320,7 @@ ApiResponse Api::Score(const std::string& level, const std::string& unit, const 
 ApiResponse Api::Quality(const std::string& wave_id) {
   return Cached("quality/" + wave_id, [&](const CommittedState& cs) {
     const Wave* wave = ChooseWave(cs, wave_id);
-    if (!wave) return Error(404, Cat("wave \"", wave_id, "\" is not configured"));
+    if (!wave) return Error(404, Cat("wave ", Quoted(wave_id), " is not configured"));
     const DistrictRegister& d = *cs.districts;
     const Methodology& m = *cs.methodology;
     QualityGroup total;

@@ -29,8 +29,8 @@ TEST(Config, ReadsAGoodFileAndResolvesRelativePaths) {
   EXPECT_EQ(c->store.dir, "/etc/wijkpuls/state");
   EXPECT_EQ(c->methodology_path, "/etc/wijkpuls/m.yaml");
   EXPECT_EQ(c->districts_path, "/etc/wijkpuls/d.csv");
-  EXPECT_EQ(c->http_host, "0.0.0.0");
-  EXPECT_EQ(c->http_port, 9000);
+  EXPECT_EQ(c->http.host, "0.0.0.0");
+  EXPECT_EQ(c->http.port, 9000);
   EXPECT_EQ(c->pipeline.max_batch_records, 100);
   EXPECT_FALSE(c->pipeline.prepare_thread);
   EXPECT_FALSE(c->pipeline.commit_thread);
@@ -38,12 +38,33 @@ TEST(Config, ReadsAGoodFileAndResolvesRelativePaths) {
   EXPECT_EQ(c->processor.responses_topic, "wijkprofiel.responses.v1");
 }
 
+TEST(Config, ReadsTheHttpSection) {
+  std::string text = kGood;
+  text.replace(text.find("listen: \"0.0.0.0:9000\""), std::string("listen: \"0.0.0.0:9000\"").size(),
+               "listen: \"0.0.0.0:9000\"\n  ops_listen: \"[::1]:9464\"\n  tls_cert_file: tls/c.pem\n"
+               "  tls_key_file: tls/k.pem\n  metrics_bearer_token_file: m.token\n"
+               "  allowed_hosts: [wijkpuls.example.org, \"10.0.0.5\", \"fe80::1\"]\n  threads: 2\n"
+               "  max_connections: 50\n  request_timeout_ms: 3000");
+  absl::StatusOr<Config> c = ParseConfig(text, "/etc/wijkpuls/w.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->http.ops_host, "::1");
+  EXPECT_EQ(c->http.ops_port, 9464);
+  EXPECT_EQ(c->http.tls_cert_file, "/etc/wijkpuls/tls/c.pem");
+  EXPECT_EQ(c->http.tls_key_file, "/etc/wijkpuls/tls/k.pem");
+  EXPECT_EQ(c->http.metrics_bearer_token_file, "/etc/wijkpuls/m.token");
+  EXPECT_EQ(c->http.allowed_hosts, (std::vector<std::string>{"wijkpuls.example.org", "10.0.0.5", "fe80::1"}));
+  EXPECT_EQ(c->http.threads, 2);
+  EXPECT_EQ(c->http.max_connections, 50);
+  EXPECT_EQ(c->http.request_timeout_ms, 3000);
+  EXPECT_EQ(c->http.idle_timeout_ms, 5000);  // the default
+}
+
 TEST(Config, TheHttpAddressDefaultsToLoopback) {
   std::string text = kGood;
   text.replace(text.find("http:"), text.find("methodology") - text.find("http:"), "");
   absl::StatusOr<Config> c = ParseConfig(text, "w.yaml");
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->http_host, "127.0.0.1");
+  EXPECT_EQ(c->http.host, "127.0.0.1");
 }
 
 TEST(Config, ErrorsNameTheFileAndTheKey) {
@@ -70,6 +91,11 @@ TEST(Config, ErrorsNameTheFileAndTheKey) {
       {"  dir: state", "  dir: state\n  [a, b]: 1", "w.yaml: line 6: state: a key must be a plain name, found a list"},
       // librdkafka's own check of each property.
       {"security.protocol: SASL_SSL", "security.protocol: NOPE", "w.yaml: kafka.properties.security.protocol: Invalid value"},
+      // HTTP: a certificate needs its key, hosts are names without a port.
+      {"listen: \"0.0.0.0:9000\"", "listen: \"0.0.0.0:9000\"\n  tls_cert_file: c.pem", "w.yaml: http.tls_cert_file: needs http.tls_key_file too"},
+      {"listen: \"0.0.0.0:9000\"", "listen: \"0.0.0.0:9000\"\n  allowed_hosts: [\"a.example:80\"]", "w.yaml: http.allowed_hosts[0]: must be a host name or address without a port"},
+      {"listen: \"0.0.0.0:9000\"", "listen: \"0.0.0.0:9000\"\n  ops_listen: \"9464\"", "w.yaml: http.ops_listen: must be host:port"},
+      {"listen: \"0.0.0.0:9000\"", "listen: \"0.0.0.0:9000\"\n  threads: 0", "w.yaml: http.threads: must be between 1 and"},
   };
   for (const Case& c : cases) {
     std::string text = kGood;
