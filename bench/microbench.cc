@@ -141,7 +141,7 @@ FilledStore& StoreWith(int64_t n) {
     const std::string& wijk = s.districts.wijken()[r.wijk].id;
     batch->PutCounted(r, wijk, FillOutcome(s, i));
     batch->PutRespondent(r.wave, wijk, r.respondent,
-                         RespondentRecord{RespondentState::kClaimed, r.response_id});
+                         RespondentRecord{RespondentState::kClaimed, r.response_id, {}});
     if ((i + 1) % kBatchRecords == 0) {
       if (!fs->store->Commit(*batch).ok()) std::abort();
       batch = fs->store->NewBatch();
@@ -270,7 +270,7 @@ void BM_StoreFloor(benchmark::State& state) {
         found += batch->GetRespondent(r.wave, "", r.respondent)->state != RespondentState::kUnseen;
         batch->PutCounted(r, wijk, FillOutcome(s, i + j));
         batch->PutRespondent(r.wave, wijk, r.respondent,
-                             RespondentRecord{RespondentState::kClaimed, r.response_id});
+                             RespondentRecord{RespondentState::kClaimed, r.response_id, {}});
         if (++in_batch == kBatchRecords) {
           batch->PutOffset("wijkprofiel.responses.v1", 0, i + j + 1);
           if (!store->Commit(*batch).ok()) std::abort();

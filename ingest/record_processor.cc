@@ -174,16 +174,29 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
   if (!here.ok()) return here.status();
   absl::StatusOr<RespondentRecord> anywhere = batch.GetRespondent(r.wave, "", r.respondent);
   if (!anywhere.ok()) return anywhere.status();
-  const RespondentState rs = anywhere->state == RespondentState::kWithdrawn
-                                 ? RespondentState::kWithdrawn
-                                 : here->state;
-  if (std::optional<RejectReason> reason = DecideRespondent(rs)) {
-    std::string detail = *reason == RejectReason::kWithdrawn
-                             ? "the respondent withdrew consent for this wave"
-                             : Cat("another response of this respondent (", here->response_id,
-                                   ") was already counted in wave ", r.wave);
+  // One rule whatever order the two topics are read in: a withdrawn
+  // respondent's responses count nowhere (WITHDRAWN). Before the withdrawal
+  // the first claims the respondent and later ones are DUPLICATE_RESPONDENT,
+  // remembered with the claim so that a withdrawal turns them into WITHDRAWN
+  // too (ProcessWithdrawal).
+  const bool withdrawn = here->state == RespondentState::kWithdrawn ||
+                         anywhere->state == RespondentState::kWithdrawn;
+  if (std::optional<RejectReason> reason = DecideRespondent(here->state, withdrawn)) {
+    const bool duplicate = *reason == RejectReason::kDuplicateRespondent;
+    std::string detail = duplicate ? Cat("another response of this respondent (", here->response_id,
+                                         ") was already counted in wave ", r.wave)
+                                   : "the respondent withdrew consent for this wave";
     Reject(result, *reason, std::move(detail), record, r.wave, wijk_id, fc.attribution, true,
            batch, state, dirty);
+    if (duplicate) {
+      RespondentRecord claim = std::move(*here);
+      claim.duplicates.push_back(result.response_id.empty() ? SourceRecordId(record) : result.response_id);
+      batch.PutRespondent(r.wave, wijk_id, r.respondent, claim);
+    } else if (here->state != RespondentState::kWithdrawn) {
+      // As a withdrawal naming the wijk would leave it: the same state in
+      // either order.
+      batch.PutRespondent(r.wave, wijk_id, r.respondent, RespondentRecord{RespondentState::kWithdrawn, "", {}});
+    }
     return result;
   }
 
@@ -192,12 +205,46 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
   result.outcome = r.flags.Empty() ? Outcome::kAccepted : Outcome::kFlagged;
   batch.PutCounted(r, wijk_id, result.outcome);
   batch.PutRespondent(r.wave, wijk_id, r.respondent,
-                      RespondentRecord{RespondentState::kClaimed, r.response_id});
+                      RespondentRecord{RespondentState::kClaimed, r.response_id, {}});
   const StateKey key{r.wave, wijk_id};
   WijkState& ws = state.Mutable(key);
   ApplyCounted(ws, r, result.outcome, methodology_, +1, &dirty[key]);
   ws.watermark = std::max(ws.watermark, r.submitted_at);
   return result;
+}
+
+// The withdrawn respondent's responses in `wijk` end as if the withdrawal had
+// come first: the counted one is removed from every aggregate and stored as
+// a WITHDRAWN rejection (its content deleted), and so is every later one that
+// was rejected DUPLICATE_RESPONDENT (and counted as such) meanwhile.
+absl::Status RecordProcessor::Unclaim(const Wave& wave, const std::string& wijk,
+                                      const RespondentRecord& claim, StateBatch& batch,
+                                      FieldworkState& state, ChangedAggregates& dirty) {
+  const StateKey key{wave.id, wijk};
+  absl::StatusOr<std::optional<ResponseRecord>> stored =
+      batch.GetResponse(wave.id, wijk, claim.response_id, methodology_);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value() || !(*stored)->response) {
+    return absl::DataLossError(Cat("the counted response ", claim.response_id, " of a respondent in ",
+                                   wijk, " is not stored"));
+  }
+  const ResponseRecord& sr = **stored;
+  ApplyCounted(state.Mutable(key), *sr.response, sr.outcome, methodology_, -1, &dirty[key]);
+  batch.PutRejected(wave.id, wijk, claim.response_id, RejectReason::kWithdrawn,
+                    AttributionOf(*sr.response, wave), /*passed_checks=*/true);
+  for (const std::string& id : claim.duplicates) {
+    absl::StatusOr<std::optional<ResponseRecord>> dup = batch.GetResponse(wave.id, wijk, id, methodology_);
+    if (!dup.ok()) return dup.status();
+    if (!dup->has_value() || (*dup)->reason != RejectReason::kDuplicateRespondent) {
+      return absl::DataLossError(Cat("the response ", id, " rejected as a second one of a respondent in ",
+                                     wijk, " is not stored as such"));
+    }
+    Attribution a = (*dup)->attribution;
+    a.wave = &wave;
+    ApplyRejected(state.Mutable(key), a, RejectReason::kDuplicateRespondent, &dirty[key], -1);
+    batch.PutRejected(wave.id, wijk, id, RejectReason::kWithdrawn, a, (*dup)->passed_checks);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<RecordResult> RecordProcessor::ProcessWithdrawal(const SourceRecord& record,
@@ -235,22 +282,12 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessWithdrawal(const SourceReco
     for (const Wijk& wk : districts_->wijken()) wijken.push_back(wk.id);
   }
   const Digest256 respondent = pseudonymiser_.Of(wave->id, w->respondent_ref);
-  const RespondentRecord withdrawn{RespondentState::kWithdrawn, ""};
+  const RespondentRecord withdrawn{RespondentState::kWithdrawn, "", {}};
   for (const std::string& wijk : wijken) {
     absl::StatusOr<RespondentRecord> rec = batch.GetRespondent(wave->id, wijk, respondent);
     if (!rec.ok()) return rec.status();
     if (rec->state == RespondentState::kClaimed) {
-      absl::StatusOr<std::optional<ResponseRecord>> stored =
-          batch.GetResponse(wave->id, wijk, rec->response_id, methodology_);
-      if (!stored.ok()) return stored.status();
-      if (!stored->has_value() || !(*stored)->response) {
-        return absl::DataLossError(Cat("the counted response ", rec->response_id, " of a respondent in ",
-                                       wijk, " is not stored"));
-      }
-      const ResponseRecord& sr = **stored;
-      const StateKey key{wave->id, wijk};
-      ApplyCounted(state.Mutable(key), *sr.response, sr.outcome, methodology_, -1, &dirty[key]);
-      batch.PutErased(wave->id, wijk, rec->response_id, sr.submitted_at);
+      if (absl::Status st = Unclaim(*wave, wijk, *rec, batch, state, dirty); !st.ok()) return st;
       ++result.erased;
     }
     if (rec->state == RespondentState::kClaimed || !w->wijk.empty()) {

@@ -116,6 +116,8 @@ class RecordProcessor {
                                                ChangedAggregates& dirty);
   absl::StatusOr<RecordResult> ProcessWithdrawal(const SourceRecord& record, StateBatch& batch,
                                                  FieldworkState& state, ChangedAggregates& dirty);
+  absl::Status Unclaim(const Wave& wave, const std::string& wijk, const RespondentRecord& claim,
+                       StateBatch& batch, FieldworkState& state, ChangedAggregates& dirty);
   // Records a rejected response and counts it where it can be attributed.
   void Reject(RecordResult& result, RejectReason reason, std::string detail,
               const SourceRecord& record, std::string_view wave, std::string_view wijk,

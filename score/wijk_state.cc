@@ -53,12 +53,12 @@ void ApplyCounted(WijkState& s, const CountedResponse& r, Outcome outcome, const
 }
 
 void ApplyRejected(WijkState& s, const Attribution& a, RejectReason reason,
-                   QualityTally* quality_change) {
+                   QualityTally* quality_change, int sign) {
   if (a.HasCell()) {
-    ++s.cells[QuotaCellIndex(*a.instrument, CellIndex(*a.age_band, *a.sex))].rejected;
+    s.cells[QuotaCellIndex(*a.instrument, CellIndex(*a.age_band, *a.sex))].rejected += sign;
   }
-  s.quality.AddRejected(a, reason);
-  if (quality_change != nullptr) quality_change->AddRejected(a, reason);
+  s.quality.AddRejected(a, reason, sign);
+  if (quality_change != nullptr) quality_change->AddRejected(a, reason, sign);
 }
 
 }  // namespace wijkpuls

@@ -71,7 +71,7 @@ void ApplyCounted(WijkState& s, const CountedResponse& r, Outcome outcome, const
 // A rejected record that can be attributed to this wijk (cell counts where
 // the cell is known, the quality tally always; `quality_change` as above).
 void ApplyRejected(WijkState& s, const Attribution& a, RejectReason reason,
-                   QualityTally* quality_change = nullptr);
+                   QualityTally* quality_change = nullptr, int sign = 1);
 
 // The y value an answer contributes to an indicator, or nullopt when the
 // answer does not enter it (97/98/99).

@@ -379,6 +379,7 @@ absl::StatusOr<RespondentRecord> StateBatch::GetRespondent(std::string_view wave
   }
   rec.state = static_cast<RespondentState>(e.state());
   rec.response_id = e.response_id();
+  rec.duplicates.assign(e.duplicates().begin(), e.duplicates().end());
   return rec;
 }
 
@@ -409,6 +410,7 @@ void StateBatch::PutRespondent(std::string_view wave, std::string_view wijk,
   RespondentEntry e;
   e.set_state(static_cast<uint32_t>(record.state));
   e.set_response_id(record.response_id);
+  for (const std::string& d : record.duplicates) e.add_duplicates(d);
   impl_->Put(kRespondents, impl_->Key(wave, wijk, IdOf(respondent)), e);
 }
 
@@ -761,7 +763,9 @@ absl::Status StateStore::ForEachRespondent(
         !e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError("a stored respondent entry is corrupt");
     }
-    visit(wave, wijk, RespondentRecord{static_cast<RespondentState>(e.state()), e.response_id()});
+    visit(wave, wijk,
+          RespondentRecord{static_cast<RespondentState>(e.state()), e.response_id(),
+                           std::vector<std::string>(e.duplicates().begin(), e.duplicates().end())});
   }
   return FromRocks(it->status(), "reading respondents");
 }

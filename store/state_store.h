@@ -64,7 +64,8 @@ struct ResponseRecord {
 
 struct RespondentRecord {
   RespondentState state = RespondentState::kUnseen;
-  std::string response_id;  // claimed: the counted response
+  std::string response_id;              // claimed: the counted response
+  std::vector<std::string> duplicates;  // claimed: later responses, rejected DUPLICATE_RESPONDENT
 };
 
 struct StoreStats {

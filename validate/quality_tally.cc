@@ -105,11 +105,13 @@ void QualityTally::AddCounted(const CountedResponse& r, bool flagged, int sign) 
   other_instrument_items += sign * r.other_instrument_items;
 }
 
-void QualityTally::AddRejected(const Attribution& a, RejectReason reason) {
+void QualityTally::AddRejected(const Attribution& a, RejectReason reason, int sign) {
   const int r = static_cast<int>(reason);
-  ++total.rejected[r];
-  if (a.mode) ++by_mode[static_cast<int>(*a.mode)].rejected[r];
-  if (!a.interviewer_id.empty()) ++by_interviewer[a.interviewer_id].rejected[r];
+  total.rejected[r] += sign;
+  if (a.mode) by_mode[static_cast<int>(*a.mode)].rejected[r] += sign;
+  if (!a.interviewer_id.empty()) {
+    AddToEntry(by_interviewer, a.interviewer_id, [&](QualityGroup& g) { g.rejected[r] += sign; });
+  }
 }
 
 void QualityTally::Add(const QualityTally& change) {

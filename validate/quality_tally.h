@@ -85,7 +85,8 @@ struct QualityTally {
 
   // A counted (accepted or flagged) response; sign -1 removes it again.
   void AddCounted(const CountedResponse& r, bool flagged, int sign);
-  void AddRejected(const Attribution& a, RejectReason reason);
+  // A rejected record; sign -1 removes it again.
+  void AddRejected(const Attribution& a, RejectReason reason, int sign = 1);
   // Adds another tally, e.g. the change a batch made to this one (whose
   // counts may be negative): adding to T the change from T to T' gives T',
   // erased entries and all, whatever the order changes are added in.

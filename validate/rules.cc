@@ -256,8 +256,22 @@ FieldCheck CheckFields(const RawResponse& raw, const RuleContext& ctx) {
   return fc;
 }
 
-std::optional<RejectReason> DecideRespondent(RespondentState state) {
-  switch (state) {
+Attribution AttributionOf(const CountedResponse& r, const Wave& wave) {
+  Attribution a;
+  a.wave = &wave;
+  a.wijk = r.wijk;
+  a.instrument = r.instrument;
+  a.age_band = r.age_band;
+  a.sex = r.sex;
+  a.mode = r.mode;
+  a.interviewer_id = r.interviewer_id;
+  a.submitted_at = r.submitted_at;
+  return a;
+}
+
+std::optional<RejectReason> DecideRespondent(RespondentState here, bool withdrawn) {
+  if (withdrawn) return RejectReason::kWithdrawn;
+  switch (here) {
     case RespondentState::kWithdrawn:
       return RejectReason::kWithdrawn;
     case RespondentState::kClaimed:

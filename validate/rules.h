@@ -39,6 +39,9 @@ struct Attribution {
   bool HasCell() const { return wave && wijk && instrument && age_band && sex; }
 };
 
+// What CheckFields attributed a response that passed its checks to.
+Attribution AttributionOf(const CountedResponse& r, const Wave& wave);
+
 struct FieldCheck {
   std::optional<RejectReason> reason;  // empty: all field checks passed
   std::string detail;                  // for a person; never answers or the respondent ref
@@ -60,7 +63,10 @@ enum class RespondentState : uint8_t {
 };
 
 // WITHDRAWN before DUPLICATE_RESPONDENT; nullopt when the response may count.
-std::optional<RejectReason> DecideRespondent(RespondentState state);
+// `here`: the respondent in the response's wave and wijk; `withdrawn`: the
+// respondent withdrew in this wijk or wave-wide. A withdrawn respondent's
+// responses count nowhere, whatever arrived first.
+std::optional<RejectReason> DecideRespondent(RespondentState here, bool withdrawn);
 
 // The quality flags of a response that passed every check.
 FlagSet EvaluateFlags(const CountedResponse& r, const Methodology& m);

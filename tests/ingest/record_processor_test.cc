@@ -7,7 +7,9 @@
 
 #include <deque>
 
+#include "ingest/rebuild.h"
 #include "tests/support/test_support.h"
+#include "validate/text.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
 namespace wijkpuls {
@@ -156,10 +158,12 @@ TEST_F(Processor, AWithdrawalAfterTheResponseRemovesItFromEverything) {
   WijkState expect = before_any;
   expect.watermark = s.watermark;  // the watermark does not go back
   EXPECT_EQ(s, expect);
-  // What is stored of it is gone; the id stays known, so a redelivery is a duplicate.
+  // What is stored of it is gone (it is kept as a WITHDRAWN rejection, as if
+  // the withdrawal had come first); the id stays known, so a redelivery is a
+  // duplicate.
   auto rec = store_->NewBatch()->GetResponse("2024", "cool", "r-7", DefaultMethodology());
   ASSERT_TRUE(rec.ok() && rec->has_value());
-  EXPECT_TRUE((*rec)->erased);
+  EXPECT_EQ((*rec)->reason, RejectReason::kWithdrawn);
   EXPECT_FALSE((*rec)->response);
   EXPECT_EQ(Feed(Response("r-7", "INV-7")).outcome, Outcome::kDuplicate);
   // A later response of the respondent is WITHDRAWN, and counted nowhere.
@@ -203,6 +207,144 @@ TEST_F(Processor, BothOrdersOfResponseAndWithdrawalEndInTheSameState) {
   feed(Response("r-10", "INV-10").SerializeAsString(), "wijkprofiel.responses.v1");
   feed(Response("r-11", "INV-11").SerializeAsString(), "wijkprofiel.responses.v1");
   EXPECT_EQ(*state.Find(StateKey{"2024", "cool"}), one);
+}
+
+// Everything stored and aggregated, as text: equal texts, equal states.
+std::string Dump(const StateStore& store, const FieldworkState& state) {
+  std::string out;
+  EXPECT_TRUE(store.ForEachResponse(DefaultMethodology(), [&](std::string_view wave, std::string_view wijk,
+                                                               std::string_view id, const ResponseRecord& r) {
+    const Attribution& a = r.attribution;
+    out += Cat("response ", wave, "/", wijk, "/", id, ": ", Name(r.outcome), " ",
+               r.reason ? WireName(*r.reason) : "-", " erased=", r.erased, " checked=", r.passed_checks,
+               " counted=", r.response.has_value(), " cell=", a.HasCell() || (a.instrument && a.age_band && a.sex),
+               " mode=", a.mode ? WireName(*a.mode) : "-", " at=", r.submitted_at.value_or(0), "\n");
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_TRUE(store.ForEachRespondent([&](std::string_view wave, std::string_view wijk, const RespondentRecord& r) {
+    out += Cat("respondent ", wave, "/", wijk, ": ", static_cast<int>(r.state), " ", r.response_id, " [",
+               Join(r.duplicates, ","), "]\n");
+  }).ok());
+  FieldworkState stored;
+  EXPECT_TRUE(store.LoadAggregates(DefaultMethodology(), stored).ok());
+  EXPECT_TRUE(stored == state) << "the aggregates in memory and in the store differ";
+  for (const auto& [key, ptr] : state.wijken()) {
+    const WijkState& s = *ptr;
+    out += Cat("aggregate ", key.wave, "/", key.wijk, ": watermark ", s.watermark, "\n");
+    for (const CellTally& c : s.cells) out += Cat(" ", c.accepted, "/", c.flagged, "/", c.rejected);
+    out += "\n rejected:";
+    for (int64_t n : s.quality.total.rejected) out += Cat(" ", n);
+    out += Cat("\n interviewers ", s.quality.by_interviewer.size(), "\n");
+  }
+  return out;
+}
+
+// A withdrawn respondent with two responses, and a withdrawal read before,
+// between or after them (the two topics are read in any order, and a restart
+// changes the order): the state must not depend on it. Before, the second
+// response was DUPLICATE_RESPONDENT when the first was counted first, and
+// WITHDRAWN when the withdrawal came first: the quota and quality tallies
+// differed by one rejection.
+TEST(ProcessorOrder, AWithdrawnRespondentsResponsesEndTheSameWhateverTheOrder) {
+  Pseudonymiser pseudonymiser = *Pseudonymiser::FromKey(std::string(32, 'k'));
+  auto response = [](const std::string& id, const std::string& mode_interviewer) {
+    v1::SurveyResponse m;
+    m.set_response_id(id);
+    m.set_respondent_ref("INV-30");
+    m.set_wave("2024");
+    m.set_instrument(v1::VEILIGHEIDSMONITOR);
+    m.set_wijk("cool");
+    m.set_mode(mode_interviewer.empty() ? v1::PAPER : v1::PHONE);
+    // Each its own second (r-30 first), and a phone interview of 20 minutes.
+    const int64_t submitted = Local("2023-04-12 12:00:00") / kNanosPerSecond + 60 * (id.back() - '0');
+    m.mutable_submitted_at()->set_seconds(submitted);
+    if (!mode_interviewer.empty()) {
+      m.set_interviewer_id(mode_interviewer);
+      m.mutable_started_at()->set_seconds(submitted - 1200);
+    }
+    m.set_age_band(v1::AGE_30_44);
+    m.set_sex(v1::MALE);
+    m.set_consent(true);
+    for (int i = 1; i <= 14; ++i) {
+      auto* a = m.add_answers();
+      a->set_item(i < 10 ? "V0" + std::to_string(i) : "V" + std::to_string(i));
+      a->set_value(1 + i % 3);
+    }
+    return m.SerializeAsString();
+  };
+  auto withdrawal = [](const std::string& wijk) {
+    v1::Withdrawal w;
+    w.set_respondent_ref("INV-30");
+    w.set_wave("2024");
+    w.set_wijk(wijk);
+    return w.SerializeAsString();
+  };
+  const std::string responses = "wijkprofiel.responses.v1", withdrawals = "wijkprofiel.withdrawals.v1";
+  // Responses keep their order (one partition); the withdrawal goes anywhere.
+  const std::vector<std::pair<std::string, std::string>> rs = {
+      {responses, response("r-30", "")}, {responses, response("r-31", "int-7")},
+      {responses, response("r-32", "int-8")}, {responses, response("r-33", "")}};  // r-33: another respondent
+  std::vector<std::pair<std::string, std::string>> last = rs;
+  last[3].second = [&] {
+    v1::SurveyResponse m;
+    m.ParseFromString(response("r-33", ""));
+    m.set_respondent_ref("INV-31");
+    return m.SerializeAsString();
+  }();
+  for (const std::string& named : {std::string("cool"), std::string("")}) {
+    std::optional<std::string> first;
+    for (size_t at = 0; at <= last.size(); ++at) {
+      for (bool commit_between : {false, true}) {
+        std::vector<std::pair<std::string, std::string>> order = last;
+        order.insert(order.begin() + static_cast<long>(at), {withdrawals, withdrawal(named)});
+        testing::TempDir dir;
+        auto store = *StateStore::Open(StoreOptions{dir.File("state")});
+        RecordProcessor p(DefaultMethodology(), DefaultDistricts(), pseudonymiser,
+                          [] { return Local("2026-01-01 00:00:00"); }, ProcessorOptions{});
+        auto batch = store->NewBatch();
+        FieldworkState state;
+        ChangedAggregates dirty;
+        for (size_t i = 0; i < order.size(); ++i) {
+          // Responses keep their offsets whatever the position of the withdrawal.
+          SourceRecord r{order[i].first, 0, static_cast<int64_t>(i), "cool", order[i].second, ""};
+          absl::StatusOr<RecordResult> result = p.Process(r, *batch, state, dirty);
+          ASSERT_TRUE(result.ok()) << result.status();
+          if (at == last.size() && result->response_id == "r-31") {  // before the withdrawal: a second response
+            EXPECT_EQ(result->reason, RejectReason::kDuplicateRespondent);
+          }
+          if (at == 0 && result->response_id == "r-30") {
+            EXPECT_EQ(result->reason, RejectReason::kWithdrawn);
+          }
+          if (commit_between) {
+            for (auto& [key, change] : dirty) batch->PutAggregates(key, *state.Find(key), static_cast<int>(DefaultMethodology().indicators.size()), change);
+            dirty.clear();
+            ASSERT_TRUE(store->Commit(*batch).ok());
+            batch = store->NewBatch();
+          }
+        }
+        for (auto& [key, change] : dirty) batch->PutAggregates(key, *state.Find(key), static_cast<int>(DefaultMethodology().indicators.size()), change);
+        ASSERT_TRUE(store->Commit(*batch).ok());
+        EXPECT_TRUE(Contains(Dump(*store, state), "r-31: rejected WITHDRAWN")) << Dump(*store, state);
+        const WijkState& cool = *state.Find(StateKey{"2024", "cool"});
+        // Nothing of INV-30 is counted: neither its answers nor a rejection
+        // of its second and third response.
+        EXPECT_EQ(cool.quality.total.rejected[static_cast<int>(RejectReason::kDuplicateRespondent)], 0)
+            << "withdrawal " << (named.empty() ? "wave-wide" : "in cool") << " at " << at;
+        EXPECT_EQ(cool.quality.total.accepted, 1) << "r-33 of another respondent";
+        const std::string dump = Dump(*store, state);
+        if (!first) {
+          first = dump;
+        } else {
+          EXPECT_EQ(dump, *first) << "withdrawal " << (named.empty() ? "wave-wide" : "in cool") << " at " << at
+                                  << (commit_between ? ", committing after every record" : "");
+        }
+        // A rebuild from the stored responses agrees.
+        absl::StatusOr<FieldworkState> rebuilt = RecomputeAggregates(*store, DefaultMethodology(), DefaultDistricts(), nullptr);
+        ASSERT_TRUE(rebuilt.ok());
+        EXPECT_TRUE(*rebuilt == state) << "rebuild, withdrawal at " << at;
+      }
+    }
+  }
 }
 
 TEST_F(Processor, RecordsAreCountedWhereTheyCanBeAttributed) {

@@ -58,7 +58,7 @@ TEST(StateStore, ABatchSeesItsOwnWrites) {
   EXPECT_TRUE(b->GetResponse("2024", "cool", "r-9", DefaultMethodology())->has_value());
   Digest256 who{};
   who[0] = 7;
-  b->PutRespondent("2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-9"});
+  b->PutRespondent("2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-9", {}});
   EXPECT_EQ(b->GetRespondent("2024", "cool", who)->state, RespondentState::kClaimed);
   EXPECT_EQ(b->GetRespondent("2024", "", who)->state, RespondentState::kUnseen);
 }
@@ -72,8 +72,8 @@ TEST(StateStore, AKeyWrittenTwiceInABatchHoldsTheLastValue) {
   Digest256 who{};
   who[0] = 9;
   std::unique_ptr<StateBatch> b = s->NewBatch();
-  b->PutRespondent("2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-9"});
-  b->PutRespondent("2024", "cool", who, RespondentRecord{RespondentState::kWithdrawn, ""});
+  b->PutRespondent("2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-9", {}});
+  b->PutRespondent("2024", "cool", who, RespondentRecord{RespondentState::kWithdrawn, "", {}});
   EXPECT_EQ(b->GetRespondent("2024", "cool", who)->state, RespondentState::kWithdrawn);
   ASSERT_TRUE(s->Commit(*b).ok());
   EXPECT_EQ(s->NewBatch()->GetRespondent("2024", "cool", who)->state, RespondentState::kWithdrawn);
@@ -89,11 +89,11 @@ TEST(StateStore, ABatchReadsThroughTheBatchBeingWrittenBeforeIt) {
   who[0] = 9;
   std::unique_ptr<StateBatch> first = s->NewBatch();
   first->PutRejected("2024", "cool", "r-1", RejectReason::kNoConsent, Attribution{}, false);
-  first->PutRespondent("2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-1"});
+  first->PutRespondent("2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-1", {}});
   std::unique_ptr<StateBatch> next = s->NewBatch(first.get());
   EXPECT_TRUE(next->GetResponse("2024", "cool", "r-1", DefaultMethodology())->has_value());
   EXPECT_EQ(next->GetRespondent("2024", "cool", who)->response_id, "r-1");
-  next->PutRespondent("2024", "cool", who, RespondentRecord{RespondentState::kWithdrawn, ""});
+  next->PutRespondent("2024", "cool", who, RespondentRecord{RespondentState::kWithdrawn, "", {}});
   EXPECT_EQ(next->GetRespondent("2024", "cool", who)->state, RespondentState::kWithdrawn);
 
   absl::Status written;

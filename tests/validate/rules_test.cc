@@ -178,9 +178,12 @@ TEST(Rules, AnswersOfTheOtherInstrumentAndUnknownItemsAreCountedNotKept) {
 }
 
 TEST(Rules, TheRespondentRulesPutWithdrawnBeforeDuplicate) {
-  EXPECT_EQ(DecideRespondent(RespondentState::kWithdrawn), RejectReason::kWithdrawn);
-  EXPECT_EQ(DecideRespondent(RespondentState::kClaimed), RejectReason::kDuplicateRespondent);
-  EXPECT_EQ(DecideRespondent(RespondentState::kUnseen), std::nullopt);
+  EXPECT_EQ(DecideRespondent(RespondentState::kWithdrawn, true), RejectReason::kWithdrawn);
+  EXPECT_EQ(DecideRespondent(RespondentState::kClaimed, false), RejectReason::kDuplicateRespondent);
+  EXPECT_EQ(DecideRespondent(RespondentState::kUnseen, false), std::nullopt);
+  // Withdrawn wave-wide (or claimed before the withdrawal came): WITHDRAWN.
+  EXPECT_EQ(DecideRespondent(RespondentState::kUnseen, true), RejectReason::kWithdrawn);
+  EXPECT_EQ(DecideRespondent(RespondentState::kClaimed, true), RejectReason::kWithdrawn);
 }
 
 TEST(Rules, RejectedRecordsKeepWhatCanBeAttributed) {
