@@ -35,6 +35,19 @@ StateKey AttributionKey(const Attribution& a, const DistrictRegister& districts)
   return key;
 }
 
+namespace {
+
+// What is stored of a withdrawn respondent's response: its time (the
+// watermark keeps it), nothing that describes the respondent.
+Attribution Stored(const Attribution& a, RejectReason reason) {
+  if (reason != RejectReason::kWithdrawn) return a;
+  Attribution kept;
+  kept.submitted_at = a.submitted_at;
+  return kept;
+}
+
+}  // namespace
+
 std::string SourceRecordId(const SourceRecord& record) {
   return Cat("@", record.topic, "/", record.partition, "/", record.offset);
 }
@@ -114,7 +127,7 @@ void RecordProcessor::Reject(RecordResult& result, RejectReason reason, std::str
   // Remember it under its response_id (so a redelivery is a duplicate), or
   // under its source position when it has none (so rebuild can count it).
   batch.PutRejected(wave, wijk, result.response_id.empty() ? SourceRecordId(record) : result.response_id,
-                    reason, attribution, passed_checks);
+                    reason, Stored(attribution, reason), passed_checks);
   const StateKey key = AttributionKey(attribution, *districts_);
   WijkState& ws = state.Mutable(key);
   QualityTally& change = dirty[key];
@@ -231,7 +244,8 @@ absl::Status RecordProcessor::Unclaim(const Wave& wave, const std::string& wijk,
   const ResponseRecord& sr = **stored;
   ApplyCounted(state.Mutable(key), *sr.response, sr.outcome, methodology_, -1, &dirty[key]);
   batch.PutRejected(wave.id, wijk, claim.response_id, RejectReason::kWithdrawn,
-                    AttributionOf(*sr.response, wave), /*passed_checks=*/true);
+                    Stored(AttributionOf(*sr.response, wave), RejectReason::kWithdrawn),
+                    /*passed_checks=*/true);
   for (const std::string& id : claim.duplicates) {
     absl::StatusOr<std::optional<ResponseRecord>> dup = batch.GetResponse(wave.id, wijk, id, methodology_);
     if (!dup.ok()) return dup.status();
@@ -242,7 +256,8 @@ absl::Status RecordProcessor::Unclaim(const Wave& wave, const std::string& wijk,
     Attribution a = (*dup)->attribution;
     a.wave = &wave;
     ApplyRejected(state.Mutable(key), a, RejectReason::kDuplicateRespondent, &dirty[key], -1);
-    batch.PutRejected(wave.id, wijk, id, RejectReason::kWithdrawn, a, (*dup)->passed_checks);
+    batch.PutRejected(wave.id, wijk, id, RejectReason::kWithdrawn, Stored(a, RejectReason::kWithdrawn),
+                      (*dup)->passed_checks);
   }
   return absl::OkStatus();
 }
