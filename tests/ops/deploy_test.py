@@ -46,7 +46,7 @@ def read(path):
 
 def endpoints():
     """Literal paths the daemon serves."""
-    paths = set(re.findall(r'svr\.Get\("(/[^"()\[\]]*)"', read("serve/http_server.cc")))
+    paths = set(re.findall(r'\b\w+\.Get\("(/[^"()\[\]]*)"', read("serve/http_server.cc")))
     if not {"/healthz", "/readyz", "/metrics"} <= paths:
         raise Failure(f"serve/http_server.cc: expected /healthz, /readyz and /metrics among {sorted(paths)}")
     return paths
@@ -54,6 +54,17 @@ def endpoints():
 
 def listen_port(config):
     return int(config["http"]["listen"].rsplit(":", 1)[1])
+
+
+def ops_port(config):
+    """The port of http.ops_listen (/healthz, /readyz, /metrics), or None."""
+    ops = config["http"].get("ops_listen")
+    return int(ops.rsplit(":", 1)[1]) if ops else None
+
+
+def probe_port(config):
+    """Where probes and Prometheus go: the ops listener when there is one."""
+    return ops_port(config) or listen_port(config)
 
 
 def deb_contents(deb_dir):
@@ -84,6 +95,20 @@ def check_config(binary, name, text, tmp, problems):
         f.write(os.urandom(32).hex())
     config = yaml.safe_load(text)
     text = text.replace(config["pseudonymisation_key_file"], key)
+    # Secrets the deployment mounts: a token and a self-signed certificate stand in.
+    http = config.get("http", {})
+    for k in ("bearer_token_file", "metrics_bearer_token_file"):
+        if http.get(k):
+            token = os.path.join(tmp, k)
+            with open(token, "w") as f:
+                f.write(os.urandom(24).hex())
+            text = text.replace(http[k], token)
+    if http.get("tls_cert_file"):
+        cert, pkey = os.path.join(tmp, "tls.crt"), os.path.join(tmp, "tls.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-days", "1", "-subj", "/CN=wijkpuls", "-keyout", pkey, "-out", cert],
+                       check=True, capture_output=True)
+        text = text.replace(http["tls_cert_file"], cert).replace(http["tls_key_file"], pkey)
     text = text.replace("/etc/wijkpuls/", os.path.join(SRC, "config") + "/")
     path = os.path.join(tmp, re.sub(r"[^a-z0-9]+", "-", name) + ".yaml")
     with open(path, "w") as f:
@@ -165,14 +190,17 @@ def check_dockerfile(deb, ends, problems):
         if p not in deb:
             problems.append(f"{dest[config_path]}: {p} is not in the .deb")
     port = listen_port(config)
-    if config["http"]["listen"].split(":")[0] not in ("0.0.0.0", "", "[::]"):
-        problems.append(f"{dest[config_path]}: a container must listen on all interfaces")
-    if [str(port)] != [e.split("/")[0] for e in get("EXPOSE")]:
-        problems.append(f"Dockerfile: EXPOSE {get('EXPOSE')} differs from http.listen port {port}")
+    for key in ("listen", "ops_listen"):
+        if key in config["http"] and config["http"][key].split(":")[0] not in ("0.0.0.0", "", "[::]"):
+            problems.append(f"{dest[config_path]}: a container must listen on all interfaces (http.{key})")
+    want = sorted(str(p) for p in {port, ops_port(config)} if p)
+    exposed = sorted(p.split("/")[0] for e in get("EXPOSE") for p in e.split())
+    if want != exposed:
+        problems.append(f"Dockerfile: EXPOSE {exposed} differs from the configured ports {want}")
     health = " ".join(get("HEALTHCHECK"))
     m = re.search(r"/dev/tcp/127\.0\.0\.1/(\d+).*GET (/\S*) ", health)
-    if not m or int(m.group(1)) != port or m.group(2) not in ends:
-        problems.append(f"Dockerfile: HEALTHCHECK must GET an endpoint on port {port}: {health}")
+    if not m or int(m.group(1)) != probe_port(config) or m.group(2) not in ends:
+        problems.append(f"Dockerfile: HEALTHCHECK must GET an endpoint on port {probe_port(config)}: {health}")
     volumes = " ".join(get("VOLUME"))
     if not any(config["state"]["dir"].startswith(v.strip('[]" ')) for v in re.findall(r'"([^"]+)"', volumes) or volumes.split()):
         problems.append(f"Dockerfile: state.dir {config['state']['dir']} is not on a VOLUME ({volumes})")
@@ -227,8 +255,12 @@ def check_k8s(ends, deb, image_uid, binary, tmp, problems):
     config = yaml.safe_load(config_text)
     check_config(binary, "deploy/k8s ConfigMap", config_text, tmp, problems)
     port = listen_port(config)
+    probes = probe_port(config)
+    daemon_ports = {port, probes}
     if ports.get("http") != port:
         problems.append(f"StatefulSet: container port http={ports.get('http')} but http.listen port is {port}")
+    if ops_port(config) and ports.get("ops") != ops_port(config):
+        problems.append(f"StatefulSet: container port ops={ports.get('ops')} but http.ops_listen port is {ops_port(config)}")
     for probe, want in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz"), ("startupProbe", None)):
         p = c.get(probe)
         if p is None:
@@ -240,8 +272,23 @@ def check_k8s(ends, deb, image_uid, binary, tmp, problems):
             problems.append(f"StatefulSet: {probe} path {g.get('path')} (expected {want or 'an endpoint'})")
         if g.get("port") not in ports and g.get("port") != port:
             problems.append(f"StatefulSet: {probe} port {g.get('port')} is not a container port")
-        if ports.get(g.get("port"), g.get("port")) != port:
-            problems.append(f"StatefulSet: {probe} port is not the daemon's {port}")
+        if ports.get(g.get("port"), g.get("port")) != probes:
+            problems.append(f"StatefulSet: {probe} port is not the daemon's probe port {probes}")
+    # Reachable by the whole cluster: the API needs its token and TLS, and the ops port
+    # (/metrics, open) must be fenced by a NetworkPolicy.
+    h = config["http"]
+    if not h.get("bearer_token_file") or not h.get("tls_cert_file"):
+        problems.append("ConfigMap: the API listens on the cluster's network: set http.bearer_token_file and TLS")
+    for key in ("bearer_token_file", "tls_cert_file", "tls_key_file"):
+        if h.get(key) and not any(os.path.dirname(h[key]) == mounts.get(n) and "secret" in v
+                                  for n, v in volumes.items()):
+            problems.append(f"StatefulSet: http.{key} {h.get(key)} is not in a mounted Secret")
+    if ops_port(config):
+        fenced = [r for pol in docs.get("NetworkPolicy", []) for r in pol["spec"].get("ingress", [])
+                  if any(p.get("port") in ("ops", ops_port(config)) for p in r.get("ports", []))]
+        if not fenced or any(not f.get("from") or any(not src.get("namespaceSelector", {}).get("matchLabels")
+                                                      for src in f["from"]) for f in fenced):
+            problems.append("NetworkPolicy: the ops port must be admitted from a labelled namespace only")
     vct = {t["metadata"]["name"] for t in spec.get("volumeClaimTemplates", [])}
     state_mount = next((mounts[n] for n in vct if n in mounts), None)
     if not state_mount or not (config["state"]["dir"] + "/").startswith(state_mount.rstrip("/") + "/"):
@@ -268,17 +315,20 @@ def check_k8s(ends, deb, image_uid, binary, tmp, problems):
         if not subset(s["spec"]["selector"], labels):
             problems.append(f"Service {name}: selector does not match the pods")
         for p in s["spec"]["ports"]:
-            if ports.get(p["targetPort"], p["targetPort"]) != port:
-                problems.append(f"Service {name}: targetPort {p['targetPort']} is not the daemon's port")
+            if ports.get(p["targetPort"], p["targetPort"]) not in daemon_ports:
+                problems.append(f"Service {name}: targetPort {p['targetPort']} is not a port of the daemon")
     sm = docs["ServiceMonitor"][0]["spec"]
     chosen = [s for s in services.values() if subset(sm["selector"]["matchLabels"], s["metadata"]["labels"])]
     if len(chosen) != 1:
         problems.append(f"ServiceMonitor: selects {len(chosen)} Services, expected 1")
     else:
         svc = chosen[0]
+        svc_ports = {p["name"]: p for p in svc["spec"]["ports"]}
         for e in sm["endpoints"]:
-            if e["port"] not in {p["name"] for p in svc["spec"]["ports"]}:
+            if e["port"] not in svc_ports:
                 problems.append(f"ServiceMonitor: port {e['port']} is not a port of Service {svc['metadata']['name']}")
+            elif ports.get(svc_ports[e["port"]]["targetPort"], svc_ports[e["port"]]["targetPort"]) != probes:
+                problems.append(f"ServiceMonitor: port {e['port']} is not the daemon's metrics port {probes}")
             if e.get("path", "/metrics") != "/metrics":
                 problems.append(f"ServiceMonitor: path {e.get('path')} is not /metrics")
         if svc["metadata"]["labels"].get(sm.get("jobLabel")) != "wijkpuls":
@@ -359,8 +409,8 @@ def check_compose(image_config, image, tmp, problems):
     pconf = yaml.safe_load(open(pconf_src)) if pconf_src and os.path.exists(pconf_src) else {}
     targets = [t for j in pconf.get("scrape_configs", []) if j["job_name"] == "wijkpuls"
                for sc in j.get("static_configs", []) for t in sc["targets"]]
-    if targets != [f"wijkpuls:{port}"]:
-        problems.append(f"compose prometheus.yml: the wijkpuls job must scrape wijkpuls:{port}, not {targets}")
+    if targets != [f"wijkpuls:{probe_port(config)}"]:
+        problems.append(f"compose prometheus.yml: the wijkpuls job must scrape wijkpuls:{probe_port(config)}, not {targets}")
     pdir = os.path.join(tmp, "prometheus")
     os.makedirs(pdir, exist_ok=True)
     for rule in pconf.get("rule_files", []):
