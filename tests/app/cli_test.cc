@@ -120,6 +120,36 @@ TEST(Cli, AKafkaPropertyLibrdkafkaRefusesIsAConfigurationError) {
   EXPECT_TRUE(Contains(out, "bootstrap.servers is set by wijkpuls")) << out;
 }
 
+// TLS and token files are read when the config is checked: a missing or
+// broken one is exit 2 naming its key, for check-config and serve alike.
+TEST(Cli, ABrokenTlsOrTokenFileIsAConfigurationErrorNamingItsKey) {
+  TempDir dir;
+  const std::string base = testing::ReadFile(testing::WriteTestConfig(dir, "127.0.0.1:9", testing::FreePort(), "g"));
+  testing::WriteFile(dir.File("cert.pem"), "-----BEGIN CERTIFICATE-----\nnot one\n-----END CERTIFICATE-----\n");
+  testing::WriteFile(dir.File("short.token"), "short\n");
+  const std::pair<std::string, std::string> cases[] = {
+      {"\n  tls_cert_file: " + dir.File("cert.pem") + "\n  tls_key_file: " + dir.File("key.pem"), "http.tls_cert_file"},
+      {"\n  metrics_bearer_token_file: " + dir.File("short.token"), "http.metrics_bearer_token_file"},
+      {"\n  bearer_token_file: " + dir.File("none.token"), "http.bearer_token_file"},
+  };
+  for (const auto& [lines, key] : cases) {
+    const size_t at = base.find("  listen:");
+    ASSERT_NE(at, std::string::npos) << base;
+    std::string config = base;
+    config.insert(base.find('\n', at), lines);
+    testing::WriteFile(dir.File("w.yaml"), config);
+    for (const char* command : {"check-config", "serve"}) {
+      std::vector<std::string> argv = {BinaryPath(), command};
+      if (std::string(command) == "serve") argv.push_back("--config");
+      argv.push_back(dir.File("w.yaml"));
+      std::string out;
+      EXPECT_EQ(testing::RunCommand(argv, &out, std::chrono::seconds(30)), 2) << command << ": " << out;
+      EXPECT_TRUE(Contains(out, key)) << out;
+      EXPECT_TRUE(Contains(out, dir.File("w.yaml"))) << out;
+    }
+  }
+}
+
 // The replay's input is checked before anything is written: a directory is
 // refused and leaves no state directory behind.
 TEST(Cli, ReplayRefusesADirectoryAsInputBeforeItCreatesTheState) {
