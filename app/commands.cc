@@ -196,6 +196,7 @@ int SimulateCommand(const SimulateArgs& a) {
   so.seed = a.seed;
   so.scale = a.scale > 0 ? a.scale : static_cast<double>(a.records) / kRecordsAtScale1;
   so.json_share = a.json_share;
+  so.json_proto_names = a.json_names == "proto";
   so.responses_topic = a.responses_topic;
   so.withdrawals_topic = a.withdrawals_topic;
   std::vector<sim::SimRecord> season = sim::Generate(defs->first, defs->second, so);

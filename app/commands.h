@@ -36,6 +36,7 @@ struct SimulateArgs {
   std::string truth;      // a JSON summary of what was meant
   double duration_seconds = 0;
   double json_share = 0.1;
+  std::string json_names = "camel";
   std::string methodology;  // empty: the built-in default
   std::string districts;
 };

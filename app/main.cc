@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
   m->add_option("--truth", sim.truth, "Write what the simulator meant (counts per outcome, reason, flag, cell) as JSON");
   m->add_option("--duration", sim.duration_seconds, "Spread the season over this many seconds (0: as fast as possible)");
   m->add_option("--json-share", sim.json_share, "Share of records in the protobuf JSON mapping")->check(CLI::Range(0.0, 1.0));
+  m->add_option("--json-names", sim.json_names,
+                "Field names of JSON records: camel (as protobuf prints them) or proto (the .proto's snake_case)")
+      ->check(CLI::IsMember({"camel", "proto"}));
   m->add_option("--methodology", sim.methodology, "Methodology file (default: built-in)");
   m->add_option("--districts", sim.districts, "District register (default: built-in)");
 

@@ -2,6 +2,7 @@
 // published views. Not a test: bench/run.sh runs it (or run it directly,
 // e.g. `wijkpuls_microbench --benchmark_filter=Dedup`).
 #include <benchmark/benchmark.h>
+#include <google/protobuf/util/json_util.h>
 
 #include <chrono>
 #include <ctime>
@@ -15,6 +16,7 @@
 #include "score/wijk_state.h"
 #include "validate/rules.h"
 #include "validate/text.h"
+#include "wijkpuls/v1/wijkpuls.pb.h"
 
 namespace wijkpuls::bench {
 namespace {
@@ -43,23 +45,40 @@ void BM_DecodeValidate(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeValidate);
 
-// content type: 0 protobuf binary, 1 the JSON mapping.
+// The same JSON record with the .proto's field names.
+std::string ProtoNamesJson(const std::string& camel) {
+  v1::SurveyResponse m;
+  if (!google::protobuf::util::JsonStringToMessage(camel, &m).ok()) std::abort();
+  google::protobuf::util::JsonPrintOptions print;
+  print.preserve_proto_field_names = true;
+  std::string out;
+  google::protobuf::util::MessageToJsonString(m, &out, print);
+  return out;
+}
+
+// content type: 0 protobuf binary, 1 the JSON mapping as protobuf prints it
+// (lowerCamelCase names), 2 the JSON mapping with the .proto's own names
+// (snake_case, as a platform is likely to send).
 void BM_Decode(benchmark::State& state) {
   const Season& s = DefaultSeason();
-  const bool json = state.range(0) == 1;
-  std::vector<const sim::SimRecord*> records;
+  const int kind = static_cast<int>(state.range(0));
+  std::vector<std::string> values;
+  std::vector<std::string> types;
   for (size_t i : s.responses) {
-    if ((s.records[i].content_type == kJsonContentType) == json) records.push_back(&s.records[i]);
+    const sim::SimRecord& r = s.records[i];
+    if ((r.content_type == kJsonContentType) != (kind > 0)) continue;
+    values.push_back(kind == 2 ? ProtoNamesJson(r.value) : r.value);
+    types.push_back(r.content_type);
   }
   size_t i = 0;
   for (auto _ : state) {
-    const sim::SimRecord& r = *records[i++ % records.size()];
-    benchmark::DoNotOptimize(DecodeResponse(r.value, r.content_type));
+    const size_t k = i++ % values.size();
+    benchmark::DoNotOptimize(DecodeResponse(values[k], types[k]));
   }
   state.SetItemsProcessed(state.iterations());
-  state.SetLabel(json ? "application/json" : "protobuf binary");
+  state.SetLabel(kind == 0 ? "protobuf binary" : kind == 1 ? "JSON, camelCase" : "JSON, snake_case");
 }
-BENCHMARK(BM_Decode)->Arg(0)->Arg(1);
+BENCHMARK(BM_Decode)->Arg(0)->Arg(1)->Arg(2);
 
 void BM_CheckFields(benchmark::State& state) {
   const Season& s = DefaultSeason();

@@ -90,6 +90,24 @@ def table(r):
             batches_row(w),
             "| every record committed | %s | | |" % ("yes" if e["complete"] else "NO: the cluster dropped records"),
         ]
+    j = r.get("json")
+    if j:
+        b, s = j["binary"], j["json"]
+        out += [
+            "| serve, %s records in protobuf binary (steady) | %s records/s, %.1f µs CPU per record | | |" % (
+                fmt(b["records"]), fmt(b["steady_records_per_s"]), b["cpu_us_per_record"]),
+            "| serve, the same as JSON with the .proto's names (steady) | %s records/s, %.1f µs CPU per record | | |" % (
+                fmt(s["steady_records_per_s"]), s["cpu_us_per_record"]),
+            "| CPU per record, JSON / binary | %.3f | ≤ 1.3 | %s |" % (
+                j["ratio_cpu_json_binary"], verdict(j["ratio_cpu_json_binary"], 1.3, higher_is_better=False)),
+        ]
+        if j.get("peer"):
+            out += [
+                "| bench/peer.py (confluent-kafka + SQLite, same rules) on the JSON topic | %s records/s, %.1f µs CPU "
+                "per record | | |" % (fmt(j["peer"]["records_per_s"]), j["peer"]["cpu_us_per_record"]),
+                "| rate, serve / peer (JSON) | %.2f | ≥ 10 | %s |" % (
+                    j["ratio_rate_wijkpuls_peer"], verdict(j["ratio_rate_wijkpuls_peer"], 10.0)),
+            ]
     p = r.get("replay")
     if p:
         out += [

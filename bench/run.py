@@ -29,19 +29,19 @@ TOPICS_NOTE = "dev-cluster: 1 mock broker, every topic with the given partition 
 # The mock cluster keeps about 5 MB per partition and a simulated record is
 # about 600 bytes: 128 partitions hold 1M records, 256 leave room (a run at 64
 # partitions lost the first records of each partition: "every record committed: NO").
-FULL = dict(e2e_records=500_000, e2e_partitions=128, replay_records=1_000_000,
+FULL = dict(e2e_records=500_000, e2e_partitions=128, replay_records=1_000_000, json_records=200_000,
             partition_counts=[1, 4, 16, 64], partition_records=10_000,
             growth_records=[100_000, 500_000, 1_000_000], growth_partitions=256,
             latency_seconds=60, latency_warmup=5, latency_runs=3, profile_records=50_000,
             micro_args=["--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true"])
-QUICK = dict(e2e_records=50_000, e2e_partitions=64, replay_records=100_000,
+QUICK = dict(e2e_records=50_000, e2e_partitions=64, replay_records=100_000, json_records=30_000,
              partition_counts=[1, 4, 16, 64], partition_records=5_000,
              growth_records=[25_000, 50_000, 100_000], growth_partitions=64,
              latency_seconds=15, latency_warmup=3, latency_runs=1, profile_records=10_000,
              micro_args=["--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true",
                          "--benchmark_min_time=0.05",
                          "--benchmark_filter=-stored:1000000"])
-SECTIONS = ["micro", "replay", "e2e", "partitions", "growth", "latency", "profile"]
+SECTIONS = ["micro", "replay", "e2e", "json", "partitions", "growth", "latency", "profile"]
 DEFAULT_SECTIONS = [s for s in SECTIONS if s != "profile"]
 
 
@@ -247,10 +247,12 @@ class Harness:
                                 consumer_properties=self.args.consumer_property))
         return path
 
-    def simulate_to(self, cluster, records, seed=1):
+    def simulate_to(self, cluster, records, seed=1, json_names=None):
+        """`json_names` (camel or proto): every record in the JSON mapping."""
         t0 = time.monotonic()
+        extra = ["--json-share", "1", "--json-names", json_names] if json_names else []
         p = subprocess.run([self.wijkpuls, "simulate", "--records", str(records), "--seed", str(seed),
-                            "--brokers", cluster.brokers], capture_output=True, text=True, check=True)
+                            "--brokers", cluster.brokers] + extra, capture_output=True, text=True, check=True)
         n = int(re.search(r"simulate: (\d+) records", p.stderr).group(1))
         log("produced %d records to %d partitions in %.1f s" % (n, cluster.partitions, time.monotonic() - t0))
         return n
@@ -302,6 +304,51 @@ class Harness:
                 log("e2e run %d: kcat %.2f s, serve %.2f s (steady %.2f s), %d committed" % (
                     i + 1, kc[-1].wall, sv[-1].wall, sv[-1].steady_s, sv[-1].committed))
         self.results["e2e"] = summarise_e2e(produced, responses, parts, kc, sv, median(empty_serve))
+
+    def json(self):
+        """The same season as protobuf binary and as JSON with the .proto's field names
+        (snake_case: what a platform is likely to send), each on its own cluster, consumed
+        by `serve`; and the JSON topic by bench/peer.py, a plain confluent-kafka + SQLite
+        consumer applying the same counting rules."""
+        n, parts, runs = self.sizes["json_records"], self.sizes["e2e_partitions"], self.args.runs
+        out = {}
+        for kind in ("binary", "json"):
+            with DevCluster(self.wijkpuls, parts, self.work) as c:
+                produced = self.simulate_to(c, n, json_names="proto" if kind == "json" else None)
+                sv = [self.serve(c) for _ in range(runs)]
+                committed = sv[-1].committed
+                out[kind] = dict(records=produced, complete=all(m.committed == produced for m in sv),
+                                 steady_records_per_s=round(committed / median([m.steady_s for m in sv])),
+                                 cpu_us_per_record=round(median([m.cpu for m in sv]) / committed * 1e6, 2),
+                                 max_rss_mb=round(max(m.maxrss_mb for m in sv), 1),
+                                 threads=threads_per_record(sv, committed), runs=[m.figures() for m in sv])
+                log("json: %s: serve %s records/s steady, %.1f µs CPU per record" % (
+                    kind, out[kind]["steady_records_per_s"], out[kind]["cpu_us_per_record"]))
+                if kind == "json":
+                    out["peer"] = self.peer(c, runs)
+        out["ratio_cpu_json_binary"] = round(out["json"]["cpu_us_per_record"] / out["binary"]["cpu_us_per_record"], 3)
+        if out.get("peer"):
+            out["ratio_rate_wijkpuls_peer"] = round(out["json"]["steady_records_per_s"] / out["peer"]["records_per_s"], 2)
+        self.results["json"] = out
+
+    def peer(self, cluster, runs):
+        # Debian's python3-confluent-kafka is for Debian's interpreter.
+        python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+        if subprocess.run([python, "-c", "import confluent_kafka"], capture_output=True).returncode != 0:
+            log("json: python3-confluent-kafka is missing: no peer figure (apt-get install python3-confluent-kafka)")
+            return None
+        got = []
+        for _ in range(runs):
+            d = self.fresh("peer")
+            m = Measured([python, os.path.join(REPO, "bench", "peer.py"), "--brokers", cluster.brokers,
+                          "--db", os.path.join(d, "peer.db")], d, "peer")
+            r = json.loads(m.text("out").strip().splitlines()[-1])
+            r["records_per_s"] = round(r["records"] / max(1e-9, r["wall_s"]))
+            r["cpu_us_per_record"] = round(r["cpu_s"] / max(1, r["records"]) * 1e6, 1)
+            got.append(r)
+            log("json: peer %s records/s, %.1f µs CPU per record" % (r["records_per_s"], r["cpu_us_per_record"]))
+        best = sorted(got, key=lambda r: r["records_per_s"])[len(got) // 2]
+        return dict(best, runs=got)
 
     def partitions(self):
         out = []

@@ -55,10 +55,6 @@ absl::Status Parse(std::string_view value, std::string_view content_type, Messag
                    bool* by_protobufs_json = nullptr, int* unknown_fields = nullptr) {
   const Format format = FormatOf(content_type);
   if (format == Format::kJson) {
-    if constexpr (std::is_same_v<Message, v1::SurveyResponse>) {
-      if (FastJsonToSurveyResponse(value, msg)) return absl::OkStatus();
-      msg.Clear();
-    }
     if (by_protobufs_json != nullptr) *by_protobufs_json = true;
     google::protobuf::util::JsonParseOptions options;
     options.ignore_unknown_fields = true;
@@ -105,8 +101,6 @@ WireTimestamp Wire(const google::protobuf::Timestamp& ts, bool present) {
   return WireTimestamp{present, ts.seconds(), ts.nanos()};
 }
 
-bool IsBinary(std::string_view content_type) { return FormatOf(content_type) == Format::kBinary; }
-
 // What protobuf's JSON parser, told to ignore unknown fields, drops without a
 // trace: the top-level keys the schema does not know (counted), and the first
 // enum field whose value is a name the schema does not know (as if the field
@@ -133,10 +127,13 @@ void FindWhatJsonParsingDrops(std::string_view text, RawResponse& raw) {
 }  // namespace
 
 absl::StatusOr<RawResponse> DecodeResponse(std::string_view value, std::string_view content_type) {
-  if (IsBinary(content_type)) {
+  const Format format = FormatOf(content_type);
+  if (format != Format::kUnsupported) {
     RawResponse raw;
     WireTimestamp started, submitted;
-    if (FastBinaryToRawResponse(value, raw, started, submitted)) {
+    const bool fast = format == Format::kBinary ? FastBinaryToRawResponse(value, raw, started, submitted)
+                                                : FastJsonToRawResponse(value, raw, started, submitted);
+    if (fast) {
       TakeTime(started, "started_at", raw.started_at, raw);
       TakeTime(submitted, "submitted_at", raw.submitted_at, raw);
       return raw;

@@ -9,7 +9,7 @@ packages=(
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   libcpp-httplib-dev libssl-dev libabsl-dev zlib1g-dev tzdata
-  kcat curl
+  kcat curl python3-confluent-kafka
 )
 # Extra tools for the full test suite (.ci/run): the browser test, the
 # Prometheus integration test, the fuzzer and the package checks.

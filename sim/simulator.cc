@@ -268,7 +268,9 @@ SimRecord SeasonBuilder::Encode(const Draft& d) {
     }
   }
   if (d.json) {
-    google::protobuf::util::MessageToJsonString(msg, &r.value);
+    google::protobuf::util::JsonPrintOptions print;
+    print.preserve_proto_field_names = o_.json_proto_names;
+    google::protobuf::util::MessageToJsonString(msg, &r.value, print);
     r.content_type = "application/json";
   } else {
     r.value = msg.SerializeAsString();

@@ -47,6 +47,9 @@ struct SimOptions {
   // Multiplies the register's gross sample; 1.0 gives about 30,000 records.
   double scale = 1.0;
   double json_share = 0.1;  // records sent in the protobuf JSON mapping
+  // Their field names: lowerCamelCase as protobuf prints them, or the .proto's
+  // own (snake_case), which protobuf's parser takes as well.
+  bool json_proto_names = false;
   int response_partitions = 8;
   int withdrawal_partitions = 2;
   std::string responses_topic = "wijkprofiel.responses.v1";
