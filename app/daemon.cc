@@ -243,8 +243,21 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
 
   StateStore* store_ptr = p.store.get();
   OutputPublisher* pub = p.publisher.get();
+  Parts* parts = &p;
   p.metrics->SetSources(MetricSources{&p.hub, &p.health, [store_ptr] { return store_ptr->Stats(); },
-                                      [pub] { return pub->Stats(); }, config.closed_waves});
+                                      [pub] { return pub->Stats(); }, config.closed_waves, [parts] {
+                                        HttpStats s;
+                                        const http::ConnectionCounters* c = parts->http ? parts->http->counters() : nullptr;
+                                        if (c == nullptr) return s;
+                                        s.open = c->open.load();
+                                        s.accepted = c->accepted.load();
+                                        s.refused = c->refused.load();
+                                        s.timed_out = c->timed_out.load();
+                                        s.too_large = c->too_large.load();
+                                        s.bad_requests = c->bad_requests.load();
+                                        s.tls_failures = c->tls_failures.load();
+                                        return s;
+                                      }});
   p.health.Set("consumer", "not started", /*log=*/false);
   absl::StatusOr<std::unique_ptr<HttpServer>> http =
       HttpServer::Start(*http_options, *p.api, *p.metrics, p.health);

@@ -129,9 +129,21 @@ Metrics::Metrics(std::string version)
                               .Help("Output keys whose latest value is not yet delivered")
                               .Register(*registry_).Add({})),
       last_publish_(BuildGauge().Name("wijkpuls_last_publish_timestamp_seconds")
-                        .Help("Unix time of the last delivered output record").Register(*registry_).Add({})) {
+                        .Help("Unix time of the last delivered output record").Register(*registry_).Add({})),
+      http_open_(BuildGauge().Name("wijkpuls_http_connections")
+                     .Help("HTTP connections open now, all listeners")
+                     .Register(*registry_).Add({})),
+      http_accepted_(BuildCounter().Name("wijkpuls_http_connections_accepted_total")
+                         .Help("HTTP connections accepted, all listeners")
+                         .Register(*registry_).Add({})),
+      http_refused_(BuildCounter().Name("wijkpuls_http_refused_total")
+                        .Help("HTTP connections or requests refused by the connection layer, by reason")
+                        .Register(*registry_)) {
   BuildGauge().Name("wijkpuls_build_info").Help("Version of the running wijkpuls").Register(*registry_)
       .Add({{"version", version}}).Set(1);
+  for (const char* reason : {"connections", "timeout", "too_large", "bad_request", "tls_handshake"}) {
+    http_refused_.Add({{"reason", reason}});
+  }
   // Every label value exists from the start, so rates and alerts see zeros.
   // Every label value exists from the start, so rates and alerts see zeros;
   // the per-record hooks use these pointers (no label maps on the hot path).
@@ -288,6 +300,17 @@ std::string Metrics::Scrape() {
         FollowCount(state_block_cache_.Add({{"block", kBlocks[b]}, {"result", r == 0 ? "hit" : "miss"}}),
                     now[r], block_cache_seen_[r][b]);
       }
+    }
+  }
+  if (sources_.http_stats) {
+    const HttpStats h = sources_.http_stats();
+    http_open_.Set(static_cast<double>(h.open));
+    FollowCount(http_accepted_, h.accepted, http_seen_[0]);
+    const std::pair<const char*, uint64_t> refused[] = {
+        {"connections", h.refused}, {"timeout", h.timed_out},         {"too_large", h.too_large},
+        {"bad_request", h.bad_requests}, {"tls_handshake", h.tls_failures}};
+    for (size_t i = 0; i < std::size(refused); ++i) {
+      FollowCount(http_refused_.Add({{"reason", refused[i].first}}), refused[i].second, http_seen_[i + 1]);
     }
   }
   if (sources_.output_stats) {

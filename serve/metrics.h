@@ -24,6 +24,17 @@
 
 namespace wijkpuls {
 
+// The HTTP connections' counts since start (serve/http_connections.h).
+struct HttpStats {
+  int64_t open = 0;
+  uint64_t accepted = 0;
+  uint64_t refused = 0;       // over http.max_connections
+  uint64_t timed_out = 0;
+  uint64_t too_large = 0;
+  uint64_t bad_requests = 0;  // framing errors
+  uint64_t tls_failures = 0;  // failed handshakes
+};
+
 // Sources read on scrape; any may be null.
 struct MetricSources {
   const StateHub* hub = nullptr;
@@ -31,6 +42,7 @@ struct MetricSources {
   std::function<StoreStats()> store_stats;
   std::function<OutputStats()> output_stats;
   std::set<std::string> closed_waves;
+  std::function<HttpStats()> http_stats;
 };
 
 class Metrics : public PipelineObserver {
@@ -106,6 +118,10 @@ class Metrics : public PipelineObserver {
   prometheus::Gauge& last_publish_;
   uint64_t output_published_seen_ = 0;
   uint64_t output_errors_seen_ = 0;
+  prometheus::Gauge& http_open_;
+  prometheus::Counter& http_accepted_;
+  prometheus::Family<prometheus::Counter>& http_refused_;
+  uint64_t http_seen_[6] = {};  // accepted, then refused by reason as in Scrape
 };
 
 }  // namespace wijkpuls

@@ -180,6 +180,7 @@ class Server {
   int port() const { return server_->port(); }
   int ops_port() const { return server_->ops_port(); }
   HttpServer& server() { return *server_; }
+  Metrics& metrics() { return metrics_; }
 
   // A GET with a client that gives up after `timeout`.
   httplib::Result Get(const std::string& path, httplib::Headers headers = {},
@@ -214,6 +215,28 @@ TEST(HttpServer, ABodyOfAQuarterGigabyteIsRefusedOnItsHeadWithoutBeingRead) {
   c.ReadToClose(5s);
   EXPECT_TRUE(c.closed());
   EXPECT_GE(s.server().counters()->too_large.load(), 1u);
+}
+
+TEST(HttpServer, TheConnectionLayersRefusalsAreInTheMetrics) {
+  Server s;
+  MetricSources sources;
+  sources.http_stats = [&s] {
+    const http::ConnectionCounters& c = *s.server().counters();
+    HttpStats h;
+    h.open = c.open.load();
+    h.accepted = c.accepted.load();
+    h.too_large = c.too_large.load();
+    return h;
+  };
+  s.metrics().SetSources(sources);
+  RawClient c(s.port());
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 99999\r\n\r\n"));
+  ASSERT_TRUE(StartsWith(c.ReadUntil(HasWholeResponse, 5s), "HTTP/1.1 413 "));
+  httplib::Result m = s.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(Contains(m->body, "wijkpuls_http_refused_total{reason=\"too_large\"} 1\n")) << m->body;
+  EXPECT_TRUE(Contains(m->body, "wijkpuls_http_refused_total{reason=\"connections\"} 0\n")) << m->body;
+  EXPECT_TRUE(Contains(m->body, "wijkpuls_http_connections_accepted_total 2\n")) << m->body;
 }
 
 TEST(HttpServer, ChunkedBodiesAndEndlessHeadsAreRefused) {
