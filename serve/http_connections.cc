@@ -267,7 +267,8 @@ struct ConnectionServer::Impl {
 
   // Handed between the reactor and the workers.
   std::mutex mu;
-  std::condition_variable work_cv;
+  std::condition_variable work_cv;   // the workers
+  std::condition_variable probe_cv;  // the reserved worker
   std::deque<Conn*> urgent, work;  // complete requests
   std::vector<Conn*> done;         // responses made
   bool workers_stop = false;
@@ -453,6 +454,7 @@ struct ConnectionServer::Impl {
         std::lock_guard<std::mutex> lock(mu);
         (f.priority ? urgent : work).push_back(&c);
       }
+      if (f.priority) probe_cv.notify_one();  // whichever is free first takes it
       work_cv.notify_one();
       return;
     }
@@ -681,12 +683,16 @@ struct ConnectionServer::Impl {
     }
   }
 
-  void Work() {
+  // `probes_only`: the reserved worker, which takes /healthz and /readyz
+  // alone, so that API requests however costly never make a probe wait.
+  void Work(bool probes_only) {
     for (;;) {
       Conn* c = nullptr;
       {
         std::unique_lock<std::mutex> lock(mu);
-        work_cv.wait(lock, [&] { return workers_stop || !urgent.empty() || !work.empty(); });
+        (probes_only ? probe_cv : work_cv).wait(lock, [&] {
+          return workers_stop || !urgent.empty() || (!probes_only && !work.empty());
+        });
         if (workers_stop) return;
         std::deque<Conn*>& q = urgent.empty() ? work : urgent;
         c = q.front();
@@ -740,10 +746,11 @@ absl::StatusOr<std::unique_ptr<ConnectionServer>> ConnectionServer::Start(
   epoll_ctl(impl->epfd, EPOLL_CTL_ADD, impl->wake_fd, &ev);
   for (size_t i = 0; i < impl->listeners.size(); ++i) impl->Listen(i, true);
   Impl* p = impl.get();
-  for (int i = 0; i < std::max(1, threads); ++i) {
-    p->workers.emplace_back([p] {
-      pthread_setname_np(pthread_self(), "wp-http");
-      p->Work();
+  for (int i = 0; i <= std::max(1, threads); ++i) {
+    const bool probes_only = i == 0;
+    p->workers.emplace_back([p, probes_only] {
+      pthread_setname_np(pthread_self(), probes_only ? "wp-http-probe" : "wp-http");
+      p->Work(probes_only);
     });
   }
   p->reactor = std::thread([p] {
@@ -773,6 +780,7 @@ void ConnectionServer::Stop() {
     impl_->workers_stop = true;
   }
   impl_->work_cv.notify_all();
+  impl_->probe_cv.notify_all();
   for (std::thread& t : impl_->workers) {
     if (t.joinable()) t.join();
   }

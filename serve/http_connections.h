@@ -2,8 +2,10 @@
 // sockets) accepts, does the TLS handshakes, reads each request whole and
 // writes each response; worker threads only turn a complete request into a
 // complete response. So a slow or idle client costs a file descriptor and a
-// buffer, never a thread: /healthz is answered as soon as a worker is free,
-// and a worker is busy only for the milliseconds a handler takes.
+// buffer, never a thread, and a worker is busy only for the milliseconds a
+// handler takes. /healthz and /readyz go ahead of other requests, and one
+// more worker is reserved for them: API requests, however many or costly,
+// never make a probe wait.
 //
 // Limits (each a reason in ConnectionCounters): a request head of at most
 // kMaxHeadBytes, a body of at most kMaxBodyBytes with a Content-Length (no
@@ -93,7 +95,7 @@ struct ConnectionCounters {
 class ConnectionServer {
  public:
   // Binds every listener (errors name the address) and starts the event
-  // thread and `threads` workers.
+  // thread, `threads` workers and the probes' reserved one.
   static absl::StatusOr<std::unique_ptr<ConnectionServer>> Start(
       std::vector<ListenerOptions> listeners, Limits limits, int threads);
   ~ConnectionServer();
