@@ -5,8 +5,10 @@
 import json
 import sys
 
-# Targets on a 2-core machine: reported against, never asserted.
-TARGETS = dict(ratio=0.5, e2e_rate=150_000, replay_rate=300_000, scores_ms=5.0, rss_mb=300, p99_ms=500)
+# Targets on a 2-core machine (issue 21, "Performance, restated"): reported
+# against, never asserted. serve is judged from its partition assignment
+# (steady) against kcat in the same run.
+TARGETS = dict(ratio_steady=0.35, replay_rate=150_000, scores_ms=5.0, rss_mb=300, p99_ms=500)
 
 
 def fmt(x, digits=0):
@@ -66,17 +68,15 @@ def table(r):
         out += [
             "| kcat, %s responses, %d partitions (process wall) | %s records/s (%.2f s) | | |" % (
                 fmt(e["response_records"]), e["partitions"], fmt(k["records_per_s"]), k["wall_s"]),
-            "| wijkpuls serve --exit-at-end, %s records (process wall) | %s records/s (%.2f s) | ≥ 150,000 | %s |" % (
-                fmt(e["records"]), fmt(w["records_per_s"]), w["wall_s"],
-                verdict(w["records_per_s"], TARGETS["e2e_rate"])),
-            "| ratio wijkpuls / kcat (process wall) | %.3f | ≥ 0.5 | %s |" % (
-                e["ratio_wall"], verdict(e["ratio_wall"], TARGETS["ratio"])),
+            "| wijkpuls serve --exit-at-end, %s records (process wall) | %s records/s (%.2f s) | | |" % (
+                fmt(e["records"]), fmt(w["records_per_s"]), w["wall_s"]),
+            "| ratio wijkpuls / kcat (process wall) | %.3f | | |" % e["ratio_wall"],
         ]
         out += [
             "| wijkpuls, partition assignment to end of input (steady) | %s records/s (%.2f s) | | |" % (
                 fmt(w["steady_records_per_s"]), w["steady_s"]),
-            "| ratio wijkpuls steady / kcat | %.3f | ≥ 0.5 | %s |" % (
-                e["ratio_steady"], verdict(e["ratio_steady"], TARGETS["ratio"])),
+            "| ratio wijkpuls steady / kcat | %.3f | ≥ 0.35 | %s |" % (
+                e["ratio_steady"], verdict(e["ratio_steady"], TARGETS["ratio_steady"])),
         ]
         if "fixed_cost_s" in w:
             out.append("| wijkpuls on empty topics (start, group join, exit) | %.2f s | | |" % w["fixed_cost_s"])
@@ -111,7 +111,7 @@ def table(r):
     p = r.get("replay")
     if p:
         out += [
-            "| replay of %s records (file) | %s records/s (runs %s) | ≥ 300,000 | %s |" % (
+            "| replay of %s records (file) | %s records/s (runs %s) | ≥ 150,000 | %s |" % (
                 fmt(p["records"]), fmt(p["records_per_s"]), ", ".join(fmt(x) for x in p["runs_records_per_s"]),
                 verdict(p["records_per_s"], TARGETS["replay_rate"])),
             "| replay CPU per record | %.1f µs | | |" % p["cpu_us_per_record"],
