@@ -240,6 +240,54 @@ TEST_F(Faults, ADeadLetterTopicThatRefusesRecordsHoldsBackTheOffsetsButNotForeve
   EXPECT_EQ(d.Stop(), 0) << d.Log();
 }
 
+// The dead-letter topic's partitions lose their leader (issue #18, F3: a
+// leader down for 100 s, 3 batches redone, wijkpuls_dead_letter_errors_total
+// at 0, so the critical alert WijkpulsDeadLettersUndeliverable could not
+// fire). Produce requests wait and report no error within the pipeline's
+// wait: the letters are counted when their batch is abandoned.
+TEST(DeadLetters, ATopicWithoutALeaderCountsItsUndeliveredLettersAndRedoesTheirBatches) {
+  TempDir dir;
+  auto cluster = StartCluster(ClusterOptions{});
+  ProducedSeason season = MakeSeason(0.1, 5, ClusterOptions{});
+  for (int p = 0; p < ClusterOptions{}.output_partitions; ++p) {
+    ASSERT_TRUE(cluster->SetPartitionLeader(kRejected, p, -1).ok());
+  }
+  Produce(season, cluster->bootstrap());
+  const int port = FreePort();
+  Daemon d(dir, WriteTestConfig(dir, cluster->bootstrap(), port, "dlq-leaderless", "pipeline:\n  dead_letter_wait_ms: 1000\n"),
+           port);
+  ASSERT_TRUE(d.WaitUp()) << d.Log();
+  std::map<std::string, double> m;
+  ASSERT_TRUE(WaitFor([&] {
+    m = d.Metrics();
+    return m["wijkpuls_batch_rollbacks_total"] >= 2;
+  }, std::chrono::seconds(60))) << d.Log();
+  // Every abandoned batch had at least one undelivered letter, counted.
+  EXPECT_GE(m["wijkpuls_dead_letter_errors_total"], m["wijkpuls_batch_rollbacks_total"]);
+  EXPECT_LT(d.Sum("wijkpuls_partition_committed_offset"), season.total());
+  // The leaders are back: everything is delivered and committed, once counted.
+  for (int p = 0; p < ClusterOptions{}.output_partitions; ++p) {
+    ASSERT_TRUE(cluster->SetPartitionLeader(kRejected, p, 1).ok());
+  }
+  ASSERT_TRUE(d.WaitCommitted(season.total(), std::chrono::minutes(2))) << d.Log();
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(port, "/readyz").status == 200; }, std::chrono::seconds(30)))
+      << HttpGet(port, "/readyz").body;
+  std::set<std::string> delivered;
+  for (const KafkaRecord& r : ReadTopic(cluster->bootstrap(), kRejected)) delivered.insert(r.headers.at("wijkpuls-source"));
+  int rejected = 0;
+  for (size_t i = 0; i < season.records.size(); ++i) {
+    const sim::SimRecord& r = season.records[i];
+    if (r.expected.withdrawal || !r.expected.reason) continue;
+    ++rejected;
+    EXPECT_TRUE(delivered.count(Cat(r.topic, "/", r.partition, "/", season.offsets[i]))) << "dead letter of record " << i;
+  }
+  EXPECT_GT(rejected, 0);
+  std::cout << "[ dead letters ] " << m["wijkpuls_batch_rollbacks_total"] << " batches redone, "
+            << m["wijkpuls_dead_letter_errors_total"] << " letters counted undelivered; " << rejected
+            << " rejections delivered once the leaders were back\n";
+  EXPECT_EQ(d.Stop(), 0) << d.Log();
+}
+
 // A small tmpfs for the state directory, unmounted at the end.
 class SmallDisk {
  public:
