@@ -95,7 +95,7 @@ void TakeTime(const WireTimestamp& ts, std::string_view field, std::optional<Uni
   if (!ts.present) return;
   if (ts.seconds < kMinSeconds || ts.seconds > kMaxSeconds || ts.nanos < 0 ||
       ts.nanos > 999'999'999 || ts.seconds < kMinNanosSeconds || ts.seconds > kMaxNanosSeconds) {
-    if (raw.unrepresentable_field.empty()) raw.unrepresentable_field = std::string(field);
+    raw.unrepresentable_fields.emplace_back(field);
     return;
   }
   out = ts.seconds * kNanosPerSecond + ts.nanos;

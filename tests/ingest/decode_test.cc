@@ -5,6 +5,8 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/test_support.h"
+#include "validate/rules.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
 namespace wijkpuls {
@@ -94,7 +96,25 @@ TEST(Decode, TimestampsOutsideTheRangeAreMarked) {
   absl::StatusOr<RawResponse> r = DecodeResponse(m.SerializeAsString(), "");
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->submitted_at);
-  EXPECT_EQ(r->unrepresentable_field, "submitted_at");
+  EXPECT_EQ(r->unrepresentable_fields, std::vector<std::string>{"submitted_at"});
+}
+
+// Both beyond what UnixNanos holds (year 2262): both are marked, so that
+// neither reads as missing (it was MISSING_FIELD submitted_at: only the first
+// was kept, issue #18 item 10).
+TEST(Decode, EveryTimestampOutsideTheRangeIsMarked) {
+  v1::SurveyResponse m = Sample();
+  m.mutable_started_at()->set_seconds(9'300'000'000LL);     // 2264
+  m.mutable_submitted_at()->set_seconds(9'300'000'600LL);
+  for (bool binary : {true, false}) {
+    absl::StatusOr<RawResponse> r = binary ? DecodeResponse(m.SerializeAsString(), "")
+                                           : DecodeResponseWithProtobuf(m.SerializeAsString(), "");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->unrepresentable_fields, (std::vector<std::string>{"started_at", "submitted_at"}));
+    const FieldCheck fc = CheckFields(*r, RuleContext{testing::DefaultMethodology(), testing::DefaultDistricts(), 0});
+    EXPECT_EQ(fc.reason, RejectReason::kInvalidField) << fc.detail;
+    EXPECT_EQ(fc.detail, "started_at and submitted_at are not valid timestamps");
+  }
 }
 
 TEST(Decode, WhatIsNotASurveyResponseIsADecodeError) {
