@@ -110,11 +110,12 @@ bool IsBinary(std::string_view content_type) { return FormatOf(content_type) == 
 // What protobuf's JSON parser, told to ignore unknown fields, drops without a
 // trace: the top-level keys the schema does not know (counted), and the first
 // enum field whose value is a name the schema does not know (as if the field
-// were absent). Only records off the fast JSON path get here, and the text
-// has parsed already.
-void FindWhatJsonParsingDrops(std::string_view text, RawResponse& raw) {
+// were absent). And what it takes that the mapping does not have: a list
+// inside the list of a repeated field, which it flattens (an error). Only
+// records off the fast JSON path get here, and the text has parsed already.
+absl::Status FindWhatJsonParsingDrops(std::string_view text, RawResponse& raw) {
   const nlohmann::json doc = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object()) return;
+  if (!doc.is_object()) return absl::OkStatus();
   const google::protobuf::Descriptor* d = v1::SurveyResponse::descriptor();
   for (const auto& [key, value] : doc.items()) {
     const google::protobuf::FieldDescriptor* f = d->FindFieldByName(key);
@@ -123,11 +124,17 @@ void FindWhatJsonParsingDrops(std::string_view text, RawResponse& raw) {
       ++raw.unknown_fields;
       continue;
     }
+    if (f->is_repeated() && value.is_array() &&
+        std::any_of(value.begin(), value.end(), [](const nlohmann::json& e) { return e.is_array(); })) {
+      return absl::InvalidArgumentError(
+          Cat("not a SurveyResponse in the protobuf JSON mapping: ", f->name(), " holds a list in its list"));
+    }
     if (f->enum_type() != nullptr && value.is_string() && raw.unknown_enum_field.empty() &&
         f->enum_type()->FindValueByName(value.get<std::string>()) == nullptr) {
       raw.unknown_enum_field = f->name();
     }
   }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -162,7 +169,9 @@ absl::StatusOr<RawResponse> DecodeResponseWithProtobuf(std::string_view value,
   if (absl::Status st = Parse(value, content_type, msg, &by_protobufs_json, &unknown_fields); !st.ok()) return st;
   RawResponse raw;
   raw.unknown_fields = unknown_fields;
-  if (by_protobufs_json) FindWhatJsonParsingDrops(value, raw);
+  if (by_protobufs_json) {
+    if (absl::Status st = FindWhatJsonParsingDrops(value, raw); !st.ok()) return st;
+  }
   raw.response_id = msg.response_id();
   raw.respondent_ref = msg.respondent_ref();
   raw.wave = msg.wave();

@@ -179,6 +179,28 @@ TEST(Decode, AnUnknownEnumNameInJsonIsMarkedInvalidNotMissing) {
   EXPECT_EQ(r->unknown_enum_field, "sex");
 }
 
+// "answers": [[...]] is not the JSON mapping of a repeated message field, but
+// protobuf's parser flattened the inner lists and the answers were counted
+// (issue #18, item 10). The fast path leaves such text to protobuf's parser.
+TEST(Decode, AListInsideTheAnswersListIsADecodeError) {
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(Sample(), &json).ok());
+  const std::string answers = R"("answers":[{"item":"S01","value":4}])";
+  ASSERT_NE(json.find(answers), std::string::npos) << json;
+  for (const char* nested : {R"("answers":[[{"item":"S01","value":4}]])",
+                             R"("answers":[{"item":"S01","value":4},[{"item":"S02","value":3}]])",
+                             R"("answers":[[[{"item":"S01","value":4}]]])", R"("answers":[[]])",
+                             R"("answers" : [ [ {"item":"S01","value":4} ] ])"}) {
+    std::string text = json;
+    text.replace(text.find(answers), answers.size(), nested);
+    absl::StatusOr<RawResponse> r = DecodeResponse(text, kJsonContentType);
+    ASSERT_FALSE(r.ok()) << nested << ": decoded with " << r->answers.size() << " answers";
+    EXPECT_EQ(r.status().message(), "not a SurveyResponse in the protobuf JSON mapping: answers holds a list in its list")
+        << nested;
+  }
+  EXPECT_TRUE(DecodeResponse(json, kJsonContentType).ok());
+}
+
 TEST(Decode, ErrorsNeverQuoteTheData) {
   const std::string secret = R"({"respondentRef":"SECRET-REF", "answers": "oops"})";
   absl::StatusOr<RawResponse> r = DecodeResponse(secret, kJsonContentType);
