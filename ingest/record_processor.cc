@@ -35,6 +35,12 @@ StateKey AttributionKey(const Attribution& a, const DistrictRegister& districts)
   return key;
 }
 
+namespace {
+std::string OversizedDetail(const SourceRecord& record, int64_t limit) {
+  return Cat("record of ", RecordBytes(record), " bytes (key, value and headers) is larger than the limit of ", limit);
+}
+}  // namespace
+
 std::string SourceRecordId(const SourceRecord& record) {
   return Cat("@", record.topic, "/", record.partition, "/", record.offset);
 }
@@ -62,7 +68,7 @@ void RecordProcessor::Prepare(const SourceRecord& record, const DistrictRegister
   out.districts = &districts;
   out.oversized = false;
   out.decode_error = absl::OkStatus();
-  if (static_cast<int64_t>(record.value.size()) > options_.max_record_bytes) {
+  if (RecordBytes(record) > options_.max_record_bytes) {
     out.oversized = true;
     return;
   }
@@ -135,9 +141,7 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
   result.kind = RecordKind::kResponse;
   const Attribution nowhere;
   if (prepared.oversized) {
-    Reject(result, RejectReason::kOversized,
-           Cat("record of ", record.value.size(), " bytes is larger than the limit of ",
-               options_.max_record_bytes),
+    Reject(result, RejectReason::kOversized, OversizedDetail(record, options_.max_record_bytes),
            record, "", "", nowhere, false, batch, state, dirty);
     return result;
   }
@@ -213,8 +217,8 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessWithdrawal(const SourceReco
     result.detail = std::move(detail);
     return result;
   };
-  if (static_cast<int64_t>(record.value.size()) > options_.max_record_bytes) {
-    return reject(RejectReason::kOversized, Cat("record of ", record.value.size(), " bytes is too large"));
+  if (RecordBytes(record) > options_.max_record_bytes) {
+    return reject(RejectReason::kOversized, OversizedDetail(record, options_.max_record_bytes));
   }
   absl::StatusOr<RawWithdrawal> w = DecodeWithdrawal(record.value, record.content_type);
   if (!w.ok()) return reject(RejectReason::kDecodeError, std::string(w.status().message()));

@@ -231,6 +231,50 @@ TEST_F(Processor, OversizedRecordsAreRejectedBeforeDecoding) {
   EXPECT_EQ(result->reason, RejectReason::kOversized);
 }
 
+// pipeline.max_record_bytes limits what the record costs: key, value and
+// headers. A 900 KB key with a small value was accepted (issue #18, item 10).
+TEST_F(Processor, TheRecordLimitCountsKeyValueAndHeadersOfResponsesAndWithdrawals) {
+  ProcessorOptions small;
+  small.max_record_bytes = 1024;
+  RecordProcessor p(DefaultMethodology(), DefaultDistricts(), pseudonymiser_, [] { return Local("2026-01-01 00:00:00"); },
+                    small);
+  const std::string response = Response("r-size", "INV-size").SerializeAsString();
+  v1::Withdrawal w;
+  w.set_respondent_ref("INV-size");
+  w.set_wave("2024");
+  const std::string withdrawal = w.SerializeAsString();
+  ASSERT_LT(response.size(), 512u);
+  const std::string big_key(900 * 1024, 'k');
+  struct Case {
+    std::string topic, value;
+    std::string_view key;
+    int64_t header_bytes;
+    bool oversized;
+  };
+  const Case cases[] = {
+      {"wijkprofiel.responses.v1", response, "cool", 0, false},
+      {"wijkprofiel.responses.v1", response, big_key, 0, true},
+      {"wijkprofiel.responses.v1", response, "cool", 1024 - 4 - static_cast<int64_t>(response.size()), false},
+      {"wijkprofiel.responses.v1", response, "cool", 1025 - 4 - static_cast<int64_t>(response.size()), true},
+      {"wijkprofiel.withdrawals.v1", withdrawal, "", 0, false},
+      {"wijkprofiel.withdrawals.v1", withdrawal, big_key, 0, true},
+      {"wijkprofiel.withdrawals.v1", withdrawal, "", 2000, true},
+  };
+  int64_t offset = 100;
+  for (const Case& c : cases) {
+    SourceRecord r{c.topic, 0, offset++, c.key, c.value, ""};
+    r.header_bytes = c.header_bytes;
+    absl::StatusOr<RecordResult> result = p.Process(r, *batch_, state_, dirty_);
+    ASSERT_TRUE(result.ok());
+    EXPECT_EQ(result->reason == RejectReason::kOversized, c.oversized)
+        << c.topic << " key " << c.key.size() << " headers " << c.header_bytes << ": " << result->detail;
+    if (c.oversized) {
+      EXPECT_EQ(result->detail, Cat("record of ", RecordBytes(r), " bytes (key, value and headers) is larger than "
+                                    "the limit of 1024"));
+    }
+  }
+}
+
 TEST_F(Processor, TheWatermarkIsTheLatestSubmissionThatPassedTheChecks) {
   v1::SurveyResponse a = Response("r-20", "INV-20");
   Feed(a);
