@@ -208,6 +208,52 @@ TEST(Decode, ErrorsNeverQuoteTheData) {
   EXPECT_EQ(std::string(r.status().message()).find("SECRET"), std::string::npos);
 }
 
+// What is not a Withdrawal: a SurveyResponse produced to the withdrawals
+// topic shares respondent_ref, wave (and in JSON wijk) with a Withdrawal, and
+// parsed as one (issue #18, item 10). Its other fields give it away.
+TEST(Decode, AResponseIsNotAWithdrawal) {
+  const v1::SurveyResponse m = Sample();
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(m, &json).ok());
+  absl::StatusOr<RawWithdrawal> w = DecodeWithdrawal(m.SerializeAsString(), "");
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().message(),
+            "not a Withdrawal: it has fields of a SurveyResponse (instrument, mode, started_at, submitted_at, "
+            "age_band, sex, answers, interviewer_id, consent), so it withdraws nobody; was a response sent to "
+            "the withdrawals topic?");
+  w = DecodeWithdrawal(json, kJsonContentType);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().message(),
+            "not a Withdrawal: it has fields of a SurveyResponse (response_id, instrument, mode, started_at, "
+            "submitted_at, age_band, sex, answers, interviewer_id, consent), so it withdraws nobody; was a "
+            "response sent to the withdrawals topic?");
+  // One response field is enough; in JSON response_id (in binary its number
+  // is the Withdrawal's withdrawal_id).
+  EXPECT_FALSE(DecodeWithdrawal(R"({"respondentRef":"INV-1","wave":"2024","responseId":"r-1"})", kJsonContentType).ok());
+  EXPECT_FALSE(DecodeWithdrawal(R"({"respondent_ref":"INV-1","wave":"2024","answers":[]})", kJsonContentType).ok());
+  v1::SurveyResponse few;
+  few.set_respondent_ref("INV-1");
+  few.set_wave("2024");
+  few.set_consent(true);
+  EXPECT_FALSE(DecodeWithdrawal(few.SerializeAsString(), "").ok());
+
+  // Withdrawals, with every field, unknown keys and unknown field numbers
+  // outside SurveyResponse's, are still withdrawals.
+  v1::Withdrawal full;
+  full.set_withdrawal_id("w-1");
+  full.set_respondent_ref("INV-1");
+  full.set_wave("2024");
+  full.set_wijk("cool");
+  full.mutable_requested_at()->set_seconds(1'700'000'000);
+  std::string text;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(full, &text).ok());
+  EXPECT_TRUE(DecodeWithdrawal(full.SerializeAsString(), "").ok());
+  EXPECT_TRUE(DecodeWithdrawal(full.SerializeAsString() + std::string("\x98\x06\x01", 3), "").ok());  // field 99
+  EXPECT_TRUE(DecodeWithdrawal(text, kJsonContentType).ok()) << text;
+  text.insert(1, R"("note":"by phone",)");
+  EXPECT_TRUE(DecodeWithdrawal(text, kJsonContentType).ok()) << text;
+}
+
 TEST(Decode, Withdrawals) {
   v1::Withdrawal w;
   w.set_respondent_ref("INV-1");

@@ -7,7 +7,9 @@
 
 #include <deque>
 
+#include "google/protobuf/util/json_util.h"
 #include "tests/support/test_support.h"
+#include "validate/text.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
 namespace wijkpuls {
@@ -273,6 +275,39 @@ TEST_F(Processor, TheRecordLimitCountsKeyValueAndHeadersOfResponsesAndWithdrawal
                                     "the limit of 1024"));
     }
   }
+}
+
+// A response produced to the withdrawals topic parsed as a Withdrawal of its
+// respondent (shared fields: respondent_ref, wave), and erased the counted
+// response (issue #18, item 10). It is a DECODE_ERROR and withdraws nobody.
+TEST_F(Processor, AResponseOnTheWithdrawalsTopicIsADecodeErrorAndWithdrawsNobody) {
+  const v1::SurveyResponse m = Response("r-30", "INV-30");
+  ASSERT_EQ(Feed(m).outcome, Outcome::kAccepted);
+  ASSERT_EQ(Cell().accepted, 1);
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(m, &json).ok());
+  google::protobuf::util::JsonPrintOptions snake;
+  snake.preserve_proto_field_names = true;
+  std::string json_snake;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(m, &json_snake, snake).ok());
+  struct Case {
+    std::string value, content_type;
+  };
+  for (const Case& c : {Case{m.SerializeAsString(), ""}, Case{json, "application/json"}, Case{json_snake, "application/json"}}) {
+    SourceRecord r{"wijkprofiel.withdrawals.v1", 0, offset_++, "cool", c.value, c.content_type};
+    absl::StatusOr<RecordResult> result = processor_.Process(r, *batch_, state_, dirty_);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->kind, RecordKind::kWithdrawal);
+    EXPECT_EQ(result->withdrawal, WithdrawalOutcome::kRejected) << c.content_type;
+    EXPECT_EQ(result->reason, RejectReason::kDecodeError) << c.content_type;
+    EXPECT_TRUE(Contains(result->detail, "not a Withdrawal: it has fields of a SurveyResponse (")) << result->detail;
+    EXPECT_EQ(result->erased, 0);
+  }
+  EXPECT_EQ(Cell().accepted, 1);  // still counted
+  EXPECT_EQ(Feed(m).outcome, Outcome::kDuplicate);
+  // A real withdrawal still withdraws.
+  EXPECT_EQ(Withdraw("INV-30", "cool").withdrawal, WithdrawalOutcome::kErased);
+  EXPECT_EQ(Cell().accepted, 0);
 }
 
 TEST_F(Processor, TheWatermarkIsTheLatestSubmissionThatPassedTheChecks) {
