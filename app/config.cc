@@ -83,7 +83,23 @@ void ReadState(const Field& root, const std::string& base, Config& c) {
   if (auto f = s.Optional("block_cache_mb")) c.store.block_cache_bytes = f->Int(8, 65536) << 20;
   if (auto f = s.Optional("write_buffer_mb")) c.store.write_buffer_bytes = f->Int(4, 4096) << 20;
   if (auto f = s.Optional("sync_writes")) c.store.sync_writes = f->Bool();
-  if (auto f = s.Optional("min_free_mb")) c.store.min_free_bytes = f->Int(0, 1 << 20) << 20;
+  // A floor below what one flush of the memtables writes (up to twice the
+  // write buffer) lets the disk fill anyway, and a full disk aborts RocksDB.
+  const int64_t floor_mb = std::max<int64_t>(kMinFreeMbFloor, 2 * (c.store.write_buffer_bytes >> 20));
+  if (auto f = s.Optional("min_free_mb")) {
+    const int64_t mb = f->Int(0, 1 << 20);
+    if (mb < kMinFreeMbFloor) {
+      f->Fail(Cat("must be at least ", kMinFreeMbFloor, ", found ", mb,
+                  ": with less free space RocksDB can run out of disk mid-write, and aborts"));
+    }
+    if (mb < floor_mb) {
+      f->Fail(Cat("must be at least twice state.write_buffer_mb (", floor_mb, "), found ", mb,
+                  ": one flush of the memtables writes up to that much"));
+    }
+    c.store.min_free_bytes = mb << 20;
+  } else {
+    c.store.min_free_bytes = std::max(c.store.min_free_bytes, floor_mb << 20);
+  }
 }
 
 void ReadHttp(const Field& root, const std::string& base, Config& c) {

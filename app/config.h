@@ -57,6 +57,10 @@ struct Config {
   std::string log_format = "text";
 };
 
+// The least state.min_free_mb allowed: at 0 a full disk aborts RocksDB
+// (docs/guarantees.md, 6).
+inline constexpr int64_t kMinFreeMbFloor = 64;
+
 // Parses `text` as the config file `path` (paths resolve against its folder).
 absl::StatusOr<Config> ParseConfig(std::string_view text, const std::string& path);
 absl::StatusOr<Config> LoadConfig(const std::string& path);

@@ -121,7 +121,7 @@ def config_yaml(state_dir, brokers="127.0.0.1:9", group="bench", listen="127.0.0
 state:
   dir: {state_dir}
   sync_writes: true
-  min_free_mb: 1
+  min_free_mb: 64
 http:
   listen: "{listen}"
 methodology: {REPO}/config/methodology.yaml

@@ -40,6 +40,11 @@ void KafkaDeadLetters::Send(OutgoingRecord record) {
 }
 
 void KafkaDeadLetters::Discard() {
+  // Abandoned undelivered: a failure, unless its attempt failed (and counted) already.
+  if (gave_up_) {
+    for (const auto& [id, letter] : pending_) failures_ += letter.failure_counted ? 0 : 1;
+  }
+  gave_up_ = false;
   pending_.clear();
 }
 
@@ -50,10 +55,12 @@ absl::Status KafkaDeadLetters::ProduceWaiting() {
     absl::Status st = producer_->Produce(letter.record, id);
     if (st.ok()) {
       letter.in_flight = true;
+      letter.failure_counted = false;
     } else if (absl::IsResourceExhausted(st)) {
       return absl::OkStatus();  // queue full: poll, then go on
     } else {
       ++failures_;
+      letter.failure_counted = true;
       last_error_ = std::string(st.message());
       letter.retry_at = now + kRetryBackoff;
     }
@@ -77,22 +84,26 @@ absl::Status KafkaDeadLetters::Flush(std::chrono::milliseconds timeout) {
     if (absl::Status st = ProduceWaiting(); !st.ok()) return st;
     for (const Delivery& d : producer_->Poll(20)) {
       auto it = pending_.find(d.id);
-      if (it == pending_.end()) continue;  // from a discarded batch
+      // From a discarded batch: counted when it was discarded.
+      if (it == pending_.end()) continue;
       if (d.ok) {
         pending_.erase(it);
       } else {
         ++failures_;
         last_error_ = d.error;
         it->second.in_flight = false;
+        it->second.failure_counted = true;
         it->second.retry_at = std::chrono::steady_clock::now() + kRetryBackoff;
       }
     }
     if (!pending_.empty() && std::chrono::steady_clock::now() >= deadline) {
+      gave_up_ = true;
       return absl::UnavailableError(Cat(pending_.size(), " dead letters not yet delivered",
                                         last_error_.empty() ? "" : " (last error: ", last_error_,
                                         last_error_.empty() ? "" : ")"));
     }
   }
+  gave_up_ = false;
   return absl::OkStatus();
 }
 

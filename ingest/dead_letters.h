@@ -26,8 +26,13 @@ class DeadLetterSink {
   virtual absl::Status Flush(std::chrono::milliseconds timeout) = 0;
   virtual size_t Pending() const = 0;
   // Forgets pending records: their batch was abandoned and will be redone.
+  // After a Flush that ran out of time, each of them counts as a failure.
   virtual void Discard() = 0;
-  // Delivery attempts that failed so far (for metrics).
+  // Dead letters not delivered so far (for metrics): failed delivery
+  // attempts, and letters still undelivered when a Flush ran out of time and
+  // their batch was abandoned (an attempt is counted once). A broker that
+  // holds produce requests without answering (a partition without a leader)
+  // reports no failed attempt within the wait: only the abandonment shows.
   virtual uint64_t Failures() const = 0;
   // Whether the sink's brokers are reachable (for /readyz).
   virtual bool Connected() const { return true; }
@@ -53,10 +58,12 @@ class KafkaDeadLetters : public DeadLetterSink {
   struct Letter {
     OutgoingRecord record;
     bool in_flight = false;
+    bool failure_counted = false;  // its latest attempt is counted in failures_
     std::chrono::steady_clock::time_point retry_at{};
   };
   std::map<uint64_t, Letter> pending_;
   uint64_t failures_ = 0;
+  bool gave_up_ = false;  // the last Flush ran out of time
   std::string last_error_;
 };
 
@@ -69,7 +76,7 @@ class FileDeadLetters : public DeadLetterSink {
   absl::Status Flush(std::chrono::milliseconds timeout) override;
   size_t Pending() const override { return buffer_count_; }
   void Discard() override;
-  uint64_t Failures() const override { return 0; }
+  uint64_t Failures() const override { return 0; }  // replay has no metrics
 
  private:
   FileDeadLetters(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}

@@ -2,11 +2,14 @@
 
 #include <google/protobuf/arena.h>
 #include <google/protobuf/stubs/logging.h>
+#include <google/protobuf/unknown_field_set.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <type_traits>
+#include <vector>
 
 #include "ingest/binary_fast.h"
 #include "ingest/json_fast.h"
@@ -91,7 +94,7 @@ void TakeTime(const WireTimestamp& ts, std::string_view field, std::optional<Uni
   if (!ts.present) return;
   if (ts.seconds < kMinSeconds || ts.seconds > kMaxSeconds || ts.nanos < 0 ||
       ts.nanos > 999'999'999 || ts.seconds < kMinNanosSeconds || ts.seconds > kMaxNanosSeconds) {
-    if (raw.unrepresentable_field.empty()) raw.unrepresentable_field = std::string(field);
+    raw.unrepresentable_fields.emplace_back(field);
     return;
   }
   out = ts.seconds * kNanosPerSecond + ts.nanos;
@@ -104,11 +107,12 @@ WireTimestamp Wire(const google::protobuf::Timestamp& ts, bool present) {
 // What protobuf's JSON parser, told to ignore unknown fields, drops without a
 // trace: the top-level keys the schema does not know (counted), and the first
 // enum field whose value is a name the schema does not know (as if the field
-// were absent). Only records off the fast JSON path get here, and the text
-// has parsed already.
-void FindWhatJsonParsingDrops(std::string_view text, RawResponse& raw) {
+// were absent). And what it takes that the mapping does not have: a list
+// inside the list of a repeated field, which it flattens (an error). Only
+// records off the fast JSON path get here, and the text has parsed already.
+absl::Status FindWhatJsonParsingDrops(std::string_view text, RawResponse& raw) {
   const nlohmann::json doc = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object()) return;
+  if (!doc.is_object()) return absl::OkStatus();
   const google::protobuf::Descriptor* d = v1::SurveyResponse::descriptor();
   for (const auto& [key, value] : doc.items()) {
     const google::protobuf::FieldDescriptor* f = d->FindFieldByName(key);
@@ -117,11 +121,75 @@ void FindWhatJsonParsingDrops(std::string_view text, RawResponse& raw) {
       ++raw.unknown_fields;
       continue;
     }
+    if (f->is_repeated() && value.is_array() &&
+        std::any_of(value.begin(), value.end(), [](const nlohmann::json& e) { return e.is_array(); })) {
+      return absl::InvalidArgumentError(
+          Cat("not a SurveyResponse in the protobuf JSON mapping: ", f->name(), " holds a list in its list"));
+    }
     if (f->enum_type() != nullptr && value.is_string() && raw.unknown_enum_field.empty() &&
         f->enum_type()->FindValueByName(value.get<std::string>()) == nullptr) {
       raw.unknown_enum_field = f->name();
     }
   }
+  return absl::OkStatus();
+}
+
+// How a (non-packed) field is on the wire: varint or length-delimited are
+// the kinds SurveyResponse and Withdrawal have.
+bool OnTheWireAs(const google::protobuf::FieldDescriptor* f, const google::protobuf::UnknownField& u) {
+  using FD = google::protobuf::FieldDescriptor;
+  using UF = google::protobuf::UnknownField;
+  switch (f->cpp_type()) {
+    case FD::CPPTYPE_STRING:
+    case FD::CPPTYPE_MESSAGE:
+      return u.type() == UF::TYPE_LENGTH_DELIMITED;
+    case FD::CPPTYPE_ENUM:
+    case FD::CPPTYPE_BOOL:
+    case FD::CPPTYPE_INT32:
+    case FD::CPPTYPE_INT64:
+    case FD::CPPTYPE_UINT32:
+    case FD::CPPTYPE_UINT64:
+      return u.type() == UF::TYPE_VARINT;
+    default:
+      return false;
+  }
+}
+
+// The fields of a SurveyResponse that a record on the withdrawals topic
+// carries and a Withdrawal does not have, in field order: a response produced
+// to the wrong topic. Binary: top-level fields that are SurveyResponse fields
+// by number and wire type but no Withdrawal field (a Withdrawal reserves
+// 6-14), so response_id, respondent_ref, wave and wijk (1, 2, 3, 5: strings
+// in both) never count, instrument (4, a varint) does. JSON: keys of
+// SurveyResponse that are no Withdrawal keys, response_id included.
+std::vector<std::string> ResponseFieldsOf(std::string_view value, Format format) {
+  const google::protobuf::Descriptor* response = v1::SurveyResponse::descriptor();
+  const google::protobuf::Descriptor* withdrawal = v1::Withdrawal::descriptor();
+  std::set<int> numbers;
+  if (format == Format::kBinary) {
+    google::protobuf::UnknownFieldSet fields;
+    if (!fields.ParseFromArray(value.data(), static_cast<int>(value.size()))) return {};
+    for (int i = 0; i < fields.field_count(); ++i) {
+      const google::protobuf::UnknownField& u = fields.field(i);
+      const google::protobuf::FieldDescriptor* theirs = response->FindFieldByNumber(u.number());
+      const google::protobuf::FieldDescriptor* ours = withdrawal->FindFieldByNumber(u.number());
+      if (theirs != nullptr && OnTheWireAs(theirs, u) && !(ours != nullptr && OnTheWireAs(ours, u))) {
+        numbers.insert(u.number());
+      }
+    }
+  } else if (format == Format::kJson) {
+    const nlohmann::json doc = nlohmann::json::parse(value.begin(), value.end(), nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_object()) return {};
+    for (const auto& [key, v] : doc.items()) {
+      if (withdrawal->FindFieldByName(key) != nullptr || withdrawal->FindFieldByCamelcaseName(key) != nullptr) continue;
+      const google::protobuf::FieldDescriptor* f = response->FindFieldByName(key);
+      if (f == nullptr) f = response->FindFieldByCamelcaseName(key);
+      if (f != nullptr) numbers.insert(f->number());
+    }
+  }
+  std::vector<std::string> names;
+  for (int n : numbers) names.push_back(response->FindFieldByNumber(n)->name());
+  return names;
 }
 
 }  // namespace
@@ -159,7 +227,9 @@ absl::StatusOr<RawResponse> DecodeResponseWithProtobuf(std::string_view value,
   if (absl::Status st = Parse(value, content_type, msg, &by_protobufs_json, &unknown_fields); !st.ok()) return st;
   RawResponse raw;
   raw.unknown_fields = unknown_fields;
-  if (by_protobufs_json) FindWhatJsonParsingDrops(value, raw);
+  if (by_protobufs_json) {
+    if (absl::Status st = FindWhatJsonParsingDrops(value, raw); !st.ok()) return st;
+  }
   raw.response_id = msg.response_id();
   raw.respondent_ref = msg.respondent_ref();
   raw.wave = msg.wave();
@@ -179,6 +249,12 @@ absl::StatusOr<RawResponse> DecodeResponseWithProtobuf(std::string_view value,
 }
 
 absl::StatusOr<RawWithdrawal> DecodeWithdrawal(std::string_view value, std::string_view content_type) {
+  // First: the shared fields (respondent_ref, wave, wijk) make a response
+  // parse as a withdrawal of its respondent.
+  if (std::vector<std::string> fields = ResponseFieldsOf(value, FormatOf(content_type)); !fields.empty()) {
+    return absl::InvalidArgumentError(Cat("not a Withdrawal: it has fields of a SurveyResponse (", Join(fields, ", "),
+                                          "), so it withdraws nobody; was a response sent to the withdrawals topic?"));
+  }
   v1::Withdrawal msg;
   if (absl::Status st = Parse(value, content_type, msg); !st.ok()) return st;
   return RawWithdrawal{msg.withdrawal_id(), msg.respondent_ref(), msg.wave(), msg.wijk()};

@@ -11,6 +11,8 @@
 namespace wijkpuls {
 
 inline constexpr std::string_view kJsonContentType = "application/json";
+// The record header that names the value's format.
+inline constexpr std::string_view kContentTypeHeader = "content-type";
 
 // DECODE_ERROR when the status is not ok; its message says why (never the data).
 // Binary records take a fast path (ingest/binary_fast.h) where they can.

@@ -8,6 +8,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 
+#include "ingest/decode.h"
 #include "validate/text.h"
 #include "wijkpuls/v1/record_file.pb.h"
 
@@ -110,6 +111,8 @@ std::optional<SourceRecord> FileSource::Poll(std::chrono::milliseconds) {
     r.key = key_;
     r.value = value_;
     r.content_type = content_type_;
+    // As produced to Kafka (sim/season_output.cc): the content-type its only header.
+    r.header_bytes = content_type_.empty() ? 0 : static_cast<int64_t>(kContentTypeHeader.size() + content_type_.size());
     return r;
   }
   return std::nullopt;

@@ -1,11 +1,14 @@
 #include "ingest/kafka_source.h"
 
+#include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
 #include <atomic>
+#include <cstring>
 #include <map>
 #include <set>
 
+#include "ingest/decode.h"
 #include "ingest/kafka_stats.h"
 #include "ingest/log.h"
 #include "validate/text.h"
@@ -148,11 +151,19 @@ std::optional<SourceRecord> KafkaSource::Poll(std::chrono::milliseconds timeout)
       if (m->key_pointer()) r.key = std::string_view(static_cast<const char*>(m->key_pointer()), m->key_len());
       r.value = std::string_view(static_cast<const char*>(m->payload()), m->len());
       impl_->current_content_type.clear();
-      if (RdKafka::Headers* h = m->headers()) {
-        // The Header is a copy that owns its value: copy the text out of it.
-        RdKafka::Headers::Header ct = h->get_last("content-type");
-        if (ct.err() == RdKafka::ERR_NO_ERROR && ct.value() != nullptr) {
-          impl_->current_content_type.assign(static_cast<const char*>(ct.value()), ct.value_size());
+      rd_kafka_headers_t* headers = nullptr;
+      if (rd_kafka_message_headers(m->c_ptr(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        // Views into the message (no copies): the size of every header, and
+        // the text of the last content-type.
+        const char* name = nullptr;
+        const void* value = nullptr;
+        size_t size = 0;
+        for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+          r.header_bytes += static_cast<int64_t>(std::strlen(name) + size);
+        }
+        if (rd_kafka_header_get_last(headers, kContentTypeHeader.data(), &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            value != nullptr) {
+          impl_->current_content_type.assign(static_cast<const char*>(value), size);
         }
       }
       r.content_type = impl_->current_content_type;

@@ -65,6 +65,14 @@ void MockCluster::PushRequestErrors(int api_key, int count, int error) {
                                           errors.size(), errors.data());
 }
 
+absl::Status MockCluster::SetPartitionLeader(const std::string& topic, int partition, int broker_id) {
+  rd_kafka_resp_err_t e = rd_kafka_mock_partition_set_leader(impl_->cluster, topic.c_str(), partition, broker_id);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::InternalError(Cat("mock cluster: leader of ", topic, "/", partition, ": ", rd_kafka_err2str(e)));
+  }
+  return absl::OkStatus();
+}
+
 void MockCluster::ClearRequestErrors(int api_key) {
   rd_kafka_mock_clear_request_errors(impl_->cluster, static_cast<int16_t>(api_key));
 }

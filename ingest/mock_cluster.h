@@ -28,6 +28,9 @@ class MockCluster {
   void PushRequestErrors(int api_key, int count, int error);
   // Forgets errors still queued for `api_key`.
   void ClearRequestErrors(int api_key);
+  // Makes broker `broker_id` the partition's leader; -1: no leader (requests
+  // for it wait, as with a leader that is down, and report no error).
+  absl::Status SetPartitionLeader(const std::string& topic, int partition, int broker_id);
   int broker_count() const { return brokers_; }
 
  private:

@@ -27,6 +27,7 @@ SourceRecord ReadWindow::Slot::View() const {
   r.key = key;
   r.value = value;
   r.content_type = content_type;
+  r.header_bytes = header_bytes;
   return r;
 }
 
@@ -39,6 +40,7 @@ void ReadWindow::Add(const SourceRecord& r) {
   s.content_type.assign(r.content_type);
   s.partition = r.partition;
   s.offset = r.offset;
+  s.header_bytes = r.header_bytes;
   s.prepared.done = false;
 }
 

@@ -74,6 +74,7 @@ struct ReadWindow {
     std::string topic, key, value, content_type;
     int32_t partition = 0;
     int64_t offset = 0;
+    int64_t header_bytes = 0;
     PreparedRecord prepared;
     SourceRecord View() const;
   };

@@ -46,6 +46,9 @@ Attribution Stored(const Attribution& a, RejectReason reason) {
   return kept;
 }
 
+std::string OversizedDetail(const SourceRecord& record, int64_t limit) {
+  return Cat("record of ", RecordBytes(record), " bytes (key, value and headers) is larger than the limit of ", limit);
+}
 }  // namespace
 
 std::string SourceRecordId(const SourceRecord& record) {
@@ -75,7 +78,7 @@ void RecordProcessor::Prepare(const SourceRecord& record, const DistrictRegister
   out.districts = &districts;
   out.oversized = false;
   out.decode_error = absl::OkStatus();
-  if (static_cast<int64_t>(record.value.size()) > options_.max_record_bytes) {
+  if (RecordBytes(record) > options_.max_record_bytes) {
     out.oversized = true;
     return;
   }
@@ -148,9 +151,7 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
   result.kind = RecordKind::kResponse;
   const Attribution nowhere;
   if (prepared.oversized) {
-    Reject(result, RejectReason::kOversized,
-           Cat("record of ", record.value.size(), " bytes is larger than the limit of ",
-               options_.max_record_bytes),
+    Reject(result, RejectReason::kOversized, OversizedDetail(record, options_.max_record_bytes),
            record, "", "", nowhere, false, batch, state, dirty);
     return result;
   }
@@ -275,8 +276,8 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessWithdrawal(const SourceReco
     result.detail = std::move(detail);
     return result;
   };
-  if (static_cast<int64_t>(record.value.size()) > options_.max_record_bytes) {
-    return reject(RejectReason::kOversized, Cat("record of ", record.value.size(), " bytes is too large"));
+  if (RecordBytes(record) > options_.max_record_bytes) {
+    return reject(RejectReason::kOversized, OversizedDetail(record, options_.max_record_bytes));
   }
   absl::StatusOr<RawWithdrawal> w = DecodeWithdrawal(record.value, record.content_type);
   if (!w.ok()) return reject(RejectReason::kDecodeError, std::string(w.status().message()));

@@ -30,7 +30,13 @@ struct SourceRecord {
   std::string_view key;
   std::string_view value;
   std::string_view content_type;
+  int64_t header_bytes = 0;  // names and values of all its headers (content-type included)
 };
+
+// What pipeline.max_record_bytes limits: the record's key, value and headers.
+inline int64_t RecordBytes(const SourceRecord& r) {
+  return static_cast<int64_t>(r.key.size() + r.value.size()) + r.header_bytes;
+}
 
 enum class RecordKind : uint8_t { kResponse, kWithdrawal };
 

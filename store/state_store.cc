@@ -17,6 +17,7 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -47,6 +48,31 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 }
 
 std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+// Free space (for unprivileged users) on the filesystem of `path`, or of its
+// nearest existing parent when it does not exist yet; -1 when unknown.
+int64_t FreeBytesAt(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::absolute(path, ec);
+  if (ec) return -1;
+  struct statvfs fs {};
+  while (statvfs(p.c_str(), &fs) != 0) {
+    if (errno != ENOENT || !p.has_relative_path()) return -1;
+    p = p.parent_path();
+  }
+  return static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+}
+
+// ResourceExhausted when the state directory's filesystem has less than
+// `min_free_bytes` free (state.min_free_mb).
+absl::Status CheckFreeSpace(const std::string& dir, int64_t min_free_bytes) {
+  const int64_t free_bytes = FreeBytesAt(dir);
+  if (free_bytes < 0 || free_bytes >= min_free_bytes) return absl::OkStatus();
+  return absl::ResourceExhaustedError(
+      Cat("state directory ", dir, ": only ", free_bytes >> 20, " MB free on its filesystem (",
+          free_bytes, " bytes); opening it for writing needs at least ", min_free_bytes >> 20,
+          " MB (state.min_free_mb): free some space or give it a larger disk"));
+}
 
 // A respondent's pseudonym as the id part of its key.
 std::string_view IdOf(const Digest256& respondent) {
@@ -445,6 +471,11 @@ absl::StatusOr<std::unique_ptr<StateStore::Impl>> StateStore::OpenImpl(const Sto
   impl->options = options;
   const std::string& dir = options.dir;
   std::error_code ec;
+  if (!options.read_only) {
+    // Opening for writing writes (a new log, the manifest, the recovered log
+    // flushed to a table): on a full disk Debian's RocksDB aborts inside Open.
+    if (absl::Status st = CheckFreeSpace(dir, options.min_free_bytes); !st.ok()) return st;
+  }
   const bool exists = fs::exists(fs::path(dir) / "CURRENT", ec);
   if (!exists) {
     if (options.read_only || !options.create_if_missing) {
@@ -792,11 +823,7 @@ bool StateStore::IsOpen() const { return impl_ && impl_->db != nullptr && !impl_
 
 int64_t StateStore::min_free_bytes() const { return impl_->options.min_free_bytes; }
 
-int64_t StateStore::FreeBytes() const {
-  struct statvfs fs {};
-  if (statvfs(impl_->dir.c_str(), &fs) != 0) return -1;
-  return static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
-}
+int64_t StateStore::FreeBytes() const { return FreeBytesAt(impl_->dir); }
 
 StoreStats StateStore::Stats() const {
   StoreStats st;

@@ -31,7 +31,8 @@ struct StoreOptions {
   int64_t write_buffer_bytes = 32 << 20;
   bool sync_writes = true;          // fsync the WAL on every batch
   // Below this much free space no batch is written (consumption pauses until
-  // there is room again), so that RocksDB never runs out of disk mid-write.
+  // there is room again), so that RocksDB never runs out of disk mid-write,
+  // and the store is not opened for writing (its recovery writes too).
   int64_t min_free_bytes = 256LL << 20;
 };
 
@@ -160,7 +161,8 @@ class StateBatch {
 class StateStore {
  public:
   // Opens (or creates) the state directory: checks the schema version, takes
-  // the directory's lock. Errors name the directory and what is wrong.
+  // the directory's lock. Errors name the directory and what is wrong; less
+  // free space than min_free_bytes is ResourceExhausted (not read_only).
   static absl::StatusOr<std::unique_ptr<StateStore>> Open(const StoreOptions& options);
   ~StateStore();
   StateStore(const StateStore&) = delete;

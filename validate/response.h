@@ -32,9 +32,10 @@ struct RawResponse {
   int sex = 0;
   std::optional<UnixNanos> started_at;
   std::optional<UnixNanos> submitted_at;
-  // Name of a field whose value could not be represented (e.g. a timestamp
-  // out of range); validation rejects it as INVALID_FIELD.
-  std::string unrepresentable_field;
+  // Names of the fields whose value could not be represented (a timestamp
+  // out of range), in field order; validation rejects them as INVALID_FIELD,
+  // and none of them as MISSING_FIELD.
+  std::vector<std::string> unrepresentable_fields;
   // Name of an enum field sent as a name the schema does not know (JSON, e.g.
   // "mode": "CARRIER_PIGEON"; protobuf's parser drops it): INVALID_FIELD, not
   // MISSING_FIELD.

@@ -72,12 +72,14 @@ std::vector<std::string_view> MissingFields(const RawResponse& raw) {
   if (absent(raw.instrument, "instrument")) missing.push_back("instrument");
   if (raw.wijk.empty()) missing.push_back("wijk");
   if (absent(raw.mode, "mode")) missing.push_back("mode");
-  if (NeedsStartedAt(raw.mode) && !raw.started_at && raw.unrepresentable_field != "started_at") {
+  auto unrepresentable = [&](std::string_view field) {
+    return std::find(raw.unrepresentable_fields.begin(), raw.unrepresentable_fields.end(), field) !=
+           raw.unrepresentable_fields.end();
+  };
+  if (NeedsStartedAt(raw.mode) && !raw.started_at && !unrepresentable("started_at")) {
     missing.push_back("started_at");
   }
-  if (!raw.submitted_at && raw.unrepresentable_field != "submitted_at") {
-    missing.push_back("submitted_at");
-  }
+  if (!raw.submitted_at && !unrepresentable("submitted_at")) missing.push_back("submitted_at");
   if (absent(raw.age_band, "age_band")) missing.push_back("age_band");
   if (absent(raw.sex, "sex")) missing.push_back("sex");
   if (raw.answers.empty()) missing.push_back("answers");
@@ -106,8 +108,11 @@ std::optional<std::string> InvalidField(const RawResponse& raw) {
   if (raw.sex > kSexCount || raw.sex < 0) {
     return Cat("sex ", raw.sex, " is not a known value");
   }
-  if (!raw.unrepresentable_field.empty()) {
-    return Cat(raw.unrepresentable_field, " is not a valid timestamp");
+  if (raw.unrepresentable_fields.size() == 1) {
+    return Cat(raw.unrepresentable_fields[0], " is not a valid timestamp");
+  }
+  if (!raw.unrepresentable_fields.empty()) {
+    return Cat(Join(raw.unrepresentable_fields, " and "), " are not valid timestamps");
   }
   if (!raw.unknown_enum_field.empty()) return Cat(raw.unknown_enum_field, " is not a known value");
   if (NeedsInterviewer(raw.mode) && !IsIdLike(raw.interviewer_id, kMaxShortField)) {

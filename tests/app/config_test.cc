@@ -108,6 +108,34 @@ TEST(Config, ErrorsNameTheFileAndTheKey) {
   }
 }
 
+// At 0 a full disk aborted RocksDB mid-write, and every restart on the full
+// disk aborted again (issue #18, F5): the floor cannot be turned off.
+TEST(Config, TheFreeSpaceFloorCannotBeTurnedOffOrBeBelowOneFlush) {
+  auto parse = [](const std::string& state) {
+    std::string text = kGood;
+    text.replace(text.find("  dir: state"), 12, "  dir: state\n" + state);
+    return ParseConfig(text, "w.yaml");
+  };
+  for (const char* zero : {"  min_free_mb: 0", "  min_free_mb: 63"}) {
+    absl::StatusOr<Config> c = parse(zero);
+    ASSERT_FALSE(c.ok()) << zero;
+    EXPECT_TRUE(Contains(MessageOf(c.status()), "w.yaml: state.min_free_mb: must be at least 64")) << c.status();
+  }
+  absl::StatusOr<Config> c = parse("  write_buffer_mb: 128\n  min_free_mb: 200");
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(Contains(MessageOf(c.status()), "w.yaml: state.min_free_mb: must be at least twice state.write_buffer_mb (256)"))
+      << c.status();
+  c = parse("  min_free_mb: 64");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->store.min_free_bytes, 64 << 20);
+  c = parse("");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->store.min_free_bytes, 256 << 20);  // the default
+  c = parse("  write_buffer_mb: 512");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->store.min_free_bytes, int64_t{1024} << 20);  // the default follows the write buffer
+}
+
 TEST(Config, BrokenYamlGivesTheLine) {
   absl::StatusOr<Config> c = ParseConfig("kafka:\n  brokers: [\n", "w.yaml");
   ASSERT_FALSE(c.ok());

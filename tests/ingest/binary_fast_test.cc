@@ -76,7 +76,7 @@ TEST(BinaryFast, TakesEveryFieldKindAndKeepsEveryValue) {
   m.mutable_started_at();
   m.mutable_submitted_at()->set_seconds(253'402'300'800);  // after 9999-12-31
   EXPECT_TRUE(Agrees(m.SerializeAsString()));
-  EXPECT_EQ(DecodeResponse(m.SerializeAsString(), "")->unrepresentable_field, "submitted_at");
+  EXPECT_EQ(DecodeResponse(m.SerializeAsString(), "")->unrepresentable_fields, std::vector<std::string>{"submitted_at"});
 }
 
 TEST(BinaryFast, LeavesEverythingOutsideTheSubsetToProtobuf) {

@@ -5,6 +5,8 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/test_support.h"
+#include "validate/rules.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
 namespace wijkpuls {
@@ -94,7 +96,25 @@ TEST(Decode, TimestampsOutsideTheRangeAreMarked) {
   absl::StatusOr<RawResponse> r = DecodeResponse(m.SerializeAsString(), "");
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->submitted_at);
-  EXPECT_EQ(r->unrepresentable_field, "submitted_at");
+  EXPECT_EQ(r->unrepresentable_fields, std::vector<std::string>{"submitted_at"});
+}
+
+// Both beyond what UnixNanos holds (year 2262): both are marked, so that
+// neither reads as missing (it was MISSING_FIELD submitted_at: only the first
+// was kept, issue #18 item 10).
+TEST(Decode, EveryTimestampOutsideTheRangeIsMarked) {
+  v1::SurveyResponse m = Sample();
+  m.mutable_started_at()->set_seconds(9'300'000'000LL);     // 2264
+  m.mutable_submitted_at()->set_seconds(9'300'000'600LL);
+  for (bool binary : {true, false}) {
+    absl::StatusOr<RawResponse> r = binary ? DecodeResponse(m.SerializeAsString(), "")
+                                           : DecodeResponseWithProtobuf(m.SerializeAsString(), "");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->unrepresentable_fields, (std::vector<std::string>{"started_at", "submitted_at"}));
+    const FieldCheck fc = CheckFields(*r, RuleContext{testing::DefaultMethodology(), testing::DefaultDistricts(), 0});
+    EXPECT_EQ(fc.reason, RejectReason::kInvalidField) << fc.detail;
+    EXPECT_EQ(fc.detail, "started_at and submitted_at are not valid timestamps");
+  }
 }
 
 TEST(Decode, WhatIsNotASurveyResponseIsADecodeError) {
@@ -159,11 +179,79 @@ TEST(Decode, AnUnknownEnumNameInJsonIsMarkedInvalidNotMissing) {
   EXPECT_EQ(r->unknown_enum_field, "sex");
 }
 
+// "answers": [[...]] is not the JSON mapping of a repeated message field, but
+// protobuf's parser flattened the inner lists and the answers were counted
+// (issue #18, item 10). The fast path leaves such text to protobuf's parser.
+TEST(Decode, AListInsideTheAnswersListIsADecodeError) {
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(Sample(), &json).ok());
+  const std::string answers = R"("answers":[{"item":"S01","value":4}])";
+  ASSERT_NE(json.find(answers), std::string::npos) << json;
+  for (const char* nested : {R"("answers":[[{"item":"S01","value":4}]])",
+                             R"("answers":[{"item":"S01","value":4},[{"item":"S02","value":3}]])",
+                             R"("answers":[[[{"item":"S01","value":4}]]])", R"("answers":[[]])",
+                             R"("answers" : [ [ {"item":"S01","value":4} ] ])"}) {
+    std::string text = json;
+    text.replace(text.find(answers), answers.size(), nested);
+    absl::StatusOr<RawResponse> r = DecodeResponse(text, kJsonContentType);
+    ASSERT_FALSE(r.ok()) << nested << ": decoded with " << r->answers.size() << " answers";
+    EXPECT_EQ(r.status().message(), "not a SurveyResponse in the protobuf JSON mapping: answers holds a list in its list")
+        << nested;
+  }
+  EXPECT_TRUE(DecodeResponse(json, kJsonContentType).ok());
+}
+
 TEST(Decode, ErrorsNeverQuoteTheData) {
   const std::string secret = R"({"respondentRef":"SECRET-REF", "answers": "oops"})";
   absl::StatusOr<RawResponse> r = DecodeResponse(secret, kJsonContentType);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(std::string(r.status().message()).find("SECRET"), std::string::npos);
+}
+
+// What is not a Withdrawal: a SurveyResponse produced to the withdrawals
+// topic shares respondent_ref, wave (and in JSON wijk) with a Withdrawal, and
+// parsed as one (issue #18, item 10). Its other fields give it away.
+TEST(Decode, AResponseIsNotAWithdrawal) {
+  const v1::SurveyResponse m = Sample();
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(m, &json).ok());
+  absl::StatusOr<RawWithdrawal> w = DecodeWithdrawal(m.SerializeAsString(), "");
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().message(),
+            "not a Withdrawal: it has fields of a SurveyResponse (instrument, mode, started_at, submitted_at, "
+            "age_band, sex, answers, interviewer_id, consent), so it withdraws nobody; was a response sent to "
+            "the withdrawals topic?");
+  w = DecodeWithdrawal(json, kJsonContentType);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().message(),
+            "not a Withdrawal: it has fields of a SurveyResponse (response_id, instrument, mode, started_at, "
+            "submitted_at, age_band, sex, answers, interviewer_id, consent), so it withdraws nobody; was a "
+            "response sent to the withdrawals topic?");
+  // One response field is enough; in JSON response_id (in binary its number
+  // is the Withdrawal's withdrawal_id).
+  EXPECT_FALSE(DecodeWithdrawal(R"({"respondentRef":"INV-1","wave":"2024","responseId":"r-1"})", kJsonContentType).ok());
+  EXPECT_FALSE(DecodeWithdrawal(R"({"respondent_ref":"INV-1","wave":"2024","answers":[]})", kJsonContentType).ok());
+  v1::SurveyResponse few;
+  few.set_respondent_ref("INV-1");
+  few.set_wave("2024");
+  few.set_consent(true);
+  EXPECT_FALSE(DecodeWithdrawal(few.SerializeAsString(), "").ok());
+
+  // Withdrawals, with every field, unknown keys and unknown field numbers
+  // outside SurveyResponse's, are still withdrawals.
+  v1::Withdrawal full;
+  full.set_withdrawal_id("w-1");
+  full.set_respondent_ref("INV-1");
+  full.set_wave("2024");
+  full.set_wijk("cool");
+  full.mutable_requested_at()->set_seconds(1'700'000'000);
+  std::string text;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(full, &text).ok());
+  EXPECT_TRUE(DecodeWithdrawal(full.SerializeAsString(), "").ok());
+  EXPECT_TRUE(DecodeWithdrawal(full.SerializeAsString() + std::string("\x98\x06\x01", 3), "").ok());  // field 99
+  EXPECT_TRUE(DecodeWithdrawal(text, kJsonContentType).ok()) << text;
+  text.insert(1, R"("note":"by phone",)");
+  EXPECT_TRUE(DecodeWithdrawal(text, kJsonContentType).ok()) << text;
 }
 
 TEST(Decode, Withdrawals) {

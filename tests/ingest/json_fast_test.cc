@@ -12,6 +12,7 @@
 #include "sim/simulator.h"
 #include "tests/ingest/every_field_response.h"
 #include "tests/support/test_support.h"
+#include "validate/text.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
 namespace wijkpuls {
@@ -24,7 +25,7 @@ std::string Show(const absl::StatusOr<RawResponse>& r) {
                   std::to_string(r->age_band) + "," + std::to_string(r->sex) +
                   " started=" + std::to_string(r->started_at.value_or(-1)) +
                   " submitted=" + std::to_string(r->submitted_at.value_or(-1)) +
-                  " unrepresentable=" + r->unrepresentable_field + " unknown_enum=" + r->unknown_enum_field +
+                  " unrepresentable=" + Join(r->unrepresentable_fields, ",") + " unknown_enum=" + r->unknown_enum_field +
                   " unknown_fields=" + std::to_string(r->unknown_fields) + " interviewer=" + r->interviewer_id +
                   " consent=" + std::to_string(r->consent) + " version=" + r->instrument_version + " answers=";
   for (const RawAnswer& a : r->answers) s += a.item + ":" + std::to_string(a.value) + " ";

@@ -7,6 +7,7 @@
 
 #include <deque>
 
+#include "google/protobuf/util/json_util.h"
 #include "ingest/rebuild.h"
 #include "tests/support/test_support.h"
 #include "validate/text.h"
@@ -371,6 +372,83 @@ TEST_F(Processor, OversizedRecordsAreRejectedBeforeDecoding) {
   absl::StatusOr<RecordResult> result = p.Process(r, *batch_, state_, dirty_);
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->reason, RejectReason::kOversized);
+}
+
+// pipeline.max_record_bytes limits what the record costs: key, value and
+// headers. A 900 KB key with a small value was accepted (issue #18, item 10).
+TEST_F(Processor, TheRecordLimitCountsKeyValueAndHeadersOfResponsesAndWithdrawals) {
+  ProcessorOptions small;
+  small.max_record_bytes = 1024;
+  RecordProcessor p(DefaultMethodology(), DefaultDistricts(), pseudonymiser_, [] { return Local("2026-01-01 00:00:00"); },
+                    small);
+  const std::string response = Response("r-size", "INV-size").SerializeAsString();
+  v1::Withdrawal w;
+  w.set_respondent_ref("INV-size");
+  w.set_wave("2024");
+  const std::string withdrawal = w.SerializeAsString();
+  ASSERT_LT(response.size(), 512u);
+  const std::string big_key(900 * 1024, 'k');
+  struct Case {
+    std::string topic, value;
+    std::string_view key;
+    int64_t header_bytes;
+    bool oversized;
+  };
+  const Case cases[] = {
+      {"wijkprofiel.responses.v1", response, "cool", 0, false},
+      {"wijkprofiel.responses.v1", response, big_key, 0, true},
+      {"wijkprofiel.responses.v1", response, "cool", 1024 - 4 - static_cast<int64_t>(response.size()), false},
+      {"wijkprofiel.responses.v1", response, "cool", 1025 - 4 - static_cast<int64_t>(response.size()), true},
+      {"wijkprofiel.withdrawals.v1", withdrawal, "", 0, false},
+      {"wijkprofiel.withdrawals.v1", withdrawal, big_key, 0, true},
+      {"wijkprofiel.withdrawals.v1", withdrawal, "", 2000, true},
+  };
+  int64_t offset = 100;
+  for (const Case& c : cases) {
+    SourceRecord r{c.topic, 0, offset++, c.key, c.value, ""};
+    r.header_bytes = c.header_bytes;
+    absl::StatusOr<RecordResult> result = p.Process(r, *batch_, state_, dirty_);
+    ASSERT_TRUE(result.ok());
+    EXPECT_EQ(result->reason == RejectReason::kOversized, c.oversized)
+        << c.topic << " key " << c.key.size() << " headers " << c.header_bytes << ": " << result->detail;
+    if (c.oversized) {
+      EXPECT_EQ(result->detail, Cat("record of ", RecordBytes(r), " bytes (key, value and headers) is larger than "
+                                    "the limit of 1024"));
+    }
+  }
+}
+
+// A response produced to the withdrawals topic parsed as a Withdrawal of its
+// respondent (shared fields: respondent_ref, wave), and erased the counted
+// response (issue #18, item 10). It is a DECODE_ERROR and withdraws nobody.
+TEST_F(Processor, AResponseOnTheWithdrawalsTopicIsADecodeErrorAndWithdrawsNobody) {
+  const v1::SurveyResponse m = Response("r-30", "INV-30");
+  ASSERT_EQ(Feed(m).outcome, Outcome::kAccepted);
+  ASSERT_EQ(Cell().accepted, 1);
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(m, &json).ok());
+  google::protobuf::util::JsonPrintOptions snake;
+  snake.preserve_proto_field_names = true;
+  std::string json_snake;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(m, &json_snake, snake).ok());
+  struct Case {
+    std::string value, content_type;
+  };
+  for (const Case& c : {Case{m.SerializeAsString(), ""}, Case{json, "application/json"}, Case{json_snake, "application/json"}}) {
+    SourceRecord r{"wijkprofiel.withdrawals.v1", 0, offset_++, "cool", c.value, c.content_type};
+    absl::StatusOr<RecordResult> result = processor_.Process(r, *batch_, state_, dirty_);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->kind, RecordKind::kWithdrawal);
+    EXPECT_EQ(result->withdrawal, WithdrawalOutcome::kRejected) << c.content_type;
+    EXPECT_EQ(result->reason, RejectReason::kDecodeError) << c.content_type;
+    EXPECT_TRUE(Contains(result->detail, "not a Withdrawal: it has fields of a SurveyResponse (")) << result->detail;
+    EXPECT_EQ(result->erased, 0);
+  }
+  EXPECT_EQ(Cell().accepted, 1);  // still counted
+  EXPECT_EQ(Feed(m).outcome, Outcome::kDuplicate);
+  // A real withdrawal still withdraws.
+  EXPECT_EQ(Withdraw("INV-30", "cool").withdrawal, WithdrawalOutcome::kErased);
+  EXPECT_EQ(Cell().accepted, 0);
 }
 
 TEST_F(Processor, TheWatermarkIsTheLatestSubmissionThatPassedTheChecks) {

@@ -467,6 +467,27 @@ TEST(StateStore, AForeignDirectoryIsRefused) {
   EXPECT_TRUE(Contains(MessageOf(s.status()), "is not empty but holds no wijkpuls state")) << s.status();
 }
 
+// Opening for writing writes, and on a full disk Debian's RocksDB aborted
+// inside Open: below the floor the store is not opened for writing at all.
+TEST(StateStore, BelowTheFreeSpaceFloorItIsNotOpenedForWriting) {
+  TempDir dir;
+  Open(dir.File("state")).reset();
+  StoreOptions o{dir.File("state")};
+  o.min_free_bytes = int64_t{1} << 62;  // more than any disk has free
+  for (const std::string& path : {dir.File("state"), dir.File("new/state")}) {
+    o.dir = path;
+    absl::StatusOr<std::unique_ptr<StateStore>> s = StateStore::Open(o);
+    ASSERT_FALSE(s.ok()) << path;
+    EXPECT_TRUE(absl::IsResourceExhausted(s.status())) << s.status();
+    EXPECT_TRUE(Contains(MessageOf(s.status()), Cat("state directory ", path, ": only "))) << s.status();
+    EXPECT_TRUE(Contains(MessageOf(s.status()), "needs at least 4398046511104 MB (state.min_free_mb)")) << s.status();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.File("new")));  // nothing was created
+  o.dir = dir.File("state");
+  o.read_only = true;  // reading writes nothing
+  EXPECT_TRUE(StateStore::Open(o).ok());
+}
+
 TEST(StateStore, ADirectoryThatCannotBeCreatedGivesAClearError) {
   TempDir dir;
   testing::WriteFile(dir.File("file"), "x");  // a file where a folder should be

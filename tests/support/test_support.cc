@@ -309,7 +309,7 @@ std::string WriteTestConfig(const TempDir& dir, const std::string& brokers, int 
     // The mock cluster keeps a member that left until its session times out:
     // a short session makes restarts quick.
     << "  consumer_properties: {session.timeout.ms: \"6000\", heartbeat.interval.ms: \"500\"}\n"
-    << "state:\n  dir: " << dir.File("state") << "\n  sync_writes: false\n  min_free_mb: 1\n"
+    << "state:\n  dir: " << dir.File("state") << "\n  sync_writes: false\n  min_free_mb: 64\n"
     << "http:\n  listen: \"127.0.0.1:" << port << "\"\n"
     << "methodology: " << MethodologyPath() << "\n"
     << "districts: " << DistrictsPath() << "\n"
