@@ -26,35 +26,65 @@ void AppendPart(std::string& out, std::string_view s) {
   out.append(s.data(), n);
 }
 
-constexpr int kGroupCounts = 2 + kQualityFlagCount + kRejectReasonCount + 4;
+// Schema 2's positional counts: the 3 flags and 13 reject reasons of then.
+constexpr int kV2Flags = 3;
+constexpr int kV2Reasons = 13;
+constexpr int kV2GroupCounts = 2 + kV2Flags + kV2Reasons + 4;
+static_assert(kQualityFlagCount >= kV2Flags && kRejectReasonCount >= kV2Reasons,
+              "flags and reasons are append-only: schema 2's positions stay theirs");
 
 void EncodeGroup(const QualityGroup& g, QualityGroupState* out) {
-  out->add_counts(g.accepted);
-  out->add_counts(g.flagged);
-  for (int64_t v : g.by_flag) out->add_counts(v);
-  for (int64_t v : g.rejected) out->add_counts(v);
-  out->add_counts(g.answers);
-  out->add_counts(g.dont_know);
-  out->add_counts(g.refused);
-  out->add_counts(g.not_applicable);
+  out->set_accepted(g.accepted);
+  out->set_flagged(g.flagged);
+  for (int f = 0; f < kQualityFlagCount; ++f) {
+    if (g.by_flag[f] != 0) (*out->mutable_by_flag())[static_cast<uint32_t>(f)] = g.by_flag[f];
+  }
+  for (int r = 0; r < kRejectReasonCount; ++r) {
+    if (g.rejected[r] != 0) (*out->mutable_rejected())[static_cast<uint32_t>(r)] = g.rejected[r];
+  }
+  out->set_answers(g.answers);
+  out->set_dont_know(g.dont_know);
+  out->set_refused(g.refused);
+  out->set_not_applicable(g.not_applicable);
   for (const auto& [secs, n] : g.durations) {
     out->add_durations(secs);
     out->add_durations(n);
   }
 }
 
+// Reads both encodings: schema 3's keyed counts, and schema 2's positional
+// ones (still in the write-ahead log, memtables and table files of a
+// directory written before the upgrade, until compaction rewrites them).
+// False for a count of a flag or reason this release does not know.
 bool DecodeGroup(const QualityGroupState& in, QualityGroup& g) {
-  if (in.counts_size() == 0) return true;  // an empty group
-  if (in.counts_size() != kGroupCounts || in.durations_size() % 2 != 0) return false;
-  int i = 0;
-  g.accepted = in.counts(i++);
-  g.flagged = in.counts(i++);
-  for (int64_t& v : g.by_flag) v = in.counts(i++);
-  for (int64_t& v : g.rejected) v = in.counts(i++);
-  g.answers = in.counts(i++);
-  g.dont_know = in.counts(i++);
-  g.refused = in.counts(i++);
-  g.not_applicable = in.counts(i++);
+  if (in.durations_size() % 2 != 0) return false;
+  if (in.counts_size() > 0) {
+    if (in.counts_size() != kV2GroupCounts) return false;
+    int i = 0;
+    g.accepted = in.counts(i++);
+    g.flagged = in.counts(i++);
+    for (int f = 0; f < kV2Flags; ++f) g.by_flag[f] = in.counts(i++);
+    for (int r = 0; r < kV2Reasons; ++r) g.rejected[r] = in.counts(i++);
+    g.answers = in.counts(i++);
+    g.dont_know = in.counts(i++);
+    g.refused = in.counts(i++);
+    g.not_applicable = in.counts(i++);
+  } else {
+    g.accepted = in.accepted();
+    g.flagged = in.flagged();
+    for (const auto& [f, n] : in.by_flag()) {
+      if (f >= static_cast<uint32_t>(kQualityFlagCount)) return false;
+      g.by_flag[f] = n;
+    }
+    for (const auto& [r, n] : in.rejected()) {
+      if (r >= static_cast<uint32_t>(kRejectReasonCount)) return false;
+      g.rejected[r] = n;
+    }
+    g.answers = in.answers();
+    g.dont_know = in.dont_know();
+    g.refused = in.refused();
+    g.not_applicable = in.not_applicable();
+  }
   for (int j = 0; j < in.durations_size(); j += 2) g.durations.Add(in.durations(j), in.durations(j + 1));
   return true;
 }

@@ -1,4 +1,4 @@
-// Layout of the RocksDB state directory; see docs/storage.md.
+// Layout of the RocksDB state directory; see docs/design.md, "Storage".
 #pragma once
 
 #include <string>
@@ -12,7 +12,13 @@ namespace wijkpuls::store {
 //   2: the quality tally written as merge operands (each batch's change),
 //      which a release of version 1 cannot read. A version 1 directory is a
 //      valid version 2 one: upgrading only writes the number.
-inline constexpr int kSchemaVersion = 2;
+//   3: a quality group's counts by name, and its counts by flag and by reject
+//      reason keyed by the enum's stored number (QualityGroupState), so that
+//      a new reason changes nothing stored. Version 2's positional counts are
+//      still read wherever they are (log, memtables, table files, merge
+//      operands): upgrading only writes the number. A release of version 2
+//      cannot read version 3 values and refuses the directory.
+inline constexpr int kSchemaVersion = 3;
 
 inline constexpr std::string_view kCfMeta = "default";         // schema version, methodology hash
 inline constexpr std::string_view kCfOffsets = "offsets";      // topic | partition -> next offset

@@ -8,6 +8,9 @@
 #include <random>
 #include <thread>
 
+#include "ingest/rebuild.h"
+#include "ingest/record_processor.h"
+#include "sim/simulator.h"
 #include "store/schema.h"
 #include "tests/support/test_support.h"
 #include "validate/text.h"
@@ -495,6 +498,72 @@ TEST(StateStore, ADirectoryThatCannotBeCreatedGivesAClearError) {
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(Contains(MessageOf(s.status()), dir.File("file/state"))) << s.status();
   EXPECT_TRUE(Contains(MessageOf(s.status()), "cannot be created")) << s.status();
+}
+
+}  // namespace
+}  // namespace wijkpuls
+
+namespace wijkpuls {
+namespace {
+
+// A state directory written by the release before schema 3 (1,225 simulated
+// records replayed with batches of 300; tests/store/fixtures/README.md): its
+// quality tallies are schema 2's positional counts, as merge operands in the
+// write-ahead log. Opened by this release, every aggregate reads as a
+// recount from the stored responses gives, before and after more batches
+// add schema 3 changes on top.
+TEST(StateStoreUpgrade, ADirectoryOfSchema2OpensAndReadsAsARecountFromItsResponses) {
+  TempDir dir;
+  std::string out;
+  ASSERT_EQ(testing::RunCommand({"/bin/tar", "xzf", testing::SourceDir() + "/tests/store/fixtures/state-v2.tar.gz", "-C",
+                                 dir.path()},
+                                &out),
+            0)
+      << out;
+  const Methodology& m = DefaultMethodology();
+  const DistrictRegister& d = testing::DefaultDistricts();
+  auto recount_equals_stored = [&](StateStore& s, const char* when) {
+    FieldworkState stored;
+    ASSERT_TRUE(s.LoadAggregates(m, stored).ok()) << when;
+    absl::StatusOr<FieldworkState> recount = RecomputeAggregates(s, m, d, nullptr);
+    ASSERT_TRUE(recount.ok()) << recount.status();
+    EXPECT_TRUE(stored == *recount) << when;
+    int64_t accepted = 0, rejected = 0;
+    for (const auto& [key, w] : stored.wijken()) {
+      accepted += w->quality.total.accepted;
+      for (int64_t n : w->quality.total.rejected) rejected += n;
+    }
+    EXPECT_GT(accepted, 1000) << when;
+    EXPECT_GT(rejected, 20) << when;
+  };
+  {
+    std::unique_ptr<StateStore> s = Open(dir.File("state"));
+    EXPECT_EQ(**s->GetMeta(store::kMetaSchemaVersion), std::to_string(store::kSchemaVersion));
+    recount_equals_stored(*s, "as written by schema 2");
+    // More records on top: schema 3 changes merge into schema 2's.
+    Pseudonymiser p = *Pseudonymiser::FromKey(std::string(32, 'k'));
+    RecordProcessor processor(m, d, p, [] { return testing::Local("2024-01-01 00:00:00"); }, ProcessorOptions{});
+    sim::SimOptions o;
+    o.scale = 0.05;
+    o.seed = 99;
+    const std::vector<sim::SimRecord> more = sim::Generate(m, d, o);
+    FieldworkState state;
+    ASSERT_TRUE(s->LoadAggregates(m, state).ok());
+    std::unique_ptr<StateBatch> b = s->NewBatch();
+    ChangedAggregates dirty;
+    int64_t offset = 0;
+    for (const sim::SimRecord& r : more) {
+      SourceRecord rec{r.topic, r.partition, 1'000'000 + offset++, r.key, r.value, r.content_type};
+      ASSERT_TRUE(processor.Process(rec, *b, state, dirty).ok());
+    }
+    for (const auto& [key, change] : dirty) {
+      b->PutAggregates(key, *state.Find(key), static_cast<int>(m.indicators.size()), change);
+    }
+    ASSERT_TRUE(s->Commit(*b).ok());
+    recount_equals_stored(*s, "after schema 3 changes");
+  }
+  std::unique_ptr<StateStore> again = Open(dir.File("state"));
+  recount_equals_stored(*again, "reopened");
 }
 
 }  // namespace
