@@ -12,16 +12,18 @@
 #include "app/daemon.h"
 #include "app/logging.h"
 #include "app/signals.h"
-#include "ingest/dead_letters.h"
-#include "ingest/decode.h"
-#include "ingest/file_source.h"
-#include "ingest/log.h"
-#include "ingest/mock_cluster.h"
-#include "ingest/pipeline.h"
-#include "ingest/rebuild.h"
+#include "process/dead_letters.h"
+#include "validate/decode.h"
+#include "process/file_source.h"
+#include "model/log.h"
+#include "kafka/mock_cluster.h"
+#include "process/pipeline.h"
+#include "process/rebuild.h"
+#include "publish/file_sink.h"
+#include "publish/output_publisher.h"
 #include "sim/season_output.h"
 #include "sim/simulator.h"
-#include "validate/text.h"
+#include "model/text.h"
 
 namespace wijkpuls {
 namespace {
@@ -250,6 +252,12 @@ int ReplayCommand(const ReplayArgs& a) {
   }
   auto dead = FileDeadLetters::Open(a.rejected_out.empty() ? a.file + ".rejected" : a.rejected_out);
   if (!dead.ok()) return Fail("replay", dead.status());
+  std::unique_ptr<FileSink> snapshots;
+  if (!a.snapshots_out.empty()) {
+    absl::StatusOr<std::unique_ptr<FileSink>> sink = FileSink::Open(a.snapshots_out);
+    if (!sink.ok()) return Fail("replay", sink.status());
+    snapshots = std::move(*sink);
+  }
   StateHub hub;
   Health health;
   Tally tally;
@@ -265,6 +273,16 @@ int ReplayCommand(const ReplayArgs& a) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!st.ok()) return Fail("replay", st);
   if (!(*source)->error().ok()) return Fail("replay", (*source)->error());
+  if (snapshots) {
+    // The published views of the end state, as the output topics would carry them.
+    OutputOptions oo;
+    oo.closed_waves = config->closed_waves;
+    oo.city_name = config->city_name;
+    OutputPublisher publisher(hub, std::move(snapshots), oo);
+    if (!publisher.Stop(std::chrono::seconds(60))) {
+      return Fail("replay", absl::UnavailableError(Cat("--snapshots-out ", a.snapshots_out, ": not every value could be written")));
+    }
+  }
   const int64_t n = pipeline.records_committed();
   std::cout << "replayed " << n << " records in " << secs << " s (" << static_cast<int64_t>(n / std::max(secs, 1e-9))
             << " records/s): accepted " << tally.outcomes[0] << ", flagged " << tally.outcomes[1] << ", duplicate "

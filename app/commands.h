@@ -47,6 +47,7 @@ struct ReplayArgs {
   std::string config;
   std::string state_dir;     // overrides the config
   std::string rejected_out;  // dead letters file; default FILE.rejected
+  std::string snapshots_out; // a directory: the final quota snapshots and scores as JSON lines
   bool ephemeral_key = false;
 };
 int ReplayCommand(const ReplayArgs& args);

@@ -4,8 +4,8 @@
 #include <charconv>
 #include <filesystem>
 
-#include "validate/text.h"
-#include "validate/yaml_reader.h"
+#include "model/text.h"
+#include "model/yaml_reader.h"
 
 namespace wijkpuls {
 namespace {

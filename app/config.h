@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "ingest/kafka_settings.h"
-#include "ingest/pipeline.h"
-#include "ingest/record_processor.h"
+#include "kafka/kafka_settings.h"
+#include "process/pipeline.h"
+#include "process/record_processor.h"
 #include "store/state_store.h"
 
 namespace wijkpuls {

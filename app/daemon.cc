@@ -4,20 +4,21 @@
 
 #include <filesystem>
 
-#include "ingest/dead_letters.h"
-#include "ingest/decode.h"
-#include "ingest/health.h"
-#include "ingest/kafka_source.h"
-#include "ingest/log.h"
-#include "ingest/output_publisher.h"
-#include "ingest/pipeline.h"
-#include "ingest/state_hub.h"
+#include "kafka/kafka_dead_letters.h"
+#include "kafka/kafka_output_sink.h"
+#include "validate/decode.h"
+#include "process/health.h"
+#include "kafka/kafka_source.h"
+#include "model/log.h"
+#include "publish/output_publisher.h"
+#include "process/pipeline.h"
+#include "process/state_hub.h"
 #include "serve/api.h"
 #include "serve/http_server.h"
 #include "serve/metrics.h"
 #include "store/schema.h"
-#include "validate/text.h"
-#include "validate/yaml_reader.h"
+#include "model/text.h"
+#include "model/yaml_reader.h"
 
 #ifndef WIJKPULS_VERSION
 #define WIJKPULS_VERSION "dev"
@@ -218,11 +219,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   absl::StatusOr<std::unique_ptr<KafkaDeadLetters>> dl = KafkaDeadLetters::Make(config.kafka);
   if (!dl.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": kafka: ", dl.status().message()));
   p.dead_letters = std::move(*dl);
-  absl::StatusOr<std::unique_ptr<KafkaProducer>> out = KafkaProducer::Make(config.kafka, "outputs");
+  absl::StatusOr<std::unique_ptr<KafkaOutputSink>> out = KafkaOutputSink::Make(config.kafka);
   if (!out.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": kafka: ", out.status().message()));
   OutputOptions oo;
-  oo.quota_topic = config.kafka.topics.quota;
-  oo.scores_topic = config.kafka.topics.scores;
   oo.quota_debounce = config.publish.quota_debounce;
   oo.scores_interval = config.publish.scores_interval;
   oo.closed_waves = config.closed_waves;

@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "absl/time/time.h"
-#include "ingest/log.h"
+#include "model/log.h"
 #include "nlohmann/json.hpp"
 
 namespace wijkpuls {

@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
   r->add_option("--config", replay.config, "Configuration file")->required();
   r->add_option("--state-dir", replay.state_dir, "State directory (overrides the config)");
   r->add_option("--rejected-out", replay.rejected_out, "Dead letters file (default FILE.rejected)");
+  r->add_option("--snapshots-out", replay.snapshots_out,
+                "Directory: write the quota snapshots and scores at the end as JSON lines (quota.jsonl, scores.jsonl)");
   r->add_flag("--ephemeral-key", replay.ephemeral_key, "Pseudonymise with a random key (tests, benchmarks)");
 
   std::string check_file;

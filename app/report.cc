@@ -12,8 +12,8 @@
 #include "app/daemon.h"
 #include "nlohmann/json.hpp"
 #include "serve/api.h"
-#include "validate/text.h"
-#include "validate/yaml_reader.h"
+#include "model/text.h"
+#include "model/yaml_reader.h"
 
 namespace wijkpuls {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <ctime>
 
-#include "ingest/log.h"
+#include "model/log.h"
 
 namespace wijkpuls {
 namespace {

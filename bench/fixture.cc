@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <set>
 
-#include "ingest/decode.h"
+#include "validate/decode.h"
 #include "validate/rules.h"
 
 #ifndef WIJKPULS_SOURCE_DIR

@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "ingest/record_processor.h"
+#include "process/record_processor.h"
 #include "score/fieldwork_state.h"
 #include "sim/simulator.h"
 #include "store/state_store.h"
-#include "validate/district_register.h"
-#include "validate/methodology.h"
+#include "model/district_register.h"
+#include "model/methodology.h"
 #include "validate/pseudonymiser.h"
 
 namespace wijkpuls::bench {

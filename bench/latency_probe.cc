@@ -30,11 +30,11 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "ingest/kafka_producer.h"
+#include "kafka/kafka_producer.h"
 #include "sim/simulator.h"
-#include "validate/district_register.h"
-#include "validate/methodology.h"
-#include "validate/text.h"
+#include "model/district_register.h"
+#include "model/methodology.h"
+#include "model/text.h"
 
 namespace wijkpuls::bench {
 namespace {

@@ -11,11 +11,11 @@
 #include <thread>
 
 #include "bench/fixture.h"
-#include "ingest/decode.h"
-#include "score/views.h"
+#include "validate/decode.h"
+#include "publish/views.h"
 #include "score/wijk_state.h"
 #include "validate/rules.h"
-#include "validate/text.h"
+#include "model/text.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
 namespace wijkpuls::bench {

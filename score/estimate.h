@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "score/wijk_state.h"
-#include "validate/methodology.h"
+#include "model/methodology.h"
 
 namespace wijkpuls {
 

@@ -4,7 +4,7 @@
 #include <numeric>
 
 #include "absl/numeric/int128.h"
-#include "validate/text.h"
+#include "model/text.h"
 
 namespace wijkpuls {
 

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "score/wijk_state.h"
-#include "validate/district_register.h"
-#include "validate/methodology.h"
-#include "validate/types.h"
+#include "model/district_register.h"
+#include "model/methodology.h"
+#include "model/types.h"
 
 namespace wijkpuls {
 

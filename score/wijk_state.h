@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
-#include "validate/methodology.h"
-#include "validate/quality_tally.h"
-#include "validate/response.h"
+#include "model/methodology.h"
+#include "score/quality_tally.h"
+#include "model/response.h"
 #include "validate/rules.h"
-#include "validate/types.h"
+#include "model/types.h"
 
 namespace wijkpuls {
 

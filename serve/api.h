@@ -10,7 +10,7 @@
 #include <set>
 #include <string>
 
-#include "ingest/state_hub.h"
+#include "process/state_hub.h"
 
 namespace wijkpuls {
 
@@ -23,14 +23,6 @@ struct ApiResponse {
   // again at 1, with other contents).
   std::string etag;
 };
-
-namespace v1 {
-class ProvisionalScores;
-}
-
-// One unit's scores as the API shows them (the protobuf JSON mapping, without
-// the fields that carry no number for that score), as JSON text.
-std::string ScoresJson(const v1::ProvisionalScores& scores);
 
 struct ApiOptions {
   std::set<std::string> closed_waves;

@@ -25,8 +25,8 @@
 #include <thread>
 #include <unordered_map>
 
-#include "ingest/log.h"
-#include "validate/text.h"
+#include "model/log.h"
+#include "model/text.h"
 
 namespace wijkpuls::http {
 namespace {

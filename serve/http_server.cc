@@ -7,9 +7,9 @@
 #include <chrono>
 #include <mutex>
 
-#include "ingest/log.h"
+#include "model/log.h"
 #include "nlohmann/json.hpp"
-#include "validate/text.h"
+#include "model/text.h"
 
 namespace wijkpuls {
 namespace {

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "ingest/health.h"
+#include "process/health.h"
 #include "serve/api.h"
 #include "serve/http_connections.h"
 #include "serve/metrics.h"

@@ -5,8 +5,8 @@
 #include <chrono>
 
 #include "score/quota.h"
-#include "score/views.h"
-#include "validate/text.h"
+#include "publish/views.h"
+#include "model/text.h"
 
 namespace wijkpuls {
 namespace {

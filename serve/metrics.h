@@ -16,10 +16,10 @@
 #include <mutex>
 #include <string>
 
-#include "ingest/health.h"
-#include "ingest/output_publisher.h"
-#include "ingest/pipeline.h"
-#include "ingest/state_hub.h"
+#include "process/health.h"
+#include "publish/output_publisher.h"
+#include "process/pipeline.h"
+#include "process/state_hub.h"
 #include "store/state_store.h"
 
 namespace wijkpuls {

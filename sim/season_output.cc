@@ -7,8 +7,8 @@
 #include <fstream>
 #include <thread>
 
-#include "ingest/kafka_producer.h"
-#include "validate/text.h"
+#include "kafka/kafka_producer.h"
+#include "model/text.h"
 #include "wijkpuls/v1/record_file.pb.h"
 
 namespace wijkpuls::sim {

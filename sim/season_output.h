@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "ingest/kafka_settings.h"
+#include "kafka/kafka_settings.h"
 #include "sim/simulator.h"
 
 namespace wijkpuls::sim {

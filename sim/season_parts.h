@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "sim/simulator.h"
-#include "validate/methodology.h"
+#include "model/methodology.h"
 
 namespace wijkpuls::sim {
 

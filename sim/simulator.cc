@@ -11,7 +11,7 @@
 #include <set>
 
 #include "nlohmann/json.hpp"
-#include "validate/text.h"
+#include "model/text.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
 namespace wijkpuls::sim {

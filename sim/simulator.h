@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "validate/district_register.h"
-#include "validate/methodology.h"
-#include "validate/types.h"
+#include "model/district_register.h"
+#include "model/methodology.h"
+#include "model/types.h"
 
 namespace wijkpuls::sim {
 

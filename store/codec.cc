@@ -1,6 +1,6 @@
 #include "store/codec.h"
 
-#include "validate/text.h"
+#include "model/text.h"
 #include "store/schema.h"
 
 namespace wijkpuls::store {

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "validate/text.h"
+#include "model/text.h"
 #include "store/codec.h"
 #include "store/schema.h"
 

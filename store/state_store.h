@@ -17,8 +17,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "score/fieldwork_state.h"
-#include "validate/methodology.h"
-#include "validate/response.h"
+#include "model/methodology.h"
+#include "model/response.h"
 #include "validate/rules.h"
 
 namespace wijkpuls {

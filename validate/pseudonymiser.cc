@@ -4,8 +4,8 @@
 
 #include <cstdlib>
 
-#include "validate/text.h"
-#include "validate/yaml_reader.h"
+#include "model/text.h"
+#include "model/yaml_reader.h"
 
 namespace wijkpuls {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "validate/digest.h"
+#include "model/digest.h"
 
 namespace wijkpuls {
 

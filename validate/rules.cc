@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "validate/text.h"
+#include "model/text.h"
 #include "absl/time/time.h"
 
 namespace wijkpuls {

@@ -12,10 +12,10 @@
 #include <string>
 #include <string_view>
 
-#include "validate/district_register.h"
-#include "validate/methodology.h"
-#include "validate/response.h"
-#include "validate/types.h"
+#include "model/district_register.h"
+#include "model/methodology.h"
+#include "model/response.h"
+#include "model/types.h"
 
 namespace wijkpuls {
 

@@ -3,9 +3,12 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <sstream>
 
+#include "nlohmann/json.hpp"
 #include "tests/support/test_support.h"
-#include "validate/text.h"
+#include "model/text.h"
 
 namespace wijkpuls {
 namespace {
@@ -148,6 +151,55 @@ TEST(Cli, ABrokenTlsOrTokenFileIsAConfigurationErrorNamingItsKey) {
       EXPECT_TRUE(Contains(out, dir.File("w.yaml"))) << out;
     }
   }
+}
+
+// The file sink (issue 19): `replay --snapshots-out DIR` writes the end
+// state's published views as JSON lines, for the index pipeline's backfills:
+// one quota snapshot per wijk and the scores of every unit, each as the API
+// shows it.
+TEST(Cli, ReplayWritesTheSnapshotsAsJsonLines) {
+  TempDir dir;
+  const std::string config = testing::WriteTestConfig(dir, "127.0.0.1:9", 8080, "g");
+  std::string out;
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "simulate", "--records", "800", "--seed", "4", "--out",
+                                 dir.File("season.rec")},
+                                &out),
+            0)
+      << out;
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "replay", dir.File("season.rec"), "--config", config,
+                                 "--snapshots-out", dir.File("snap")},
+                                &out),
+            0)
+      << out;
+  auto lines = [&](const std::string& file) {
+    std::vector<nlohmann::json> v;
+    std::istringstream in(testing::ReadFile(dir.File("snap/" + file)));
+    for (std::string line; std::getline(in, line);) v.push_back(nlohmann::json::parse(line));
+    return v;
+  };
+  const std::vector<nlohmann::json> quota = lines("quota.jsonl");
+  const std::vector<nlohmann::json> scores = lines("scores.jsonl");
+  ASSERT_EQ(quota.size(), 71u);   // every wijk of the register
+  ASSERT_EQ(scores.size(), 86u);  // 71 wijken, 14 gebieden, the city
+  EXPECT_EQ(quota[0]["key"], "2024/" + quota[0]["value"]["wijk"].get<std::string>());
+  // The scores are the API's, unit for unit.
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "scores", "--config", config, "--json"}, &out), 0) << out;
+  const nlohmann::json api = nlohmann::json::parse(out);
+  std::map<std::string, nlohmann::json> by_key;
+  for (const nlohmann::json& line : scores) by_key[line["key"]] = line["value"];
+  ASSERT_EQ(api["units"].size(), 86u);
+  for (const nlohmann::json& unit : api["units"]) {
+    const std::string key = "2024/" + unit["level"].get<std::string>() + "/" + unit["unit"].get<std::string>();
+    ASSERT_TRUE(by_key.count(key)) << key;
+    EXPECT_EQ(by_key[key], unit) << key;
+  }
+  // A directory that cannot be made is a configuration error, before anything is replayed.
+  EXPECT_EQ(testing::RunCommand({BinaryPath(), "replay", dir.File("season.rec"), "--config", config,
+                                 "--snapshots-out", "/etc/passwd/x"},
+                                &out),
+            2)
+      << out;
+  EXPECT_TRUE(Contains(out, "/etc/passwd/x")) << out;
 }
 
 // The replay's input is checked before anything is written: a directory is

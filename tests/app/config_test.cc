@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "validate/text.h"
+#include "model/text.h"
 
 namespace wijkpuls {
 namespace {

@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
-#include "validate/district_register.h"
-#include "validate/methodology.h"
-#include "validate/types.h"
+#include "model/district_register.h"
+#include "model/methodology.h"
+#include "model/types.h"
 
 namespace wijkpuls::fuzz {
 

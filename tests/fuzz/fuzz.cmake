@@ -12,7 +12,7 @@ if(WIJKPULS_FUZZ)
   # The project's libraries on the record path get coverage feedback and the
   # sanitizers too (Debian's protobuf, RocksDB, abseil stay uninstrumented).
   # (Anything else that links them, e.g. the tests, links the sanitizer runtimes.)
-  foreach(lib proto validate score store ingest sim)
+  foreach(lib proto model validate score store process publish kafka sim)
     target_compile_options(wijkpuls_${lib} PRIVATE -fsanitize=fuzzer-no-link ${WIJKPULS_FUZZ_SANITIZE})
     target_link_options(wijkpuls_${lib} INTERFACE -fsanitize=address,undefined)
   endforeach()
@@ -25,5 +25,5 @@ if(WIJKPULS_FUZZ)
   target_include_directories(record_fuzz PRIVATE ${PROJECT_SOURCE_DIR})
   target_compile_definitions(record_fuzz PRIVATE WIJKPULS_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   target_link_libraries(record_fuzz PRIVATE
-    wijkpuls::ingest wijkpuls::store wijkpuls::sim wijkpuls::proto absl::time spdlog::spdlog)
+    wijkpuls::process wijkpuls::store wijkpuls::sim wijkpuls::proto absl::time spdlog::spdlog)
 endif()

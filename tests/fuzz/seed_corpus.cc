@@ -10,10 +10,10 @@
 #include <optional>
 #include <vector>
 
-#include "ingest/decode.h"
+#include "validate/decode.h"
 #include "sim/simulator.h"
 #include "tests/fuzz/record_input.h"
-#include "validate/text.h"
+#include "model/text.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
 namespace wijkpuls::fuzz {

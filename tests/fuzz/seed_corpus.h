@@ -6,8 +6,8 @@
 
 #include <string>
 
-#include "validate/district_register.h"
-#include "validate/methodology.h"
+#include "model/district_register.h"
+#include "model/methodology.h"
 
 namespace wijkpuls::fuzz {
 

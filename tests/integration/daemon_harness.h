@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "ingest/mock_cluster.h"
+#include "kafka/mock_cluster.h"
 #include "nlohmann/json.hpp"
 #include "sim/simulator.h"
 #include "tests/support/test_support.h"

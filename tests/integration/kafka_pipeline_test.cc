@@ -4,10 +4,10 @@
 // mid-season ends in the same state as an uninterrupted replay.
 #include <gtest/gtest.h>
 
-#include "ingest/mock_cluster.h"
+#include "kafka/mock_cluster.h"
 #include "sim/season_output.h"
 #include "tests/integration/daemon_harness.h"
-#include "validate/text.h"
+#include "model/text.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
 namespace wijkpuls::testing {

@@ -9,7 +9,7 @@
 
 #include "sim/season_output.h"
 #include "tests/integration/daemon_harness.h"
-#include "validate/text.h"
+#include "model/text.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
 namespace wijkpuls::testing {

@@ -6,12 +6,13 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
-#include "ingest/rebuild.h"
+#include "process/rebuild.h"
 #include "sim/season_output.h"
-#include "score/views.h"
+#include "publish/views.h"
 #include "store/state_store.h"
 #include "tests/integration/daemon_harness.h"
-#include "validate/text.h"
+#include "model/text.h"
+#include "publish/views_json.h"
 #include "serve/api.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 

@@ -19,7 +19,7 @@
 
 #include "nlohmann/json.hpp"
 #include "tests/support/test_support.h"
-#include "validate/text.h"
+#include "model/text.h"
 
 namespace wijkpuls {
 namespace {

@@ -8,12 +8,12 @@
 #include <random>
 #include <thread>
 
-#include "ingest/rebuild.h"
-#include "ingest/record_processor.h"
+#include "process/rebuild.h"
+#include "process/record_processor.h"
 #include "sim/simulator.h"
 #include "store/schema.h"
 #include "tests/support/test_support.h"
-#include "validate/text.h"
+#include "model/text.h"
 
 namespace wijkpuls {
 namespace {

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "validate/district_register.h"
-#include "validate/methodology.h"
+#include "model/district_register.h"
+#include "model/methodology.h"
 
 namespace wijkpuls::testing {
 

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/test_support.h"
-#include "validate/text.h"
+#include "model/text.h"
 
 namespace wijkpuls {
 namespace {

@@ -1,0 +1,523 @@
+#include "process/pipeline.h"
+
+#include <pthread.h>
+
+#include <thread>
+
+#include "model/log.h"
+#include "model/text.h"
+#include "wijkpuls/v1/wijkpuls.pb.h"
+
+namespace wijkpuls {
+namespace {
+
+using Clock_ = std::chrono::steady_clock;
+
+double SecondsSince(Clock_::time_point t) {
+  return std::chrono::duration<double>(Clock_::now() - t).count();
+}
+
+}  // namespace
+
+SourceRecord ReadWindow::Slot::View() const {
+  SourceRecord r;
+  r.topic = topic;
+  r.partition = partition;
+  r.offset = offset;
+  r.key = key;
+  r.value = value;
+  r.content_type = content_type;
+  r.header_bytes = header_bytes;
+  return r;
+}
+
+void ReadWindow::Add(const SourceRecord& r) {
+  if (size == slots.size()) slots.emplace_back();
+  Slot& s = slots[size++];
+  s.topic.assign(r.topic);
+  s.key.assign(r.key);
+  s.value.assign(r.value);
+  s.content_type.assign(r.content_type);
+  s.partition = r.partition;
+  s.offset = r.offset;
+  s.header_bytes = r.header_bytes;
+  s.prepared.done = false;
+}
+
+// A thread that runs one job at a time, handed over by the pipeline thread.
+class JobThread {
+ public:
+  explicit JobThread(const char* name) : name_(name), thread_([this] { Loop(); }) {}
+  ~JobThread() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  // Runs `job` on the thread; the previous one must be finished (Wait).
+  void Submit(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = std::move(job);
+    }
+    cv_.notify_all();
+  }
+  // Returns once the submitted job (if any) is finished.
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !job_; });
+  }
+  bool Idle() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return !job_;
+  }
+
+ private:
+  void Loop() {
+    pthread_setname_np(pthread_self(), name_);  // in top -H and perf
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [this] { return quit_ || job_; });
+      if (quit_) return;
+      lock.unlock();
+      job_();  // only this thread touches job_ while it is set
+      lock.lock();
+      job_ = nullptr;
+      cv_.notify_all();
+    }
+  }
+
+  const char* name_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::function<void()> job_;
+  bool quit_ = false;
+  std::thread thread_;  // last: starts after the rest is initialised
+};
+
+// A batch handed to the commit thread, and what becomes visible once it is
+// written.
+struct Pipeline::Writing {
+  std::unique_ptr<StateBatch> batch;
+  std::shared_ptr<CommittedState> published;  // the state as of this batch
+  OffsetMap offsets;                          // the next offsets it stores
+  int records = 0;
+  std::vector<PendingResult> results;
+  Clock_::time_point started;
+  absl::Status status;  // set by the commit thread
+};
+
+Pipeline::Pipeline(StateStore& store, std::shared_ptr<const Methodology> methodology,
+                   std::shared_ptr<const DistrictRegister> districts,
+                   const Pseudonymiser& pseudonymiser, Clock clock,
+                   ProcessorOptions processor_options, DeadLetterSink& dead_letters, StateHub& hub,
+                   Health& health, PipelineObserver* observer, PipelineOptions options)
+    : store_(store),
+      methodology_(std::move(methodology)),
+      districts_(std::move(districts)),
+      processor_(*methodology_, *districts_, pseudonymiser, std::move(clock),
+                 std::move(processor_options)),
+      dead_letters_(dead_letters),
+      hub_(hub),
+      health_(health),
+      observer_(observer),
+      options_(options) {
+  options_.window_records = std::max(1, options_.window_records);
+  if (options_.prepare_thread) preparer_ = std::make_unique<JobThread>("wp-prepare");
+  if (options_.commit_thread) writer_ = std::make_unique<JobThread>("wp-commit");
+}
+
+Pipeline::~Pipeline() = default;
+
+absl::Status Pipeline::Start() {
+  absl::StatusOr<OffsetMap> offsets = store_.LoadOffsets();
+  if (!offsets.ok()) return offsets.status();
+  offsets_ = std::move(*offsets);
+  if (absl::Status st = store_.LoadAggregates(*methodology_, state_); !st.ok()) return st;
+  batch_ = store_.NewBatch();
+  last_commit_ = Clock_::now();
+  Publish();
+  return absl::OkStatus();
+}
+
+void Pipeline::ReloadDistricts(std::shared_ptr<const DistrictRegister> districts) {
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  pending_districts_ = std::move(districts);
+}
+
+void Pipeline::ApplyPendingReload() {
+  std::shared_ptr<const DistrictRegister> next;
+  {
+    std::lock_guard<std::mutex> lock(reload_mu_);
+    next = std::move(pending_districts_);
+  }
+  if (!next) return;
+  districts_ = std::move(next);
+  processor_.SetDistricts(*districts_);
+  spdlog::info("district register reloaded from {} (sha256 {})", districts_->path(),
+               districts_->sha256().substr(0, 12));
+  Publish();
+}
+
+std::shared_ptr<CommittedState> Pipeline::Snapshot() const {
+  auto cs = std::make_shared<CommittedState>();
+  cs->state = state_;
+  cs->offsets = offsets_;
+  cs->methodology = methodology_;
+  cs->districts = districts_;
+  cs->records_committed = records_committed_;
+  return cs;
+}
+
+void Pipeline::Publish() {
+  FinishWrite();  // state_ holds the batch being written: publish it written
+  std::shared_ptr<CommittedState> cs = Snapshot();
+  cs->version = ++version_;
+  hub_.Publish(std::move(cs));
+}
+
+void Pipeline::DeadLetter(const SourceRecord& record, const RecordResult& result) {
+  v1::Rejection rej;
+  v1::RejectReason reason = v1::REJECT_REASON_UNSPECIFIED;
+  v1::RejectReason_Parse(std::string(WireName(*result.reason)), &reason);
+  rej.set_reason(reason);
+  rej.set_detail(result.detail);
+  rej.set_source_topic(std::string(record.topic));
+  rej.set_source_partition(record.partition);
+  rej.set_source_offset(record.offset);
+  rej.set_original(std::string(record.value));
+  rej.set_response_id(result.response_id);
+  rej.set_original_content_type(std::string(record.content_type));
+  OutgoingRecord out;
+  out.topic = processor_.options().rejected_topic;
+  out.key = std::string(record.key);
+  out.value = rej.SerializeAsString();
+  out.headers = {{"wijkpuls-reason", std::string(WireName(*result.reason))},
+                 {"wijkpuls-source", Cat(record.topic, "/", record.partition, "/", record.offset)},
+                 {"content-type", "application/x-protobuf"}};
+  dead_letters_.Send(std::move(out));
+  spdlog::debug("{}/{}/{}: rejected {}: {}", record.topic, record.partition, record.offset,
+                WireName(*result.reason), result.detail);
+}
+
+void Pipeline::Rollback(const std::string& why) {
+  spdlog::warn("abandoning the open batch of {} records ({}); they will be read again", batch_records_,
+               why);
+  FinishWrite();  // what was handed over before stays committed
+  dead_letters_.Discard();
+  DiscardReadAhead();
+  batch_ = store_.NewBatch();
+  dirty_.clear();
+  batch_offsets_.clear();
+  batch_records_ = 0;
+  pending_results_.clear();
+  if (absl::Status st = store_.LoadAggregates(*methodology_, state_); !st.ok()) {
+    // Without the committed aggregates in memory nothing may be written.
+    fatal_ = absl::Status(st.code(), Cat("reloading the state after a failed batch: ", st.message()));
+    return;
+  }
+  if (source_ != nullptr) source_->Rewind(offsets_);
+  if (observer_) {
+    observer_->OnRollback();
+    observer_->OnDeadLetters(0, dead_letters_.Failures());
+  }
+}
+
+Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::time_point give_up,
+                                        bool durable) {
+  if (batch_records_ == 0) {
+    if (durable) FinishWrite();
+    return fatal_.ok() ? CommitResult::kNothing : CommitResult::kRolledBack;
+  }
+  const auto started = Clock_::now();
+  const int k = static_cast<int>(methodology_->indicators.size());
+  for (const auto& [key, quality_change] : dirty_) {
+    batch_->PutAggregates(key, *state_.Find(key), k, quality_change);
+  }
+  for (const auto& [tp, next] : batch_offsets_) batch_->PutOffset(tp.first, tp.second, next);
+
+  // 1. Dead letters first: offsets never pass an undelivered rejection.
+  while (true) {
+    absl::Status st = dead_letters_.Flush(std::chrono::milliseconds(500));
+    if (observer_) observer_->OnDeadLetters(dead_letters_.Pending(), dead_letters_.Failures());
+    if (st.ok()) break;
+    if (Clock_::now() - started >= std::chrono::seconds(5)) {
+      health_.Set("dead_letters", Cat("cannot deliver to the dead-letter topic: ", st.message()));
+    }
+    if (!dead_letters_.Connected()) health_.Set("kafka", "the Kafka brokers are unreachable");
+    const bool stopping = stop != nullptr && stop->load();
+    if ((stopping && Clock_::now() >= give_up) || Clock_::now() - started >= options_.dead_letter_wait) {
+      Rollback(Cat("dead letters not delivered: ", st.message()));
+      return CommitResult::kRolledBack;
+    }
+  }
+  health_.Clear("dead_letters");
+
+  // 2. State and offsets in one atomic write, if there is room for it.
+  const int64_t free_bytes = store_.FreeBytes();
+  if (free_bytes >= 0 && free_bytes < store_.min_free_bytes()) {
+    health_.Set("storage", Cat("only ", free_bytes >> 20, " MB free for the state directory (",
+                               store_.dir(), "), below state.min_free_mb: consumption paused"));
+    if (observer_) observer_->OnStorageError();
+    Rollback("too little disk space to write the batch");
+    low_disk_ = true;
+    return CommitResult::kRolledBack;
+  }
+  // One batch is written at a time, in order.
+  FinishWrite();
+  if (!fatal_.ok()) return CommitResult::kRolledBack;
+  auto w = std::make_unique<Writing>();
+  w->offsets = batch_offsets_;
+  w->records = batch_records_;
+  w->results = std::move(pending_results_);
+  w->started = started;
+  // What readers see once it is written: this batch's state and offsets.
+  w->published = Snapshot();
+  for (const auto& [tp, next] : batch_offsets_) w->published->offsets[tp] = next;
+  w->published->records_committed += batch_records_;
+  w->published->version = ++version_;
+  w->batch = std::move(batch_);
+  if (writer_) {
+    // The next batch reads through this one until it is written.
+    batch_ = store_.NewBatch(w->batch.get());
+    writing_ = std::move(w);
+    writer_->Submit([this, w = writing_.get()] { w->status = store_.Commit(*w->batch); });
+  } else {
+    w->status = store_.Commit(*w->batch);
+    writing_ = std::move(w);
+    batch_ = store_.NewBatch();
+  }
+  dirty_.clear();
+  batch_offsets_.clear();
+  pending_results_.clear();
+  batch_records_ = 0;
+  if (durable || !writer_) FinishWrite();
+  return fatal_.ok() ? CommitResult::kCommitted : CommitResult::kRolledBack;
+}
+
+void Pipeline::FinishWrite() {
+  if (!writing_) return;
+  if (writer_) writer_->Wait();
+  std::unique_ptr<Writing> w = std::move(writing_);
+  batch_->PreviousWritten();
+  if (!w->status.ok()) {
+    // RocksDB cannot go on after a failed log write. What was committed is
+    // intact; the service manager restarts wijkpuls, which goes on from it.
+    spdlog::critical("state write failed: {}; stopping (committed state is intact)", MessageOf(w->status));
+    health_.Set("storage", Cat("state writes fail: ", w->status.message()));
+    if (observer_) observer_->OnStorageError();
+    fatal_ = absl::UnavailableError(Cat("state write failed: ", w->status.message()));
+    return;
+  }
+  low_disk_ = false;
+  health_.Clear("storage");
+
+  // 3. Visible to readers and (informationally) to the consumer group.
+  for (const auto& [tp, next] : w->offsets) offsets_[tp] = next;
+  records_committed_ += w->records;
+  hub_.Publish(std::move(w->published));
+  if (source_ != nullptr) source_->Committed(offsets_);
+  if (observer_) {
+    for (const PendingResult& p : w->results) observer_->OnRecord(p.topic, p.result);
+    observer_->OnBatchCommitted(w->records, SecondsSince(w->started));
+  }
+  last_commit_ = Clock_::now();
+}
+
+void Pipeline::OnRevoke(const std::vector<TopicPartition>&) {
+  if (!fatal_.ok()) return;
+  Drain();
+  Commit(nullptr, Clock_::now() + options_.shutdown_budget, /*durable=*/true);
+}
+
+OffsetMap Pipeline::OnAssign(const std::vector<TopicPartition>&) {
+  if (fatal_.ok()) {
+    Drain();
+    Commit(nullptr, Clock_::now() + options_.shutdown_budget, /*durable=*/true);
+  }
+  return offsets_;
+}
+
+void Pipeline::Read(RecordSource& source, std::chrono::milliseconds timeout) {
+  ReadWindow& w = windows_[reading_];
+  while (w.size < static_cast<size_t>(options_.window_records)) {
+    // Only the first record is waited for: what is there, is read.
+    std::optional<SourceRecord> rec = source.Poll(w.size == 0 ? timeout : std::chrono::milliseconds(0));
+    if (!rec) break;
+    if (w.size == 0) {
+      w.now = processor_.Now();
+      w.districts = districts_;
+    }
+    w.Add(*rec);
+  }
+}
+
+bool Pipeline::ApplyOne(const SourceRecord& record, PreparedRecord& prepared) {
+  if (batch_records_ == 0) batch_started_ = Clock_::now();
+  absl::StatusOr<RecordResult> result = processor_.Apply(record, prepared, *batch_, state_, dirty_);
+  if (!result.ok()) {
+    health_.Set("storage", Cat("state reads fail: ", result.status().message()));
+    if (observer_) observer_->OnStorageError();
+    Rollback(Cat("state read failed: ", result.status().message()));
+    return false;
+  }
+  if (result->DeadLetter()) DeadLetter(record, *result);
+  batch_offsets_[{std::string(record.topic), record.partition}] = record.offset + 1;
+  ++batch_records_;
+  pending_results_.push_back(PendingResult{std::string(record.topic), std::move(*result)});
+  if (batch_records_ >= options_.max_batch_records ||
+      Clock_::now() - batch_started_ >= options_.linger) {
+    if (Commit(stop_, Clock_::now() + options_.shutdown_budget) == CommitResult::kRolledBack) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Pipeline::ApplyWindow(ReadWindow& window) {
+  store_.UsePrefetch(&window.lookups);
+  // A rollback empties the window (size 0): the loop ends there.
+  bool applied = true;
+  for (size_t i = 0; i < window.size && applied; ++i) {
+    ReadWindow::Slot& s = window.slots[i];
+    applied = ApplyOne(s.View(), s.prepared);
+  }
+  store_.UsePrefetch(nullptr);
+  if (!applied) return false;
+  window.size = 0;
+  window.districts.reset();  // (its lookups are cleared by the next preparation)
+  return true;
+}
+
+void Pipeline::Drain() {
+  if (preparer_) preparer_->Wait();
+  // The older window first: it was read first.
+  if (!ApplyWindow(windows_[1 - reading_])) return;
+  ApplyWindow(windows_[reading_]);
+}
+
+void Pipeline::DiscardReadAhead() {
+  if (preparer_) preparer_->Wait();
+  for (ReadWindow& w : windows_) {
+    w.size = 0;
+    w.districts.reset();
+  }
+}
+
+void Pipeline::ReportProgress() {
+  if (source_ == nullptr) return;
+  std::vector<PipelineObserver::PartitionStatus> parts;
+  int64_t lag = 0;
+  for (const PartitionProgress& p : source_->Progress()) {
+    PipelineObserver::PartitionStatus s;
+    s.tp = p.tp;
+    auto it = offsets_.find({p.tp.topic, p.tp.partition});
+    s.committed = it == offsets_.end() ? 0 : it->second;
+    s.high_watermark = p.high_watermark;
+    s.low_watermark = p.low_watermark;
+    const int64_t from = std::max(s.committed, p.low_watermark);
+    if (p.high_watermark > from) lag += p.high_watermark - from;
+    parts.push_back(s);
+  }
+  if (observer_) observer_->OnPartitions(parts);
+  if (source_->Disconnected() || !dead_letters_.Connected()) {
+    health_.Set("kafka", "the Kafka brokers are unreachable");
+  } else {
+    health_.Clear("kafka");
+  }
+  if (!source_->Assigned()) {
+    health_.Set("consumer", "no input partitions assigned (yet)", /*log=*/Clock_::now() - started_ > std::chrono::seconds(30));
+  } else if (lag > 0 && Clock_::now() - last_commit_ > options_.stall_after) {
+    health_.Set("consumer", Cat("stalled: ", lag, " records behind and nothing committed for ",
+                                static_cast<int64_t>(SecondsSince(last_commit_)), " s"));
+  } else {
+    health_.Clear("consumer");
+  }
+}
+
+absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) {
+  source_ = &source;
+  stop_ = &stop;
+  auto last_report = Clock_::now() - std::chrono::seconds(10);
+  while (!stop.load() && fatal_.ok()) {
+    if (low_disk_) {
+      // Nothing can be written: do not read either, until there is room.
+      const int64_t free_bytes = store_.FreeBytes();
+      if (free_bytes >= 0 && free_bytes < store_.min_free_bytes()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        ReportProgress();
+        continue;
+      }
+      spdlog::info("{} MB free for the state directory again: consumption resumes", free_bytes >> 20);
+      low_disk_ = false;
+    }
+    if (batch_records_ == 0) ApplyPendingReload();
+    ReadWindow& prepared = windows_[1 - reading_];
+    auto timeout = std::chrono::milliseconds(100);
+    if (prepared.size > 0) {
+      timeout = std::chrono::milliseconds(0);  // records are waiting to be applied
+    } else if (batch_records_ > 0) {
+      auto left = options_.linger - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        Clock_::now() - batch_started_);
+      timeout = std::max(std::chrono::milliseconds(0), std::min(timeout, left));
+    }
+    // Read the next window while the worker prepares the previous one; then
+    // apply the previous one while the worker prepares the next.
+    Read(source, timeout);
+    if (preparer_) preparer_->Wait();
+    ReadWindow& read = windows_[reading_];
+    if (preparer_ && read.size > 0) {
+      preparer_->Submit([this, w = &read] {
+        w->lookups.Clear();
+        for (size_t i = 0; i < w->size; ++i) {
+          ReadWindow::Slot& s = w->slots[i];
+          processor_.Prepare(s.View(), *w->districts, w->now, s.prepared);
+          processor_.AddLookups(s.prepared, w->lookups);
+        }
+        store_.Read(w->lookups);
+      });
+    }
+    reading_ = 1 - reading_;
+    // A written batch becomes visible at once when nothing else is to be done.
+    if (writing_ && (read.size == 0 || writer_->Idle())) FinishWrite();
+    if (!fatal_.ok()) break;
+    if (!ApplyWindow(prepared)) {
+      std::this_thread::sleep_for(options_.retry_backoff);
+      continue;
+    }
+    // Linger only while more records are coming: at the end of the input the
+    // batch is committed at once.
+    const bool due = batch_records_ > 0 &&
+                     (Clock_::now() - batch_started_ >= options_.linger ||
+                      (source.AtEnd() && !ReadAhead()));
+    if (due) {
+      if (Commit(&stop, Clock_::now() + options_.shutdown_budget) == CommitResult::kRolledBack) {
+        std::this_thread::sleep_for(options_.retry_backoff);
+      }
+    }
+    if (Clock_::now() - last_report >= std::chrono::seconds(1)) {
+      ReportProgress();
+      last_report = Clock_::now();
+    }
+    if (options_.exit_at_end && batch_records_ == 0 && !writing_ && source.AtEnd() && !ReadAhead()) {
+      spdlog::info("every assigned partition is read and committed; stopping (--exit-at-end)");
+      break;
+    }
+  }
+  if (fatal_.ok()) Commit(&stop, Clock_::now() + options_.shutdown_budget, /*durable=*/true);
+  FinishWrite();
+  // Records read ahead and not applied are not committed: they are read again.
+  DiscardReadAhead();
+  ReportProgress();
+  source.Close();  // the final revoke commits nothing more: the batch is empty
+  const StateStore::PrefetchCounts pc = store_.prefetch_counts();
+  spdlog::info("state lookups: {} read ahead, {} read again (a batch was written in between), {} "
+               "not read ahead", pc.used, pc.stale, pc.direct);
+  source_ = nullptr;
+  stop_ = nullptr;
+  return fatal_;
+}
+
+}  // namespace wijkpuls

@@ -1,0 +1,188 @@
+// The pipeline loop: read records, decide each one, and commit them in
+// batches (group commit: up to N records or T ms). A batch commit is
+//   1. every dead letter of the batch delivered (retried until it is),
+//   2. one RocksDB WriteBatch with the batch's state changes, the aggregates
+//      it touched and the next offset of every partition it read,
+//   3. the committed state published to readers.
+// A crash at any point leaves either the whole batch or none of it, and the
+// consumer resumes from the stored offsets: exactly-once effect on state.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "process/dead_letters.h"
+#include "process/health.h"
+#include "process/record_processor.h"
+#include "process/record_source.h"
+#include "process/state_hub.h"
+#include "store/state_store.h"
+
+namespace wijkpuls {
+
+// Hooks for metrics; called on the pipeline thread.
+class PipelineObserver {
+ public:
+  virtual ~PipelineObserver() = default;
+  // A committed record's outcome (reported at commit, so a redone batch is not counted twice).
+  virtual void OnRecord(const std::string& topic, const RecordResult& result) = 0;
+  virtual void OnBatchCommitted(int records, double seconds) = 0;
+  struct PartitionStatus {
+    TopicPartition tp;
+    int64_t committed = 0;       // next offset stored with the state
+    int64_t high_watermark = -1; // -1 unknown
+    int64_t low_watermark = 0;
+  };
+  virtual void OnPartitions(const std::vector<PartitionStatus>& partitions) = 0;
+  virtual void OnDeadLetters(size_t pending, uint64_t failures) = 0;
+  virtual void OnStorageError() = 0;
+  virtual void OnRollback() = 0;
+};
+
+struct PipelineOptions {
+  int max_batch_records = 5000;
+  std::chrono::milliseconds linger{100};
+  bool exit_at_end = false;  // stop once every assigned partition is read and committed
+  // How long one attempt waits for dead letters before the batch is redone.
+  std::chrono::milliseconds dead_letter_wait{30000};
+  // Lag without a commit for this long makes /readyz report a stall.
+  std::chrono::milliseconds stall_after{60000};
+  // Pause after a batch was redone, before reading again.
+  std::chrono::milliseconds retry_backoff{1000};
+  // On SIGTERM, how long to try to commit the last batch.
+  std::chrono::milliseconds shutdown_budget{7000};
+  // Decode, check and pseudonymise the next records on a second thread while
+  // this one applies the previous ones to the state (the outcome is the same).
+  bool prepare_thread = true;
+  // Records read ahead and prepared together (two such windows are in flight).
+  int window_records = 256;
+  // Write a batch to RocksDB on a second thread while the next one is being
+  // filled; it becomes visible (offsets, published state) once written.
+  bool commit_thread = true;
+};
+
+// Records read from the source but not yet applied: copies of the source's
+// records (its views live only until the next poll) and their preparation.
+struct ReadWindow {
+  struct Slot {
+    std::string topic, key, value, content_type;
+    int32_t partition = 0;
+    int64_t offset = 0;
+    int64_t header_bytes = 0;
+    PreparedRecord prepared;
+    SourceRecord View() const;
+  };
+  std::vector<Slot> slots;  // reused; the first `size` are in use
+  size_t size = 0;
+  UnixNanos now = 0;        // the processing clock when the window was read
+  std::shared_ptr<const DistrictRegister> districts;
+  Prefetch lookups;         // the stored keys its records look up, read ahead
+  void Add(const SourceRecord& r);
+};
+
+class JobThread;
+
+class Pipeline : public AssignmentHandler {
+ public:
+  Pipeline(StateStore& store, std::shared_ptr<const Methodology> methodology,
+           std::shared_ptr<const DistrictRegister> districts, const Pseudonymiser& pseudonymiser,
+           Clock clock, ProcessorOptions processor_options, DeadLetterSink& dead_letters,
+           StateHub& hub, Health& health, PipelineObserver* observer, PipelineOptions options);
+  ~Pipeline() override;
+
+  // Loads offsets and aggregates from the store and publishes them.
+  absl::Status Start();
+  // Runs until `stop` is set (then commits what it has) or, with exit_at_end,
+  // until everything assigned is read and committed.
+  absl::Status Run(RecordSource& source, const std::atomic<bool>& stop);
+
+  // Swaps the district register between batches (SIGHUP). Thread-safe.
+  void ReloadDistricts(std::shared_ptr<const DistrictRegister> districts);
+
+  // AssignmentHandler (called from within source.Poll).
+  void OnRevoke(const std::vector<TopicPartition>& partitions) override;
+  OffsetMap OnAssign(const std::vector<TopicPartition>& partitions) override;
+
+  int64_t records_committed() const { return records_committed_; }
+
+ private:
+  enum class CommitResult { kCommitted, kNothing, kRolledBack };
+  // Hands the open batch to be written; `durable`: and waits until it is.
+  CommitResult Commit(const std::atomic<bool>* stop, std::chrono::steady_clock::time_point give_up,
+                      bool durable = false);
+  // Waits for the batch being written (if any) and makes it visible; a failed
+  // write sets fatal_.
+  void FinishWrite();
+  std::shared_ptr<CommittedState> Snapshot() const;
+  void Rollback(const std::string& why);
+  void Publish();
+  void ApplyPendingReload();
+  void ReportProgress();
+  void DeadLetter(const SourceRecord& record, const RecordResult& result);
+  // Reads up to a window of records; waits up to `timeout` for the first.
+  void Read(RecordSource& source, std::chrono::milliseconds timeout);
+  // Applies a window's records to the open batch (committing full batches);
+  // false when the batch was abandoned.
+  bool ApplyWindow(ReadWindow& window);
+  bool ApplyOne(const SourceRecord& record, PreparedRecord& prepared);
+  // Applies every record read so far (before a commit forced from outside).
+  void Drain();
+  // Forgets every record read but not applied (they will be read again).
+  void DiscardReadAhead();
+  bool ReadAhead() const { return windows_[0].size > 0 || windows_[1].size > 0; }
+
+  StateStore& store_;
+  std::shared_ptr<const Methodology> methodology_;
+  std::shared_ptr<const DistrictRegister> districts_;
+  RecordProcessor processor_;
+  DeadLetterSink& dead_letters_;
+  StateHub& hub_;
+  Health& health_;
+  PipelineObserver* observer_;
+  PipelineOptions options_;
+
+  RecordSource* source_ = nullptr;
+  const std::atomic<bool>* stop_ = nullptr;  // Run's, while it runs
+  FieldworkState state_;       // committed state + the open batch
+  OffsetMap offsets_;          // committed next offsets
+  OffsetMap batch_offsets_;    // next offsets of the open batch
+  std::unique_ptr<StateBatch> batch_;
+  ChangedAggregates dirty_;
+  int batch_records_ = 0;
+  std::chrono::steady_clock::time_point batch_started_;
+  std::chrono::steady_clock::time_point last_commit_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  uint64_t version_ = 0;
+  int64_t records_committed_ = 0;
+
+  struct PendingResult {
+    std::string topic;
+    RecordResult result;
+  };
+  std::vector<PendingResult> pending_results_;
+
+  // Read-ahead: windows_[reading_] is filled from the source while the other
+  // one, read before, is prepared by the worker; then that one is applied.
+  ReadWindow windows_[2];
+  int reading_ = 0;
+  std::unique_ptr<JobThread> preparer_;  // null without prepare_thread
+
+  // The batch being written on writer_ (null without commit_thread): the open
+  // batch reads through it until it is written.
+  struct Writing;
+  std::unique_ptr<JobThread> writer_;
+  std::unique_ptr<Writing> writing_;
+  absl::Status fatal_;  // set when nothing may be written any more
+  bool low_disk_ = false;  // paused: too little free space to write a batch
+
+  std::mutex reload_mu_;
+  std::shared_ptr<const DistrictRegister> pending_districts_;
+};
+
+}  // namespace wijkpuls

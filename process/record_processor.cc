@@ -1,0 +1,318 @@
+#include "process/record_processor.h"
+
+#include <chrono>
+
+#include "validate/decode.h"
+#include "score/wijk_state.h"
+#include "model/text.h"
+
+namespace wijkpuls {
+
+std::string_view Name(WithdrawalOutcome o) {
+  switch (o) {
+    case WithdrawalOutcome::kErased:
+      return "erased";
+    case WithdrawalOutcome::kRecorded:
+      return "recorded";
+    case WithdrawalOutcome::kRejected:
+      return "rejected";
+  }
+  return "unknown";
+}
+
+UnixNanos SystemClock() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+StateKey AttributionKey(const Attribution& a, const DistrictRegister& districts) {
+  StateKey key;
+  if (a.wave) {
+    key.wave = a.wave->id;
+    if (a.wijk) key.wijk = districts.wijken()[*a.wijk].id;
+  }
+  return key;
+}
+
+namespace {
+
+// What is stored of a withdrawn respondent's response: its time (the
+// watermark keeps it), nothing that describes the respondent.
+Attribution Stored(const Attribution& a, RejectReason reason) {
+  if (reason != RejectReason::kWithdrawn) return a;
+  Attribution kept;
+  kept.submitted_at = a.submitted_at;
+  return kept;
+}
+
+std::string OversizedDetail(const SourceRecord& record, int64_t limit) {
+  return Cat("record of ", RecordBytes(record), " bytes (key, value and headers) is larger than the limit of ", limit);
+}
+}  // namespace
+
+std::string SourceRecordId(const SourceRecord& record) {
+  return Cat("@", record.topic, "/", record.partition, "/", record.offset);
+}
+
+RecordProcessor::RecordProcessor(const Methodology& methodology, const DistrictRegister& districts,
+                                 const Pseudonymiser& pseudonymiser, Clock clock,
+                                 ProcessorOptions options)
+    : methodology_(methodology),
+      districts_(&districts),
+      pseudonymiser_(pseudonymiser),
+      clock_(std::move(clock)),
+      options_(std::move(options)) {}
+
+absl::StatusOr<RecordResult> RecordProcessor::Process(const SourceRecord& record, StateBatch& batch,
+                                                      FieldworkState& state,
+                                                      ChangedAggregates& dirty) {
+  PreparedRecord prepared;
+  return Apply(record, prepared, batch, state, dirty);
+}
+
+void RecordProcessor::Prepare(const SourceRecord& record, const DistrictRegister& districts,
+                              UnixNanos now, PreparedRecord& out) const {
+  out.done = record.topic != options_.withdrawals_topic;  // withdrawals need the state first
+  if (!out.done) return;
+  out.districts = &districts;
+  out.oversized = false;
+  out.decode_error = absl::OkStatus();
+  if (RecordBytes(record) > options_.max_record_bytes) {
+    out.oversized = true;
+    return;
+  }
+  absl::StatusOr<RawResponse> raw = DecodeResponse(record.value, record.content_type);
+  if (!raw.ok()) {
+    out.decode_error = raw.status();
+    return;
+  }
+  out.raw = std::move(*raw);
+  const RuleContext ctx{methodology_, districts, now};
+  out.check = CheckFields(out.raw, ctx);
+  if (!out.check.reason) {
+    out.respondent = pseudonymiser_.Of(out.check.response.wave, out.raw.respondent_ref);
+  }
+}
+
+void RecordProcessor::AddLookups(const PreparedRecord& prepared, Prefetch& out) const {
+  // The same keys, in the same cases, as ProcessResponse looks up.
+  if (!prepared.done || prepared.oversized || !prepared.decode_error.ok()) return;
+  const RawResponse& raw = prepared.raw;
+  if (IsValidResponseId(raw.response_id)) out.AddResponse(raw.wave, raw.wijk, raw.response_id);
+  if (prepared.check.reason) return;
+  const CountedResponse& r = prepared.check.response;
+  out.AddRespondent(r.wave, prepared.districts->wijken()[r.wijk].id, prepared.respondent);
+  out.AddRespondent(r.wave, "", prepared.respondent);
+}
+
+absl::StatusOr<RecordResult> RecordProcessor::Apply(const SourceRecord& record,
+                                                    PreparedRecord& prepared, StateBatch& batch,
+                                                    FieldworkState& state,
+                                                    ChangedAggregates& dirty) {
+  if (record.topic == options_.withdrawals_topic) {
+    return ProcessWithdrawal(record, batch, state, dirty);
+  }
+  if (!prepared.done || prepared.districts != districts_) {
+    Prepare(record, *districts_, clock_(), prepared);
+  }
+  return ProcessResponse(record, prepared, batch, state, dirty);
+}
+
+void RecordProcessor::Reject(RecordResult& result, RejectReason reason, std::string detail,
+                             const SourceRecord& record, std::string_view wave,
+                             std::string_view wijk, const Attribution& attribution,
+                             bool passed_checks, StateBatch& batch, FieldworkState& state,
+                             ChangedAggregates& dirty) {
+  result.outcome = Outcome::kRejected;
+  result.reason = reason;
+  result.detail = std::move(detail);
+  // Remember it under its response_id (so a redelivery is a duplicate), or
+  // under its source position when it has none (so rebuild can count it).
+  batch.PutRejected(wave, wijk, result.response_id.empty() ? SourceRecordId(record) : result.response_id,
+                    reason, Stored(attribution, reason), passed_checks);
+  const StateKey key = AttributionKey(attribution, *districts_);
+  WijkState& ws = state.Mutable(key);
+  QualityTally& change = dirty[key];
+  // A withdrawal removes the respondent from every count; its order against
+  // the responses topic must not matter, so WITHDRAWN is counted nowhere.
+  if (reason != RejectReason::kWithdrawn) ApplyRejected(ws, attribution, reason, &change);
+  if (passed_checks && attribution.submitted_at) {
+    ws.watermark = std::max(ws.watermark, *attribution.submitted_at);
+  }
+}
+
+absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord& record,
+                                                              PreparedRecord& prepared,
+                                                              StateBatch& batch,
+                                                              FieldworkState& state,
+                                                              ChangedAggregates& dirty) {
+  RecordResult result;
+  result.kind = RecordKind::kResponse;
+  const Attribution nowhere;
+  if (prepared.oversized) {
+    Reject(result, RejectReason::kOversized, OversizedDetail(record, options_.max_record_bytes),
+           record, "", "", nowhere, false, batch, state, dirty);
+    return result;
+  }
+  if (!prepared.decode_error.ok()) {
+    Reject(result, RejectReason::kDecodeError, std::string(prepared.decode_error.message()), record,
+           "", "", nowhere, false, batch, state, dirty);
+    return result;
+  }
+  const RawResponse& raw = prepared.raw;
+  if (IsValidResponseId(raw.response_id)) {
+    result.response_id = raw.response_id;
+    absl::StatusOr<std::optional<ResponseRecord>> seen =
+        batch.GetResponse(raw.wave, raw.wijk, raw.response_id, methodology_);
+    if (!seen.ok()) return seen.status();
+    if (seen->has_value()) {
+      result.outcome = Outcome::kDuplicate;
+      return result;
+    }
+  }
+
+  result.unknown_fields = raw.unknown_fields;
+  FieldCheck& fc = prepared.check;
+  if (fc.reason) {
+    Reject(result, *fc.reason, std::move(fc.detail), record, raw.wave, raw.wijk, fc.attribution,
+           false, batch, state, dirty);
+    return result;
+  }
+  CountedResponse& r = fc.response;
+  const std::string& wijk_id = districts_->wijken()[r.wijk].id;
+  result.wijk = wijk_id;
+  r.respondent = prepared.respondent;
+
+  absl::StatusOr<RespondentRecord> here = batch.GetRespondent(r.wave, wijk_id, r.respondent);
+  if (!here.ok()) return here.status();
+  absl::StatusOr<RespondentRecord> anywhere = batch.GetRespondent(r.wave, "", r.respondent);
+  if (!anywhere.ok()) return anywhere.status();
+  // One rule whatever order the two topics are read in: a withdrawn
+  // respondent's responses count nowhere (WITHDRAWN). Before the withdrawal
+  // the first claims the respondent and later ones are DUPLICATE_RESPONDENT,
+  // remembered with the claim so that a withdrawal turns them into WITHDRAWN
+  // too (ProcessWithdrawal).
+  const bool withdrawn = here->state == RespondentState::kWithdrawn ||
+                         anywhere->state == RespondentState::kWithdrawn;
+  if (std::optional<RejectReason> reason = DecideRespondent(here->state, withdrawn)) {
+    const bool duplicate = *reason == RejectReason::kDuplicateRespondent;
+    std::string detail = duplicate ? Cat("another response of this respondent (", here->response_id,
+                                         ") was already counted in wave ", r.wave)
+                                   : "the respondent withdrew consent for this wave";
+    Reject(result, *reason, std::move(detail), record, r.wave, wijk_id, fc.attribution, true,
+           batch, state, dirty);
+    if (duplicate) {
+      RespondentRecord claim = std::move(*here);
+      claim.duplicates.push_back(result.response_id.empty() ? SourceRecordId(record) : result.response_id);
+      batch.PutRespondent(r.wave, wijk_id, r.respondent, claim);
+    } else if (here->state != RespondentState::kWithdrawn) {
+      // As a withdrawal naming the wijk would leave it: the same state in
+      // either order.
+      batch.PutRespondent(r.wave, wijk_id, r.respondent, RespondentRecord{RespondentState::kWithdrawn, "", {}});
+    }
+    return result;
+  }
+
+  r.flags = EvaluateFlags(r, methodology_);
+  result.flags = r.flags;
+  result.outcome = r.flags.Empty() ? Outcome::kAccepted : Outcome::kFlagged;
+  batch.PutCounted(r, wijk_id, result.outcome);
+  batch.PutRespondent(r.wave, wijk_id, r.respondent,
+                      RespondentRecord{RespondentState::kClaimed, r.response_id, {}});
+  const StateKey key{r.wave, wijk_id};
+  WijkState& ws = state.Mutable(key);
+  ApplyCounted(ws, r, result.outcome, methodology_, +1, &dirty[key]);
+  ws.watermark = std::max(ws.watermark, r.submitted_at);
+  return result;
+}
+
+// The withdrawn respondent's responses in `wijk` end as if the withdrawal had
+// come first: the counted one is removed from every aggregate and stored as
+// a WITHDRAWN rejection (its content deleted), and so is every later one that
+// was rejected DUPLICATE_RESPONDENT (and counted as such) meanwhile.
+absl::Status RecordProcessor::Unclaim(const Wave& wave, const std::string& wijk,
+                                      const RespondentRecord& claim, StateBatch& batch,
+                                      FieldworkState& state, ChangedAggregates& dirty) {
+  const StateKey key{wave.id, wijk};
+  absl::StatusOr<std::optional<ResponseRecord>> stored =
+      batch.GetResponse(wave.id, wijk, claim.response_id, methodology_);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value() || !(*stored)->response) {
+    return absl::DataLossError(Cat("the counted response ", claim.response_id, " of a respondent in ",
+                                   wijk, " is not stored"));
+  }
+  const ResponseRecord& sr = **stored;
+  ApplyCounted(state.Mutable(key), *sr.response, sr.outcome, methodology_, -1, &dirty[key]);
+  batch.PutRejected(wave.id, wijk, claim.response_id, RejectReason::kWithdrawn,
+                    Stored(AttributionOf(*sr.response, wave), RejectReason::kWithdrawn),
+                    /*passed_checks=*/true);
+  for (const std::string& id : claim.duplicates) {
+    absl::StatusOr<std::optional<ResponseRecord>> dup = batch.GetResponse(wave.id, wijk, id, methodology_);
+    if (!dup.ok()) return dup.status();
+    if (!dup->has_value() || (*dup)->reason != RejectReason::kDuplicateRespondent) {
+      return absl::DataLossError(Cat("the response ", id, " rejected as a second one of a respondent in ",
+                                     wijk, " is not stored as such"));
+    }
+    Attribution a = (*dup)->attribution;
+    a.wave = &wave;
+    ApplyRejected(state.Mutable(key), a, RejectReason::kDuplicateRespondent, &dirty[key], -1);
+    batch.PutRejected(wave.id, wijk, id, RejectReason::kWithdrawn, Stored(a, RejectReason::kWithdrawn),
+                      (*dup)->passed_checks);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RecordResult> RecordProcessor::ProcessWithdrawal(const SourceRecord& record,
+                                                                StateBatch& batch,
+                                                                FieldworkState& state,
+                                                                ChangedAggregates& dirty) {
+  RecordResult result;
+  result.kind = RecordKind::kWithdrawal;
+  auto reject = [&](RejectReason reason, std::string detail) {
+    result.withdrawal = WithdrawalOutcome::kRejected;
+    result.outcome = Outcome::kRejected;
+    result.reason = reason;
+    result.detail = std::move(detail);
+    return result;
+  };
+  if (RecordBytes(record) > options_.max_record_bytes) {
+    return reject(RejectReason::kOversized, OversizedDetail(record, options_.max_record_bytes));
+  }
+  absl::StatusOr<RawWithdrawal> w = DecodeWithdrawal(record.value, record.content_type);
+  if (!w.ok()) return reject(RejectReason::kDecodeError, std::string(w.status().message()));
+  if (w->respondent_ref.empty() || w->wave.empty()) {
+    return reject(RejectReason::kMissingField,
+                  w->wave.empty() ? "missing: wave" : "missing: respondent_ref");
+  }
+  const Wave* wave = methodology_.FindWave(w->wave);
+  if (wave == nullptr) return reject(RejectReason::kUnknownWave, Cat("wave ", Quoted(w->wave), " is not configured"));
+  std::vector<std::string> wijken;
+  if (!w->wijk.empty()) {
+    if (!districts_->FindWijk(w->wijk)) {
+      return reject(RejectReason::kUnknownWijk, Cat("wijk ", Quoted(w->wijk), " is not in the district register"));
+    }
+    wijken.push_back(w->wijk);
+    result.wijk = w->wijk;
+  } else {
+    for (const Wijk& wk : districts_->wijken()) wijken.push_back(wk.id);
+  }
+  const Digest256 respondent = pseudonymiser_.Of(wave->id, w->respondent_ref);
+  const RespondentRecord withdrawn{RespondentState::kWithdrawn, "", {}};
+  for (const std::string& wijk : wijken) {
+    absl::StatusOr<RespondentRecord> rec = batch.GetRespondent(wave->id, wijk, respondent);
+    if (!rec.ok()) return rec.status();
+    if (rec->state == RespondentState::kClaimed) {
+      if (absl::Status st = Unclaim(*wave, wijk, *rec, batch, state, dirty); !st.ok()) return st;
+      ++result.erased;
+    }
+    if (rec->state == RespondentState::kClaimed || !w->wijk.empty()) {
+      batch.PutRespondent(wave->id, wijk, respondent, withdrawn);
+    }
+  }
+  if (w->wijk.empty()) batch.PutRespondent(wave->id, "", respondent, withdrawn);
+  result.withdrawal = result.erased > 0 ? WithdrawalOutcome::kErased : WithdrawalOutcome::kRecorded;
+  return result;
+}
+
+}  // namespace wijkpuls

@@ -1,0 +1,140 @@
+#include "publish/output_publisher.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+
+#include "model/log.h"
+#include "publish/views.h"
+#include "model/text.h"
+
+namespace wijkpuls {
+
+OutputPublisher::OutputPublisher(const StateHub& hub, std::unique_ptr<OutputSink> sink, OutputOptions options)
+    : hub_(hub), sink_(std::move(sink)), options_(std::move(options)) {}
+
+OutputPublisher::~OutputPublisher() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void OutputPublisher::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void OutputPublisher::Compute(const CommittedState& cs) {
+  const Methodology& m = *cs.methodology;
+  const DistrictRegister& d = *cs.districts;
+  const std::set<std::string> waves = cs.state.Waves();
+  for (const Wave& wave : m.waves) {
+    if (!waves.count(wave.id)) continue;
+    ViewContext ctx{m, d, !options_.closed_waves.count(wave.id), options_.city_name};
+    const UnixNanos watermark = cs.state.Watermark(wave.id);
+    for (const WijkQuota& q : ComputeAllQuotas(cs.state, wave, ctx)) {
+      v1::QuotaSnapshot snap = ToQuotaSnapshot(q, wave, watermark, ctx);
+      KeyState& k = keys_[QuotaKey(wave.id, snap.wijk())];
+      k.kind = OutputRecord::Kind::kQuota;
+      std::string bytes = snap.SerializeAsString();
+      if (bytes == k.latest) continue;
+      if (!k.latest.empty()) {
+        v1::QuotaSnapshot before;
+        before.ParseFromString(k.latest);
+        for (int i = 0; i < snap.instruments_size() && i < before.instruments_size(); ++i) {
+          if (snap.instruments(i).status() == v1::COMPLETE && before.instruments(i).status() != v1::COMPLETE) {
+            k.urgent = true;
+          }
+        }
+      }
+      k.latest = std::move(bytes);
+    }
+    for (const UnitRef& unit : AllUnits(d, options_.city_name)) {
+      KeyState& k = keys_[ScoresKey(wave.id, unit)];
+      k.kind = OutputRecord::Kind::kScores;
+      std::string bytes = ComputeScores(unit, cs.state, wave, ctx).SerializeAsString();
+      if (bytes != k.latest) k.latest = std::move(bytes);
+    }
+  }
+}
+
+void OutputPublisher::Send(bool all_due) {
+  const auto now = std::chrono::steady_clock::now();
+  int64_t unpublished = 0;
+  for (auto& [key, k] : keys_) {
+    if (k.latest == k.delivered) continue;
+    ++unpublished;
+    if (!sink_ || k.latest == k.in_flight) continue;
+    if (!all_due && !k.urgent && now < k.not_before) continue;
+    const uint64_t id = next_id_++;
+    absl::Status st = sink_->Send(OutputRecord{k.kind, key, k.latest}, id);
+    if (!st.ok()) {
+      if (!absl::IsResourceExhausted(st)) spdlog::warn("publishing {}: {}", key, MessageOf(st));
+      break;  // queue full or broken: try again on the next round
+    }
+    k.in_flight = k.latest;
+    k.not_before = now + (k.kind == OutputRecord::Kind::kQuota ? options_.quota_debounce : options_.scores_interval);
+    k.urgent = false;
+    in_flight_[id] = key;
+  }
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  stats_.unpublished = unpublished;
+  stats_.queue = sink_ ? sink_->Queued() : 0;
+}
+
+void OutputPublisher::HandleDeliveries(const std::vector<Delivery>& ds) {
+  for (const Delivery& d : ds) {
+    auto it = in_flight_.find(d.id);
+    if (it == in_flight_.end()) continue;
+    KeyState& k = keys_[it->second];
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    if (d.ok) {
+      k.delivered = k.in_flight;
+      ++stats_.published;
+      stats_.last_publish = std::chrono::system_clock::now();
+    } else {
+      ++stats_.errors;
+      k.not_before = std::min(k.not_before, std::chrono::steady_clock::now() + kRetryDelay);
+      spdlog::warn("publishing {} failed ({}); will retry", it->second, d.error);
+    }
+    k.in_flight.clear();
+    in_flight_.erase(it);
+  }
+}
+
+void OutputPublisher::Loop() {
+  pthread_setname_np(pthread_self(), "wp-publish");  // in top -H, perf and bench/run.py
+  while (!stop_.load()) {
+    std::shared_ptr<const CommittedState> cs = hub_.WaitNewer(seen_version_, std::chrono::milliseconds(200));
+    if (cs && cs->version > seen_version_) {
+      Compute(*cs);
+      seen_version_ = cs->version;
+    }
+    Send(false);
+    if (sink_) HandleDeliveries(sink_->Poll(std::chrono::milliseconds(0)));
+  }
+}
+
+bool OutputPublisher::Stop(std::chrono::milliseconds timeout) {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  if (std::shared_ptr<const CommittedState> cs = hub_.Current(); cs && cs->version > seen_version_) {
+    Compute(*cs);
+    seen_version_ = cs->version;
+  }
+  if (!sink_) return true;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    Send(true);
+    HandleDeliveries(sink_->Poll(std::chrono::milliseconds(50)));
+    bool done = in_flight_.empty();
+    for (const auto& [key, k] : keys_) done = done && k.latest == k.delivered;
+    if (done) return true;
+  }
+  spdlog::warn("shutdown: {} output records not confirmed; they will be published after restart",
+               in_flight_.size());
+  return false;
+}
+
+OutputStats OutputPublisher::Stats() const {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  return stats_;
+}
+
+}  // namespace wijkpuls

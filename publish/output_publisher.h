@@ -1,0 +1,84 @@
+// Publishes the committed state to an OutputSink (the compacted output topics,
+// or files): a QuotaSnapshot per wijk (key "<wave>/<wijk>") when it changed
+// (debounced, and at once when an instrument became COMPLETE), and
+// ProvisionalScores per unit (key "<wave>/<level>/<unit>") at most once per
+// interval when changed, and everything still unpublished on shutdown. Runs on
+// its own thread, so publishing never blocks ingestion. At-least-once: a
+// failed delivery is retried with the latest value; after a restart every key
+// is published once.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "process/state_hub.h"
+#include "publish/output_sink.h"
+
+namespace wijkpuls {
+
+struct OutputOptions {
+  std::chrono::milliseconds quota_debounce{2000};
+  std::chrono::milliseconds scores_interval{10000};
+  std::set<std::string> closed_waves;
+  std::string city_name = "Rotterdam";
+};
+
+struct OutputStats {
+  uint64_t published = 0;        // records delivered
+  uint64_t errors = 0;           // failed deliveries (retried)
+  int64_t queue = 0;             // records waiting in the producer
+  int64_t unpublished = 0;       // keys whose latest value is not yet delivered
+  std::chrono::system_clock::time_point last_publish{};
+};
+
+class OutputPublisher {
+ public:
+  // `sink` may be null: values are computed but not sent.
+  OutputPublisher(const StateHub& hub, std::unique_ptr<OutputSink> sink, OutputOptions options);
+  ~OutputPublisher();
+  void Start();
+  // Publishes what is still unpublished and waits up to `timeout` for it;
+  // true when every value was delivered. (Also without Start: the end state
+  // published once.)
+  bool Stop(std::chrono::milliseconds timeout);
+  OutputStats Stats() const;
+
+ private:
+  struct KeyState {
+    OutputRecord::Kind kind = OutputRecord::Kind::kQuota;
+    std::string latest;      // latest serialized value
+    std::string delivered;   // last value confirmed delivered
+    std::string in_flight;   // value sent, not yet confirmed
+    // Not sent again before this (the debounce or interval after a send; after
+    // a failed delivery, at most kRetryDelay: the debounce limits how often
+    // consumers see a key change, and they have not seen this value).
+    std::chrono::steady_clock::time_point not_before{};
+    bool urgent = false;     // publish without waiting (an instrument became COMPLETE)
+  };
+  static constexpr std::chrono::milliseconds kRetryDelay{1000};
+  void Loop();
+  void Compute(const CommittedState& cs);
+  void Send(bool all_due);
+  void HandleDeliveries(const std::vector<Delivery>& ds);
+
+  const StateHub& hub_;
+  std::unique_ptr<OutputSink> sink_;
+  OutputOptions options_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  uint64_t seen_version_ = 0;
+  std::map<std::string, KeyState> keys_;  // by Kafka key
+  std::map<uint64_t, std::string> in_flight_;  // delivery id -> key
+  uint64_t next_id_ = 1;
+  mutable std::mutex stats_mu_;
+  OutputStats stats_;
+};
+
+}  // namespace wijkpuls

@@ -1,0 +1,56 @@
+// The published views of the state: quota snapshots per wijk (with gebied
+// and city totals) and provisional scores per unit, as the wire messages of
+// proto/. The Kafka topics and the JSON API serve these same messages, so
+// they cannot disagree.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "score/estimate.h"
+#include "score/fieldwork_state.h"
+#include "score/quota.h"
+#include "model/district_register.h"
+#include "model/methodology.h"
+#include "wijkpuls/v1/wijkpuls.pb.h"
+
+namespace wijkpuls {
+
+struct ViewContext {
+  const Methodology& methodology;
+  const DistrictRegister& districts;
+  bool provisional = true;  // false once the wave is closed in the configuration
+  std::string city_name = "Rotterdam";
+};
+
+inline constexpr std::string_view kLevelWijk = "wijk";
+inline constexpr std::string_view kLevelGebied = "gebied";
+inline constexpr std::string_view kLevelStad = "stad";
+inline constexpr std::string_view kCityUnit = "stad";
+
+// Quota of every wijk of the register in register order.
+std::vector<WijkQuota> ComputeAllQuotas(const FieldworkState& state, const Wave& wave,
+                                        const ViewContext& ctx);
+v1::QuotaSnapshot ToQuotaSnapshot(const WijkQuota& q, const Wave& wave, UnixNanos watermark,
+                                  const ViewContext& ctx);
+
+// A scored unit: wijk, gebied or the city.
+struct UnitRef {
+  std::string level;
+  std::string unit;
+  std::string name;
+  std::vector<int> wijken;  // register indices
+};
+// All units: the wijken, the gebieden, then the city (71 + 14 + 1 by default).
+std::vector<UnitRef> AllUnits(const DistrictRegister& districts, const std::string& city_name);
+std::optional<UnitRef> FindUnit(const DistrictRegister& districts, std::string_view level,
+                                std::string_view unit, const std::string& city_name);
+
+v1::ProvisionalScores ComputeScores(const UnitRef& unit, const FieldworkState& state,
+                                    const Wave& wave, const ViewContext& ctx);
+
+// "<wave>/<wijk>" and "<wave>/<level>/<unit>": the keys of the compacted topics.
+std::string QuotaKey(const std::string& wave, const std::string& wijk);
+std::string ScoresKey(const std::string& wave, const UnitRef& unit);
+
+}  // namespace wijkpuls
