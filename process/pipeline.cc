@@ -6,6 +6,7 @@
 
 #include "model/log.h"
 #include "model/text.h"
+#include "validate/wire.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
 namespace wijkpuls {
@@ -180,9 +181,7 @@ void Pipeline::Publish() {
 
 void Pipeline::DeadLetter(const SourceRecord& record, const RecordResult& result) {
   v1::Rejection rej;
-  v1::RejectReason reason = v1::REJECT_REASON_UNSPECIFIED;
-  v1::RejectReason_Parse(std::string(WireName(*result.reason)), &reason);
-  rej.set_reason(reason);
+  rej.set_reason(ToWire(*result.reason));
   rej.set_detail(result.detail);
   rej.set_source_topic(std::string(record.topic));
   rej.set_source_partition(record.partition);

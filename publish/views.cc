@@ -1,5 +1,7 @@
 #include "publish/views.h"
 
+#include "validate/wire.h"
+
 #include "model/text.h"
 
 namespace wijkpuls {
@@ -16,11 +18,10 @@ google::protobuf::Timestamp ToTimestamp(UnixNanos t) {
   return ts;
 }
 
-v1::Instrument ToWire(Instrument i) { return static_cast<v1::Instrument>(static_cast<int>(i) + 1); }
 
 void FillScore(const ScoreValue& s, v1::Score* out) {
   out->set_id(s.id);
-  out->set_status(static_cast<v1::EstimateStatus>(s.status));
+  out->set_status(ToWire(s.status));
   out->set_n(static_cast<int32_t>(s.n));
   out->set_n_eff(s.n_eff);
   out->set_components_used(s.components_used);
@@ -33,7 +34,7 @@ void FillScore(const ScoreValue& s, v1::Score* out) {
     out->set_score_se(s.score_se);
     out->set_ci_low(s.ci_low);
     out->set_ci_high(s.ci_high);
-    out->set_band(static_cast<v1::Band>(s.band));
+    out->set_band(ToWire(s.band));
   }
   if (s.reference) {
     out->set_has_reference(true);
@@ -43,6 +44,38 @@ void FillScore(const ScoreValue& s, v1::Score* out) {
 }
 
 }  // namespace
+
+v1::QuotaStatus ToWire(QuotaStatus s) {
+  switch (s) {
+    case QuotaStatus::kBehind: return v1::BEHIND;
+    case QuotaStatus::kAtRisk: return v1::AT_RISK;
+    case QuotaStatus::kEarly: return v1::EARLY;
+    case QuotaStatus::kOnTrack: return v1::ON_TRACK;
+    case QuotaStatus::kComplete: return v1::COMPLETE;
+  }
+  return v1::QUOTA_STATUS_UNSPECIFIED;
+}
+
+v1::EstimateStatus ToWire(EstimateStatus s) {
+  switch (s) {
+    case EstimateStatus::kOk: return v1::OK;
+    case EstimateStatus::kLowPrecision: return v1::LOW_PRECISION;
+    case EstimateStatus::kSuppressed: return v1::SUPPRESSED;
+  }
+  return v1::ESTIMATE_STATUS_UNSPECIFIED;
+}
+
+v1::Band ToWire(Band b) {
+  switch (b) {
+    case Band::kNone: return v1::BAND_UNSPECIFIED;
+    case Band::kMuchWorse: return v1::MUCH_WORSE;
+    case Band::kWorse: return v1::WORSE;
+    case Band::kAverage: return v1::AVERAGE;
+    case Band::kBetter: return v1::BETTER;
+    case Band::kMuchBetter: return v1::MUCH_BETTER;
+  }
+  return v1::BAND_UNSPECIFIED;
+}
 
 std::vector<WijkQuota> ComputeAllQuotas(const FieldworkState& state, const Wave& wave,
                                         const ViewContext& ctx) {
@@ -71,7 +104,7 @@ v1::QuotaSnapshot ToQuotaSnapshot(const WijkQuota& q, const Wave& wave, UnixNano
   out.set_days_remaining(q.progress.remaining);
   out.set_invited(static_cast<int32_t>(q.invited));
   out.set_response_rate(q.response_rate);
-  out.set_status(static_cast<v1::QuotaStatus>(q.status));
+  out.set_status(ToWire(q.status));
   for (const InstrumentQuota& iq : q.instruments) {
     v1::InstrumentQuota* o = out.add_instruments();
     o->set_instrument(ToWire(iq.instrument));
@@ -83,14 +116,14 @@ v1::QuotaSnapshot ToQuotaSnapshot(const WijkQuota& q, const Wave& wave, UnixNano
     o->set_surplus(static_cast<int32_t>(iq.surplus));
     o->set_rate(iq.rate);
     o->set_projected(iq.projected);
-    o->set_status(static_cast<v1::QuotaStatus>(iq.status));
+    o->set_status(ToWire(iq.status));
     o->set_expected_by_now(iq.expected_by_now);
     for (int c = 0; c < kCellCount; ++c) {
       const CellQuota& cq = iq.cells[c];
       v1::QuotaCell* oc = out.add_cells();
       oc->set_instrument(ToWire(iq.instrument));
-      oc->set_age_band(static_cast<v1::AgeBand>(static_cast<int>(CellAge(c)) + 1));
-      oc->set_sex(static_cast<v1::Sex>(static_cast<int>(CellSex(c)) + 1));
+      oc->set_age_band(ToWire(CellAge(c)));
+      oc->set_sex(ToWire(CellSex(c)));
       oc->set_target(static_cast<int32_t>(cq.target));
       oc->set_net(static_cast<int32_t>(cq.net));
       oc->set_accepted(static_cast<int32_t>(cq.accepted));

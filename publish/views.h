@@ -16,6 +16,11 @@
 
 namespace wijkpuls {
 
+// The score/ enums as the wire's, by table (validate/wire.h has the vocabulary's).
+v1::QuotaStatus ToWire(QuotaStatus s);
+v1::EstimateStatus ToWire(EstimateStatus s);
+v1::Band ToWire(Band b);
+
 struct ViewContext {
   const Methodology& methodology;
   const DistrictRegister& districts;

@@ -1,5 +1,7 @@
 #include "validate/rules.h"
 
+#include "validate/wire.h"
+
 #include <algorithm>
 #include <vector>
 
@@ -48,14 +50,10 @@ Attribution Attribute(const RawResponse& raw, const RuleContext& ctx) {
   Attribution a;
   a.wave = ctx.methodology.FindWave(raw.wave);
   a.wijk = ctx.districts.FindWijk(raw.wijk);
-  if (raw.instrument >= 1 && raw.instrument <= kInstrumentCount) {
-    a.instrument = static_cast<Instrument>(raw.instrument - 1);
-  }
-  if (raw.age_band >= 1 && raw.age_band <= kAgeBandCount) {
-    a.age_band = static_cast<AgeBand>(raw.age_band - 1);
-  }
-  if (raw.sex >= 1 && raw.sex <= kSexCount) a.sex = static_cast<Sex>(raw.sex - 1);
-  if (raw.mode >= 1 && raw.mode <= kModeCount) a.mode = static_cast<Mode>(raw.mode - 1);
+  a.instrument = InstrumentFromWire(raw.instrument);
+  a.age_band = AgeBandFromWire(raw.age_band);
+  a.sex = SexFromWire(raw.sex);
+  a.mode = ModeFromWire(raw.mode);
   if (NeedsInterviewer(raw.mode) && IsIdLike(raw.interviewer_id, kMaxShortField)) {
     a.interviewer_id = raw.interviewer_id;
   }
