@@ -276,8 +276,7 @@ int ReplayCommand(const ReplayArgs& a) {
   if (snapshots) {
     // The published views of the end state, as the output topics would carry them.
     OutputOptions oo;
-    oo.closed_waves = config->closed_waves;
-    oo.city_name = config->city_name;
+    oo.views = ViewsOf(*config);
     OutputPublisher publisher(hub, std::move(snapshots), oo);
     if (!publisher.Stop(std::chrono::seconds(60))) {
       return Fail("replay", absl::UnavailableError(Cat("--snapshots-out ", a.snapshots_out, ": not every value could be written")));

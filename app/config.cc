@@ -222,6 +222,8 @@ absl::StatusOr<Config> ParseConfig(std::string_view text, const std::string& pat
   return c;
 }
 
+ViewSettings ViewsOf(const Config& config) { return ViewSettings{config.closed_waves, config.city_name}; }
+
 absl::StatusOr<Config> LoadConfig(const std::string& path) {
   absl::StatusOr<std::string> text = yaml::ReadFileToString(path);
   if (!text.ok()) return text.status();

@@ -13,6 +13,7 @@
 #include "kafka/kafka_settings.h"
 #include "process/pipeline.h"
 #include "process/record_processor.h"
+#include "publish/views.h"
 #include "store/state_store.h"
 
 namespace wijkpuls {
@@ -60,6 +61,9 @@ struct Config {
 // The least state.min_free_mb allowed: at 0 a full disk aborts RocksDB
 // (docs/guarantees.md, 6).
 inline constexpr int64_t kMinFreeMbFloor = 64;
+
+// What the published views take from the configuration.
+ViewSettings ViewsOf(const Config& config);
 
 // Parses `text` as the config file `path` (paths resolve against its folder).
 absl::StatusOr<Config> ParseConfig(std::string_view text, const std::string& path);

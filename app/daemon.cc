@@ -215,7 +215,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   }
 
   p.metrics = std::make_unique<Metrics>(WIJKPULS_VERSION);
-  p.api = std::make_unique<Api>(p.hub, ApiOptions{config.closed_waves, config.city_name});
+  p.api = std::make_unique<Api>(p.hub, ApiOptions{ViewsOf(config)});
   absl::StatusOr<std::unique_ptr<KafkaDeadLetters>> dl = KafkaDeadLetters::Make(config.kafka);
   if (!dl.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": kafka: ", dl.status().message()));
   p.dead_letters = std::move(*dl);
@@ -224,8 +224,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   OutputOptions oo;
   oo.quota_debounce = config.publish.quota_debounce;
   oo.scores_interval = config.publish.scores_interval;
-  oo.closed_waves = config.closed_waves;
-  oo.city_name = config.city_name;
+  oo.views = ViewsOf(config);
   p.publisher = std::make_unique<OutputPublisher>(p.hub, std::move(*out), oo);
 
   PipelineOptions po = config.pipeline;
@@ -244,7 +243,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   OutputPublisher* pub = p.publisher.get();
   Parts* parts = &p;
   p.metrics->SetSources(MetricSources{&p.hub, &p.health, [store_ptr] { return store_ptr->Stats(); },
-                                      [pub] { return pub->Stats(); }, config.closed_waves, [parts] {
+                                      [pub] { return pub->Stats(); }, ViewsOf(config), [parts] {
                                         HttpStats s;
                                         const http::ConnectionCounters* c = parts->http ? parts->http->counters() : nullptr;
                                         if (c == nullptr) return s;

@@ -70,7 +70,7 @@ absl::StatusOr<std::string> FromState(const ReportArgs& a, const std::function<A
   if (absl::Status st = (*store)->LoadAggregates(*cs->methodology, cs->state); !st.ok()) return st;
   StateHub hub;
   hub.Publish(cs);
-  Api api(hub, ApiOptions{config->closed_waves, config->city_name});
+  Api api(hub, ApiOptions{ViewsOf(*config)});
   ApiResponse r = get(api);
   if (r.status != 200) return absl::NotFoundError(ErrorText(r.body));
   return r.body;

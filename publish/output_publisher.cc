@@ -26,7 +26,7 @@ void OutputPublisher::Compute(const CommittedState& cs) {
   const std::set<std::string> waves = cs.state.Waves();
   for (const Wave& wave : m.waves) {
     if (!waves.count(wave.id)) continue;
-    ViewContext ctx{m, d, !options_.closed_waves.count(wave.id), options_.city_name};
+    const ViewContext ctx = options_.views.ContextFor(m, d, wave);
     const UnixNanos watermark = cs.state.Watermark(wave.id);
     for (const WijkQuota& q : ComputeAllQuotas(cs.state, wave, ctx)) {
       v1::QuotaSnapshot snap = ToQuotaSnapshot(q, wave, watermark, ctx);
@@ -45,7 +45,7 @@ void OutputPublisher::Compute(const CommittedState& cs) {
       }
       k.latest = std::move(bytes);
     }
-    for (const UnitRef& unit : AllUnits(d, options_.city_name)) {
+    for (const UnitRef& unit : AllUnits(d, options_.views.city_name)) {
       KeyState& k = keys_[ScoresKey(wave.id, unit)];
       k.kind = OutputRecord::Kind::kScores;
       std::string bytes = ComputeScores(unit, cs.state, wave, ctx).SerializeAsString();

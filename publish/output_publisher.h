@@ -20,14 +20,14 @@
 #include "absl/status/statusor.h"
 #include "process/state_hub.h"
 #include "publish/output_sink.h"
+#include "publish/views.h"
 
 namespace wijkpuls {
 
 struct OutputOptions {
   std::chrono::milliseconds quota_debounce{2000};
   std::chrono::milliseconds scores_interval{10000};
-  std::set<std::string> closed_waves;
-  std::string city_name = "Rotterdam";
+  ViewSettings views;
 };
 
 struct OutputStats {

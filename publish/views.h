@@ -4,6 +4,7 @@
 // they cannot disagree.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,17 @@ struct ViewContext {
   const DistrictRegister& districts;
   bool provisional = true;  // false once the wave is closed in the configuration
   std::string city_name = "Rotterdam";
+};
+
+// What the views take from the configuration, the same for the output
+// topics, the API and the metrics.
+struct ViewSettings {
+  std::set<std::string> closed_waves;  // fieldwork closed: the views say provisional: false
+  std::string city_name = "Rotterdam";
+  bool Provisional(const Wave& wave) const { return !closed_waves.count(wave.id); }
+  ViewContext ContextFor(const Methodology& m, const DistrictRegister& d, const Wave& wave) const {
+    return ViewContext{m, d, Provisional(wave), city_name};
+  }
 };
 
 inline constexpr std::string_view kLevelWijk = "wijk";

@@ -169,7 +169,7 @@ ApiResponse Api::Quotas(const std::string& wave_id) {
     const Wave* wave = ChooseWave(cs, wave_id);
     if (!wave) return Error(404, Cat("wave ", Quoted(wave_id), " is not configured"));
     const DistrictRegister& d = *cs.districts;
-    ViewContext ctx{*cs.methodology, d, !options_.closed_waves.count(wave->id), options_.city_name};
+    const ViewContext ctx = options_.views.ContextFor(*cs.methodology, d, *wave);
     const UnixNanos watermark = cs.state.Watermark(wave->id);
     const std::vector<WijkQuota> quotas = ComputeAllQuotas(cs.state, *wave, ctx);
     json wijken = json::array();
@@ -206,7 +206,7 @@ ApiResponse Api::Quotas(const std::string& wave_id) {
     std::vector<const WijkQuota*> all;
     for (const WijkQuota& q : quotas) all.push_back(&q);
     json city = TotalsJson(SumQuotas(all, cs.methodology->quota));
-    city["name"] = options_.city_name;
+    city["name"] = options_.views.city_name;
     const FieldworkProgress p = ProgressAt(*wave, watermark, *cs.methodology);
     json out{{"wave", wave->id},
              {"watermark", watermark ? json(Rfc3339(watermark)) : json(nullptr)},
@@ -229,7 +229,7 @@ ApiResponse Api::Quota(const std::string& wijk, const std::string& wave_id) {
     if (!wave) return Error(404, Cat("wave ", Quoted(wave_id), " is not configured"));
     std::optional<int> idx = cs.districts->FindWijk(wijk);
     if (!idx) return Error(404, Cat("wijk ", Quoted(wijk), " is not in the district register"));
-    ViewContext ctx{*cs.methodology, *cs.districts, !options_.closed_waves.count(wave->id), options_.city_name};
+    const ViewContext ctx = options_.views.ContextFor(*cs.methodology, *cs.districts, *wave);
     const UnixNanos watermark = cs.state.Watermark(wave->id);
     const Wijk& w = cs.districts->wijken()[static_cast<size_t>(*idx)];
     WijkQuota q = ComputeWijkQuota(w, *idx, cs.state.Find(StateKey{wave->id, w.id}), *wave, watermark, *cs.methodology);
@@ -251,9 +251,9 @@ ApiResponse Api::Scores(const std::string& wave_id) {
   return Cached("scores/" + wave_id, [&](const CommittedState& cs) {
     const Wave* wave = ChooseWave(cs, wave_id);
     if (!wave) return Error(404, Cat("wave ", Quoted(wave_id), " is not configured"));
-    ViewContext ctx{*cs.methodology, *cs.districts, !options_.closed_waves.count(wave->id), options_.city_name};
+    const ViewContext ctx = options_.views.ContextFor(*cs.methodology, *cs.districts, *wave);
     json units = json::array();
-    for (const UnitRef& u : AllUnits(*cs.districts, options_.city_name)) {
+    for (const UnitRef& u : AllUnits(*cs.districts, options_.views.city_name)) {
       units.push_back(ScoresToJson(ComputeScores(u, cs.state, *wave, ctx)));
     }
     const UnixNanos watermark = cs.state.Watermark(wave->id);
@@ -268,9 +268,9 @@ ApiResponse Api::Score(const std::string& level, const std::string& unit, const 
   return Cached("score/" + level + "/" + unit + "/" + wave_id, [&](const CommittedState& cs) {
     const Wave* wave = ChooseWave(cs, wave_id);
     if (!wave) return Error(404, Cat("wave ", Quoted(wave_id), " is not configured"));
-    std::optional<UnitRef> u = FindUnit(*cs.districts, level, unit, options_.city_name);
+    std::optional<UnitRef> u = FindUnit(*cs.districts, level, unit, options_.views.city_name);
     if (!u) return Error(404, Cat("no unit ", level, "/", unit, " (levels: wijk, gebied, stad)"));
-    ViewContext ctx{*cs.methodology, *cs.districts, !options_.closed_waves.count(wave->id), options_.city_name};
+    const ViewContext ctx = options_.views.ContextFor(*cs.methodology, *cs.districts, *wave);
     return Ok(ScoresToJson(ComputeScores(*u, cs.state, *wave, ctx)));
   });
 }
@@ -336,7 +336,7 @@ ApiResponse Api::Quality(const std::string& wave_id) {
              {"waves", waves},
              {"watermark", watermark ? json(Rfc3339(watermark)) : json(nullptr)},
              {"days_elapsed", p.elapsed},
-             {"provisional", !options_.closed_waves.count(wave->id)},
+             {"provisional", options_.views.Provisional(*wave)},
              {"total", GroupJson(total)},
              {"by_mode", ByModeJson(by_mode)},
              {"by_interviewer", interviewers},

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "process/state_hub.h"
+#include "publish/views.h"
 
 namespace wijkpuls {
 
@@ -25,8 +26,7 @@ struct ApiResponse {
 };
 
 struct ApiOptions {
-  std::set<std::string> closed_waves;
-  std::string city_name = "Rotterdam";
+  ViewSettings views;
 };
 
 class Api {

@@ -236,7 +236,7 @@ void Metrics::RefreshFieldwork(const CommittedState& cs) {
   const std::set<std::string> waves = cs.state.Waves();
   for (const Wave& wave : m.waves) {
     if (!waves.count(wave.id)) continue;
-    ViewContext ctx{m, d, !sources_.closed_waves.count(wave.id), ""};
+    const ViewContext ctx = sources_.views.ContextFor(m, d, wave);
     const UnixNanos wm = cs.state.Watermark(wave.id);
     watermark_.Add({{"wave", wave.id}}).Set(static_cast<double>(wm) / 1e9);
     for (const WijkQuota& q : ComputeAllQuotas(cs.state, wave, ctx)) {

@@ -20,6 +20,7 @@
 #include "publish/output_publisher.h"
 #include "process/pipeline.h"
 #include "process/state_hub.h"
+#include "publish/views.h"
 #include "store/state_store.h"
 
 namespace wijkpuls {
@@ -41,7 +42,7 @@ struct MetricSources {
   const Health* health = nullptr;
   std::function<StoreStats()> store_stats;
   std::function<OutputStats()> output_stats;
-  std::set<std::string> closed_waves;
+  ViewSettings views;
   std::function<HttpStats()> http_stats;
 };
 
