@@ -40,10 +40,17 @@ bool IsTopicName(const std::string& t) {
 
 void ReadKafka(const Field& root, Config& c) {
   Field k = root.Required("kafka");
-  k.AllowOnly({"brokers", "group_id", "topics", "properties", "consumer_properties",
+  k.AllowOnly({"brokers", "group_id", "group_instance_id", "topics", "properties", "consumer_properties",
                "producer_properties", "delivery_timeout_ms"});
   c.kafka.brokers = k.Required("brokers").String();
   if (auto g = k.Optional("group_id")) c.kafka.group_id = g->String();
+  // Absent: the daemon's default (kafka_settings.h); "": no static membership.
+  if (auto g = k.Optional("group_instance_id")) {
+    c.kafka.group_instance_id = g->Text();
+    if (!c.kafka.group_instance_id->empty() && !IsTopicName(*c.kafka.group_instance_id)) {
+      g->Fail("must be empty or up to 249 of [a-zA-Z0-9._-] (as Kafka wants it)");
+    }
+  }
   if (auto t = k.Optional("topics")) {
     t->AllowOnly({"responses", "withdrawals", "rejected", "quota", "scores"});
     auto topic = [&](std::string_view key, std::string& out) {
@@ -66,6 +73,9 @@ void ReadKafka(const Field& root, Config& c) {
     if (c.kafka.properties.count(reserved) || c.kafka.consumer_properties.count(reserved)) {
       k.Fail(Cat(reserved, " is set by wijkpuls (offsets are stored with the state); remove it"));
     }
+  }
+  if (c.kafka.properties.count("group.instance.id") || c.kafka.consumer_properties.count("group.instance.id")) {
+    k.Fail("group.instance.id is set by wijkpuls: use kafka.group_instance_id");
   }
   // The producers write to the brokers the consumer reads from.
   if (c.kafka.producer_properties.count("bootstrap.servers")) {

@@ -235,7 +235,12 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   if (absl::Status st = p.pipeline->Start(); !st.ok()) return st;
   // The consumer is made (and its properties checked by librdkafka) before
   // anything is served: a refused setting is a configuration error.
-  absl::StatusOr<std::unique_ptr<KafkaSource>> source = KafkaSource::Make(config.kafka, p.pipeline.get());
+  if (!p.config.kafka.group_instance_id) {
+    std::error_code ec;
+    const std::filesystem::path dir = std::filesystem::absolute(config.store.dir, ec).lexically_normal();
+    p.config.kafka.group_instance_id = DefaultGroupInstanceId(HostName(), ec ? config.store.dir : dir.string());
+  }
+  absl::StatusOr<std::unique_ptr<KafkaSource>> source = KafkaSource::Make(p.config.kafka, p.pipeline.get());
   if (!source.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": kafka: ", source.status().message()));
   p.source = std::move(*source);
 
@@ -288,8 +293,10 @@ absl::Status Daemon::Run(const std::atomic<bool>& stop) {
   if (!p.source) return absl::FailedPreconditionError("the daemon has run already");
   std::unique_ptr<KafkaSource> source = std::move(p.source);
   p.publisher->Start();
-  spdlog::info("consuming {} and {} from {} as group {}", p.config.kafka.topics.responses,
-               p.config.kafka.topics.withdrawals, p.config.kafka.brokers, p.config.kafka.group_id);
+  const std::string& instance = p.config.kafka.group_instance_id.value_or("");
+  spdlog::info("consuming {} and {} from {} as group {} ({})", p.config.kafka.topics.responses,
+               p.config.kafka.topics.withdrawals, p.config.kafka.brokers, p.config.kafka.group_id,
+               instance.empty() ? std::string("dynamic membership") : "instance " + instance);
   absl::Status st = p.pipeline->Run(*source, stop);
   source.reset();
   spdlog::info("input closed after {} committed records; flushing outputs", p.pipeline->records_committed());

@@ -141,6 +141,13 @@ def table(r):
         out += ["| latency produce → counted in /api/v1/quotas at %d records/s | p50 %.0f ms, p90 %.0f ms, p99 %.0f ms, "
                 "max %.0f ms | p99 ≤ 500 ms | %s |" % (lat["rate"], lat["p50_ms"], lat["p90_ms"], lat["p99_ms"],
                                                       lat["max_ms"], verdict(lat["p99_ms"], TARGETS["p99_ms"], False))]
+    rs = r.get("restart")
+    if rs:
+        props = ", ".join("%s=%s" % kv for kv in sorted((rs.get("consumer_properties") or {}).items()))
+        for v in rs["variants"]:
+            out.append("| restart after %s to its first commit (%s records, %d partitions%s) | %.1f s (runs: %s) | | |" % (
+                v["stop"], fmt(rs["records"]), rs["partitions"], "; " + props if props else "", v["median_s"],
+                ", ".join("%.1f" % x for x in v["runs"])))
     for g in r.get("partitions", []):
         w = g["wijkpuls"]
         out.append("| %d partitions, %s records | wijkpuls steady %s records/s, wall %.2f s; kcat %s records/s; ratio %.3f "

@@ -33,16 +33,19 @@ FULL = dict(e2e_records=500_000, e2e_partitions=128, replay_records=1_000_000, j
             partition_counts=[1, 4, 16, 64], partition_records=10_000,
             growth_records=[100_000, 500_000, 1_000_000], growth_partitions=256,
             latency_seconds=60, latency_warmup=5, latency_runs=3, profile_records=50_000,
+            restart_records=20_000,
             micro_args=["--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true"])
 QUICK = dict(e2e_records=50_000, e2e_partitions=64, replay_records=100_000, json_records=30_000,
              partition_counts=[1, 4, 16, 64], partition_records=5_000,
              growth_records=[25_000, 50_000, 100_000], growth_partitions=64,
              latency_seconds=15, latency_warmup=3, latency_runs=1, profile_records=10_000,
+             restart_records=5_000,
              micro_args=["--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true",
                          "--benchmark_min_time=0.05",
                          "--benchmark_filter=-stored:1000000"])
-SECTIONS = ["micro", "replay", "e2e", "json", "partitions", "growth", "latency", "profile"]
-DEFAULT_SECTIONS = [s for s in SECTIONS if s != "profile"]
+SECTIONS = ["micro", "replay", "e2e", "json", "partitions", "growth", "latency", "restart", "profile"]
+# restart (--only restart) mostly waits for the consumer group: minutes of an idle machine.
+DEFAULT_SECTIONS = [s for s in SECTIONS if s not in ("profile", "restart")]
 
 
 def log(*a):
@@ -105,18 +108,22 @@ def thread_group(name, is_main):
 
 
 def config_yaml(state_dir, brokers="127.0.0.1:9", group="bench", listen="127.0.0.1:0", key_file=None,
-                batch_records=5000, linger_ms=100, one_thread=False, log_level="info", consumer_properties=None):
+                batch_records=5000, linger_ms=100, one_thread=False, log_level="info", consumer_properties=None,
+                group_defaults=False, group_instance_id=None):
     """The wijkpuls configuration of a benchmark run (bench/ab.py's too). Without a
     key file the command must be given --ephemeral-key. `consumer_properties`
-    (a dict) adds to or overrides the librdkafka consumer properties."""
+    (a dict) adds to or overrides the librdkafka consumer properties. The group
+    session is 6 s unless `group_defaults` (the daemon's own session);
+    `group_instance_id` sets kafka.group_instance_id ("" for none)."""
     key = "pseudonymisation_key_file: %s\n" % key_file if key_file else ""
     threads = "false" if one_thread else "true"
-    props = {"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}
+    props = {} if group_defaults else {"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}
     props.update(consumer_properties or {})
     props_yaml = ", ".join('%s: "%s"' % kv for kv in props.items())
+    instance = "" if group_instance_id is None else '\n  group_instance_id: "%s"' % group_instance_id
     return f"""kafka:
   brokers: "{brokers}"
-  group_id: {group}
+  group_id: {group}{instance}
   consumer_properties: {{{props_yaml}}}
 state:
   dir: {state_dir}
@@ -458,6 +465,81 @@ class Harness:
             rate=2000, partitions=64, p50_ms=median([r["p50_ms"] for r in out]),
             p90_ms=median([r["p90_ms"] for r in out]), p99_ms=median([r["p99_ms"] for r in out]),
             max_ms=max(r["max_ms"] for r in out), runs=out)
+
+    def restart(self):
+        """Restart to first commit: the daemon commits a season, is stopped (kill -9
+        or SIGTERM), more records arrive, and it starts again on the same state and
+        group; the figure is from the restart to its first committed batch
+        (wijkpuls_batch_commit_seconds_count > 0 in /metrics, polled every 0.1 s).
+        The daemon's own group settings, with --consumer-property on top."""
+        n = self.sizes["restart_records"]
+        variants = [("kill -9", signal.SIGKILL, None), ("SIGTERM", signal.SIGTERM, None),
+                    ("kill -9, group_instance_id \"\" (dynamic membership)", signal.SIGKILL, "")]
+        out = []
+        for what, sig, instance in variants:
+            figures = []
+            for i in range(self.args.runs):
+                with DevCluster(self.wijkpuls, 16, self.work) as c:
+                    d = self.fresh("restart")
+                    path = os.path.join(d, "wijkpuls.yaml")
+                    port = free_port()
+                    with open(path, "w") as f:
+                        f.write(config_yaml(os.path.join(d, "state"), brokers=c.brokers, group="restart-%d" % self.seq,
+                                            key_file=self.key, consumer_properties=self.args.consumer_property,
+                                            group_defaults=True, group_instance_id=instance,
+                                            listen="127.0.0.1:%d" % port))
+                    produced = self.simulate_to(c, n, seed=1 + i)
+                    first = self.start_until_committed(path, port, d, "first", produced)
+                    if first is None:
+                        log("restart: %s: the config was refused (an older build?); skipped" % what)
+                        break
+                    first[0].send_signal(sig)
+                    first[0].wait(timeout=60)
+                    first[1].close()
+                    self.simulate_to(c, max(100, n // 10), seed=100 + i)
+                    seconds = self.start_until_committed(path, port, d, "second", None)
+                    figures.append(seconds)
+                    log("restart after %s: first commit %.1f s after the start" % (what, seconds))
+            if figures:
+                out.append(dict(stop=what, runs=[round(x, 2) for x in figures], median_s=round(median(figures), 1)))
+        self.results["restart"] = dict(records=n, partitions=16, consumer_properties=self.args.consumer_property,
+                                       variants=out)
+
+    def start_until_committed(self, path, port, d, name, records):
+        """Starts `serve`. With `records`: returns (process, log file) once that many
+        are committed; without: stops it after its first commit and returns the
+        seconds from the start to it. None when the configuration is refused."""
+        err = open(os.path.join(d, name + ".err"), "wb")
+        t0 = time.monotonic()
+        p = subprocess.Popen([self.wijkpuls, "serve", "--config", path], stdout=subprocess.DEVNULL, stderr=err)
+        while time.monotonic() < t0 + 600:
+            if p.poll() is not None:
+                err.close()
+                if p.returncode == 2:
+                    return None
+                raise RuntimeError("serve exited %d; see %s" % (p.returncode, err.name))
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=2) as r:
+                    text = r.read().decode()
+            except OSError:
+                text = ""
+            got = {}
+            for line in text.splitlines():
+                k, _, v = line.partition(" ")
+                name_only = k.split("{")[0]
+                if name_only in ("wijkpuls_partition_committed_offset", "wijkpuls_batch_commit_seconds_count"):
+                    got[name_only] = got.get(name_only, 0.0) + float(v)
+            if records is not None and got.get("wijkpuls_partition_committed_offset", 0) >= records:
+                return p, err
+            if records is None and got.get("wijkpuls_batch_commit_seconds_count", 0) > 0:
+                seconds = time.monotonic() - t0
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=60)
+                err.close()
+                return seconds
+            time.sleep(0.1)
+        p.kill()
+        raise RuntimeError("serve did not commit within 600 s; see %s" % err.name)
 
     def profile(self):
         d = self.fresh("profile")

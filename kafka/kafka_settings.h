@@ -3,7 +3,9 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace wijkpuls {
 
@@ -23,7 +25,33 @@ struct KafkaSettings {
   std::map<std::string, std::string> consumer_properties;  // consumer only
   std::map<std::string, std::string> producer_properties;  // producers only
   int delivery_timeout_ms = 30000;  // message.timeout.ms of the producers
+  // group.instance.id: static group membership (KIP-345). A consumer that
+  // restarts with the id of a member that was killed takes that member's
+  // partitions back at once, without waiting for its session to time out.
+  // Unset: none (the daemon sets DefaultGroupInstanceId); empty: none.
+  std::optional<std::string> group_instance_id;
 };
+
+// The session a consumer keeps without a heartbeat before the group drops it
+// (librdkafka's default is 45 s). A member killed with -9 holds its
+// partitions that long (up to about twice, depending on when the restart
+// joins), unless it comes back with its group.instance.id to a broker that
+// knows static membership.
+inline constexpr int kDefaultSessionTimeoutMs = 10000;
+
+// "wijkpuls-<host>-<first 12 hex digits of SHA-256 of the state directory>":
+// the same after every restart, and different for every state directory on
+// a host (one daemon per directory), so that two daemons on one host never
+// share an id (the group would fence one of them). Characters outside
+// [A-Za-z0-9._-] of the host become '_'; the host is cut at 64.
+std::string DefaultGroupInstanceId(std::string_view host, std::string_view state_dir);
+// This machine's host name ("localhost" when it has none).
+std::string HostName();
+
+// The consumer's librdkafka properties: wijkpuls's own (bounded memory,
+// offsets stored with the state, the session above, group.instance.id when
+// set), then `properties`, then `consumer_properties`.
+std::map<std::string, std::string> ConsumerProperties(const KafkaSettings& settings);
 
 // Why librdkafka refuses `value` for the client property `name` (unknown
 // property, bad value, out of range), on one line; empty when it takes it.

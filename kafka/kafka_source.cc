@@ -94,31 +94,7 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Make(const KafkaSettin
   impl->handler = handler;
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string err;
-  std::map<std::string, std::string> props = {
-      {"bootstrap.servers", settings.brokers},
-      {"group.id", settings.group_id},
-      {"client.id", "wijkpuls-consumer"},
-      {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},
-      {"auto.offset.reset", "earliest"},
-      {"enable.partition.eof", "true"},
-      {"partition.assignment.strategy", "range,roundrobin"},
-      {"isolation.level", "read_committed"},
-      {"fetch.wait.max.ms", "100"},
-      {"statistics.interval.ms", "1000"},  // broker connectivity for /readyz
-      // Prefetched records held in memory (librdkafka's default is 64 MB): 16 MB
-      // is about 25,000 responses, far more than a batch, and keeps the daemon's
-      // memory bounded by configuration (bench/README.md).
-      {"queued.max.messages.kbytes", "16384"},
-      // One fetch response is read into one buffer of up to fetch.max.bytes
-      // (librdkafka's default 50 MB). 8 MB is still over 10,000 responses per
-      // fetch; measured on 1M records over 256 partitions, peak RSS 319 -> 235 MB
-      // at the same speed.
-      {"fetch.max.bytes", "8388608"},
-  };
-  for (const auto& [k, v] : settings.properties) props[k] = v;
-  for (const auto& [k, v] : settings.consumer_properties) props[k] = v;
-  for (const auto& [k, v] : props) {
+  for (const auto& [k, v] : ConsumerProperties(settings)) {
     if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
       return absl::InvalidArgumentError(Cat("kafka consumer property ", k, ": ", err));
     }
@@ -237,7 +213,18 @@ void KafkaSource::Close() {
   if (impl_->closed || !impl_->consumer) return;
   impl_->closed = true;
   impl_->current.reset();
-  impl_->consumer->close();  // runs the final revoke through the handler
+  // A static member (group.instance.id) does not leave its group on close
+  // (KIP-345), so its partitions would wait for its session to time out, and
+  // so would its own restart on a broker that ignores static membership.
+  // Unsubscribing leaves the group on every graceful stop, once its revoke
+  // is served (through the handler) before close() marks the consumer as
+  // terminating; records polled meanwhile are not applied (read again later).
+  impl_->consumer->unsubscribe();
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!impl_->assigned.empty() && std::chrono::steady_clock::now() < give_up) {
+    std::unique_ptr<RdKafka::Message> ignored(impl_->consumer->consume(100));
+  }
+  impl_->consumer->close();  // runs the final revoke through the handler, if not yet
 }
 
 }  // namespace wijkpuls

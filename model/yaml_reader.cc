@@ -66,6 +66,11 @@ std::string Field::String() const {
   return s;
 }
 
+std::string Field::Text() const {
+  if (!node_.IsScalar()) Fail(Cat("must be a text value, found ", Describe(node_)));
+  return node_.Scalar();
+}
+
 int64_t Field::Int(int64_t min, int64_t max) const {
   if (!node_.IsScalar()) Fail(Cat("must be a whole number, found ", Describe(node_)));
   int64_t v = 0;

@@ -41,6 +41,7 @@ class Field {
   void AllowOnly(std::initializer_list<std::string_view> allowed) const;
 
   std::string String() const;  // a non-empty scalar
+  std::string Text() const;    // a scalar, "" allowed
   int64_t Int(int64_t min, int64_t max) const;
   double Double() const;
   bool Bool() const;

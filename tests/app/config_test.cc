@@ -136,6 +136,32 @@ TEST(Config, TheFreeSpaceFloorCannotBeTurnedOffOrBeBelowOneFlush) {
   EXPECT_EQ(c->store.min_free_bytes, int64_t{1024} << 20);  // the default follows the write buffer
 }
 
+// Static group membership: the id is the daemon's default unless set; "" is
+// none; an id Kafka would refuse, or group.instance.id among the librdkafka
+// properties, is a configuration error.
+TEST(Config, TheGroupInstanceIdIsTheDefaultOrSetOrNone) {
+  auto parse = [](const std::string& line) {
+    std::string text = kGood;
+    text.replace(text.find("  properties:"), 0, line);
+    return ParseConfig(text, "w.yaml");
+  };
+  absl::StatusOr<Config> c = parse("");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->kafka.group_instance_id.has_value());  // the daemon's default
+  c = parse("  group_instance_id: wijkpuls-a\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kafka.group_instance_id, "wijkpuls-a");
+  c = parse("  group_instance_id: \"\"\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kafka.group_instance_id, "");
+  c = parse("  group_instance_id: \"a b\"\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(Contains(MessageOf(c.status()), "w.yaml: kafka.group_instance_id: must be empty or up to 249 of")) << c.status();
+  c = parse("  consumer_properties: {group.instance.id: x}\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(Contains(MessageOf(c.status()), "group.instance.id is set by wijkpuls: use kafka.group_instance_id")) << c.status();
+}
+
 TEST(Config, BrokenYamlGivesTheLine) {
   absl::StatusOr<Config> c = ParseConfig("kafka:\n  brokers: [\n", "w.yaml");
   ASSERT_FALSE(c.ok());
