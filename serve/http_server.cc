@@ -205,7 +205,8 @@ void Configure(Router& r, const HttpOptions& o, std::vector<std::string> allowed
       return httplib::Server::HandlerResponse::Handled;
     }
     if (req.method != "GET" && req.method != "HEAD") {
-      Refuse(res, 405, Cat(Quoted(req.method), " is not allowed here: only GET and HEAD"));
+      // cpp-httplib takes only the methods of RFC 9110 (and PRI): safe to echo.
+      Refuse(res, 405, Cat(req.method, " is not allowed here: only GET and HEAD"));
       res.set_header("Allow", "GET, HEAD");
       return httplib::Server::HandlerResponse::Handled;
     }
