@@ -243,7 +243,7 @@ int ReplayCommand(const ReplayArgs& a) {
     pseudonymiser = std::move(*p);
   }
   QuietProtobufLogging();
-  auto store = StateStore::Open(config->store);
+  auto store = OpenStateStore(config->store);
   if (!store.ok()) return Fail("replay", ConfigKeyError(store.status(), *config, "state.dir"));
   std::shared_ptr<const Methodology> m = std::move(defs->methodology);
   std::shared_ptr<const DistrictRegister> d = std::move(defs->districts);
@@ -308,7 +308,7 @@ int RebuildCommand(const std::string& config_path, const std::string& state_dir)
   const Methodology& m = *defs->methodology;
   StoreOptions so = config->store;
   so.create_if_missing = false;
-  auto store = StateStore::Open(so);
+  auto store = OpenStateStore(so);
   if (!store.ok()) return Fail("rebuild", ConfigKeyError(store.status(), *config, "state.dir"));
   const auto started = std::chrono::steady_clock::now();
   RebuildCounts counts;

@@ -207,7 +207,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   absl::StatusOr<HttpOptions> http_options = ReadHttpOptions(config);
   if (!http_options.ok()) return http_options.status();
 
-  absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(config.store);
+  absl::StatusOr<std::unique_ptr<StateStore>> store = OpenStateStore(config.store);
   if (!store.ok()) return ConfigKeyError(store.status(), config, "state.dir");
   p.store = std::move(*store);
   if (absl::Status st = CheckStoredMethodology(*p.store, *p.methodology, config.path, /*stamp=*/true); !st.ok()) {

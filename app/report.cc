@@ -57,7 +57,7 @@ absl::StatusOr<std::string> FromState(const ReportArgs& a, const std::function<A
   if (!defs.ok()) return defs.status();
   StoreOptions so = config->store;
   so.read_only = true;
-  auto store = StateStore::Open(so);
+  auto store = OpenStateStore(so);
   if (!store.ok()) return ConfigKeyError(store.status(), *config, "state.dir");
   // Aggregates built under another methodology must not be shown under this one.
   if (absl::Status st = CheckStoredMethodology(**store, *defs->methodology, config->path, /*stamp=*/false); !st.ok()) {

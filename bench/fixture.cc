@@ -1,4 +1,5 @@
 #include "bench/fixture.h"
+#include "store/state_store.h"
 
 #include <stdlib.h>
 
@@ -102,7 +103,7 @@ std::unique_ptr<StateStore> OpenStore(const std::string& dir, bool sync_writes) 
   o.dir = dir;
   o.sync_writes = sync_writes;
   o.min_free_bytes = 0;
-  return OrDie(StateStore::Open(o), "state store");
+  return OrDie(OpenStateStore(o), "state store");
 }
 
 FieldworkState ProcessSeason(const Season& season, StateStore& store, int batch_records) {

@@ -265,7 +265,8 @@ void BM_StoreFloor(benchmark::State& state) {
     const std::clock_t cpu0 = std::clock();
     const auto wall0 = std::chrono::steady_clock::now();
     state.ResumeTiming();
-    Prefetch ahead;
+    std::unique_ptr<ReadAhead> ahead_owner = store->NewReadAhead();
+    ReadAhead& ahead = *ahead_owner;
     std::unique_ptr<StateBatch> batch = store->NewBatch();
     int in_batch = 0;
     for (int64_t i = 0; i < n; i += kWindow) {
@@ -280,13 +281,12 @@ void BM_StoreFloor(benchmark::State& state) {
         ahead.AddRespondent(r.wave, "", r.respondent);
       }
       store->Read(ahead);
-      store->UsePrefetch(&ahead);
       for (int64_t j = 0; j < size; ++j) {
         const CountedResponse& r = window[static_cast<size_t>(j)];
         const std::string& wijk = *wijk_of[static_cast<size_t>(j)];
-        found += batch->GetResponse(r.wave, wijk, r.response_id, s.methodology)->has_value();
-        found += batch->GetRespondent(r.wave, wijk, r.respondent)->state != RespondentState::kUnseen;
-        found += batch->GetRespondent(r.wave, "", r.respondent)->state != RespondentState::kUnseen;
+        found += batch->GetResponse(r.wave, wijk, r.response_id, s.methodology, &ahead)->has_value();
+        found += batch->GetRespondent(r.wave, wijk, r.respondent, &ahead)->state != RespondentState::kUnseen;
+        found += batch->GetRespondent(r.wave, "", r.respondent, &ahead)->state != RespondentState::kUnseen;
         batch->PutCounted(r, wijk, FillOutcome(s, i + j));
         batch->PutRespondent(r.wave, wijk, r.respondent,
                              RespondentRecord{RespondentState::kClaimed, r.response_id, {}});
@@ -297,7 +297,6 @@ void BM_StoreFloor(benchmark::State& state) {
           in_batch = 0;
         }
       }
-      store->UsePrefetch(nullptr);
     }
     batch->PutOffset("wijkprofiel.responses.v1", 0, n);
     if (!store->Commit(*batch).ok()) std::abort();

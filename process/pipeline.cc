@@ -127,6 +127,7 @@ Pipeline::Pipeline(StateStore& store, std::shared_ptr<const Methodology> methodo
       options_(options) {
   options_.window_records = std::max(1, options_.window_records);
   if (options_.prepare_thread) preparer_ = std::make_unique<JobThread>("wp-prepare");
+  for (ReadWindow& w : windows_) w.lookups = store_.NewReadAhead();
   if (options_.commit_thread) writer_ = std::make_unique<JobThread>("wp-commit");
 }
 
@@ -353,9 +354,9 @@ void Pipeline::Read(RecordSource& source, std::chrono::milliseconds timeout) {
   }
 }
 
-bool Pipeline::ApplyOne(const SourceRecord& record, PreparedRecord& prepared) {
+bool Pipeline::ApplyOne(const SourceRecord& record, PreparedRecord& prepared, const ReadAhead* ahead) {
   if (batch_records_ == 0) batch_started_ = Clock_::now();
-  absl::StatusOr<RecordResult> result = processor_.Apply(record, prepared, *batch_, state_, dirty_);
+  absl::StatusOr<RecordResult> result = processor_.Apply(record, prepared, *batch_, ahead, state_, dirty_);
   if (!result.ok()) {
     health_.Set("storage", Cat("state reads fail: ", result.status().message()));
     if (observer_) observer_->OnStorageError();
@@ -376,14 +377,12 @@ bool Pipeline::ApplyOne(const SourceRecord& record, PreparedRecord& prepared) {
 }
 
 bool Pipeline::ApplyWindow(ReadWindow& window) {
-  store_.UsePrefetch(&window.lookups);
   // A rollback empties the window (size 0): the loop ends there.
   bool applied = true;
   for (size_t i = 0; i < window.size && applied; ++i) {
     ReadWindow::Slot& s = window.slots[i];
-    applied = ApplyOne(s.View(), s.prepared);
+    applied = ApplyOne(s.View(), s.prepared, window.lookups.get());
   }
-  store_.UsePrefetch(nullptr);
   if (!applied) return false;
   window.size = 0;
   window.districts.reset();  // (its lookups are cleared by the next preparation)
@@ -469,13 +468,13 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
     ReadWindow& read = windows_[reading_];
     if (preparer_ && read.size > 0) {
       preparer_->Submit([this, w = &read] {
-        w->lookups.Clear();
+        w->lookups->Clear();
         for (size_t i = 0; i < w->size; ++i) {
           ReadWindow::Slot& s = w->slots[i];
           processor_.Prepare(s.View(), *w->districts, w->now, s.prepared);
-          processor_.AddLookups(s.prepared, w->lookups);
+          processor_.AddLookups(s.prepared, *w->lookups);
         }
-        store_.Read(w->lookups);
+        store_.Read(*w->lookups);
       });
     }
     reading_ = 1 - reading_;
@@ -490,7 +489,7 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
     // batch is committed at once.
     const bool due = batch_records_ > 0 &&
                      (Clock_::now() - batch_started_ >= options_.linger ||
-                      (source.AtEnd() && !ReadAhead()));
+                      (source.AtEnd() && !HasReadAhead()));
     if (due) {
       if (Commit(&stop, Clock_::now() + options_.shutdown_budget) == CommitResult::kRolledBack) {
         std::this_thread::sleep_for(options_.retry_backoff);
@@ -500,7 +499,7 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
       ReportProgress();
       last_report = Clock_::now();
     }
-    if (options_.exit_at_end && batch_records_ == 0 && !writing_ && source.AtEnd() && !ReadAhead()) {
+    if (options_.exit_at_end && batch_records_ == 0 && !writing_ && source.AtEnd() && !HasReadAhead()) {
       spdlog::info("every assigned partition is read and committed; stopping (--exit-at-end)");
       break;
     }
@@ -511,7 +510,7 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
   DiscardReadAhead();
   ReportProgress();
   source.Close();  // the final revoke commits nothing more: the batch is empty
-  const StateStore::PrefetchCounts pc = store_.prefetch_counts();
+  const StateStore::ReadAheadCounts pc = store_.read_ahead_counts();
   spdlog::info("state lookups: {} read ahead, {} read again (a batch was written in between), {} "
                "not read ahead", pc.used, pc.stale, pc.direct);
   source_ = nullptr;

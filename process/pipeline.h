@@ -22,7 +22,7 @@
 #include "process/record_processor.h"
 #include "process/record_source.h"
 #include "process/state_hub.h"
-#include "store/state_store.h"
+#include "process/state.h"
 
 namespace wijkpuls {
 
@@ -82,7 +82,7 @@ struct ReadWindow {
   size_t size = 0;
   UnixNanos now = 0;        // the processing clock when the window was read
   std::shared_ptr<const DistrictRegister> districts;
-  Prefetch lookups;         // the stored keys its records look up, read ahead
+  std::unique_ptr<ReadAhead> lookups;  // the stored keys its records look up, read ahead
   void Add(const SourceRecord& r);
 };
 
@@ -130,12 +130,12 @@ class Pipeline : public AssignmentHandler {
   // Applies a window's records to the open batch (committing full batches);
   // false when the batch was abandoned.
   bool ApplyWindow(ReadWindow& window);
-  bool ApplyOne(const SourceRecord& record, PreparedRecord& prepared);
+  bool ApplyOne(const SourceRecord& record, PreparedRecord& prepared, const wijkpuls::ReadAhead* ahead);
   // Applies every record read so far (before a commit forced from outside).
   void Drain();
   // Forgets every record read but not applied (they will be read again).
   void DiscardReadAhead();
-  bool ReadAhead() const { return windows_[0].size > 0 || windows_[1].size > 0; }
+  bool HasReadAhead() const { return windows_[0].size > 0 || windows_[1].size > 0; }
 
   StateStore& store_;
   std::shared_ptr<const Methodology> methodology_;

@@ -6,7 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "score/fieldwork_state.h"
-#include "store/state_store.h"
+#include "process/state.h"
 #include "model/district_register.h"
 #include "model/methodology.h"
 

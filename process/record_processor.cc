@@ -68,7 +68,7 @@ absl::StatusOr<RecordResult> RecordProcessor::Process(const SourceRecord& record
                                                       FieldworkState& state,
                                                       ChangedAggregates& dirty) {
   PreparedRecord prepared;
-  return Apply(record, prepared, batch, state, dirty);
+  return Apply(record, prepared, batch, nullptr, state, dirty);
 }
 
 void RecordProcessor::Prepare(const SourceRecord& record, const DistrictRegister& districts,
@@ -78,6 +78,7 @@ void RecordProcessor::Prepare(const SourceRecord& record, const DistrictRegister
   out.districts = &districts;
   out.oversized = false;
   out.decode_error = absl::OkStatus();
+  out.lookups = {};
   if (RecordBytes(record) > options_.max_record_bytes) {
     out.oversized = true;
     return;
@@ -90,25 +91,27 @@ void RecordProcessor::Prepare(const SourceRecord& record, const DistrictRegister
   out.raw = std::move(*raw);
   const RuleContext ctx{methodology_, districts, now};
   out.check = CheckFields(out.raw, ctx);
+  out.lookups.response = IsValidResponseId(out.raw.response_id);
   if (!out.check.reason) {
     out.respondent = pseudonymiser_.Of(out.check.response.wave, out.raw.respondent_ref);
+    out.lookups.respondent = true;
   }
 }
 
-void RecordProcessor::AddLookups(const PreparedRecord& prepared, Prefetch& out) const {
-  // The same keys, in the same cases, as ProcessResponse looks up.
-  if (!prepared.done || prepared.oversized || !prepared.decode_error.ok()) return;
+void RecordProcessor::AddLookups(const PreparedRecord& prepared, ReadAhead& out) const {
+  if (!prepared.done) return;
   const RawResponse& raw = prepared.raw;
-  if (IsValidResponseId(raw.response_id)) out.AddResponse(raw.wave, raw.wijk, raw.response_id);
-  if (prepared.check.reason) return;
-  const CountedResponse& r = prepared.check.response;
-  out.AddRespondent(r.wave, prepared.districts->wijken()[r.wijk].id, prepared.respondent);
-  out.AddRespondent(r.wave, "", prepared.respondent);
+  if (prepared.lookups.response) out.AddResponse(raw.wave, raw.wijk, raw.response_id);
+  if (prepared.lookups.respondent) {
+    const CountedResponse& r = prepared.check.response;
+    out.AddRespondent(r.wave, prepared.districts->wijken()[r.wijk].id, prepared.respondent);
+    out.AddRespondent(r.wave, "", prepared.respondent);
+  }
 }
 
 absl::StatusOr<RecordResult> RecordProcessor::Apply(const SourceRecord& record,
                                                     PreparedRecord& prepared, StateBatch& batch,
-                                                    FieldworkState& state,
+                                                    const ReadAhead* ahead, FieldworkState& state,
                                                     ChangedAggregates& dirty) {
   if (record.topic == options_.withdrawals_topic) {
     return ProcessWithdrawal(record, batch, state, dirty);
@@ -116,7 +119,7 @@ absl::StatusOr<RecordResult> RecordProcessor::Apply(const SourceRecord& record,
   if (!prepared.done || prepared.districts != districts_) {
     Prepare(record, *districts_, clock_(), prepared);
   }
-  return ProcessResponse(record, prepared, batch, state, dirty);
+  return ProcessResponse(record, prepared, batch, ahead, state, dirty);
 }
 
 void RecordProcessor::Reject(RecordResult& result, RejectReason reason, std::string detail,
@@ -145,6 +148,7 @@ void RecordProcessor::Reject(RecordResult& result, RejectReason reason, std::str
 absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord& record,
                                                               PreparedRecord& prepared,
                                                               StateBatch& batch,
+                                                              const ReadAhead* ahead,
                                                               FieldworkState& state,
                                                               ChangedAggregates& dirty) {
   RecordResult result;
@@ -161,10 +165,10 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
     return result;
   }
   const RawResponse& raw = prepared.raw;
-  if (IsValidResponseId(raw.response_id)) {
+  if (prepared.lookups.response) {
     result.response_id = raw.response_id;
     absl::StatusOr<std::optional<ResponseRecord>> seen =
-        batch.GetResponse(raw.wave, raw.wijk, raw.response_id, methodology_);
+        batch.GetResponse(raw.wave, raw.wijk, raw.response_id, methodology_, ahead);
     if (!seen.ok()) return seen.status();
     if (seen->has_value()) {
       result.outcome = Outcome::kDuplicate;
@@ -184,9 +188,10 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
   result.wijk = wijk_id;
   r.respondent = prepared.respondent;
 
-  absl::StatusOr<RespondentRecord> here = batch.GetRespondent(r.wave, wijk_id, r.respondent);
+  // prepared.lookups.respondent holds here: the field checks passed.
+  absl::StatusOr<RespondentRecord> here = batch.GetRespondent(r.wave, wijk_id, r.respondent, ahead);
   if (!here.ok()) return here.status();
-  absl::StatusOr<RespondentRecord> anywhere = batch.GetRespondent(r.wave, "", r.respondent);
+  absl::StatusOr<RespondentRecord> anywhere = batch.GetRespondent(r.wave, "", r.respondent, ahead);
   if (!anywhere.ok()) return anywhere.status();
   // One rule whatever order the two topics are read in: a withdrawn
   // respondent's responses count nowhere (WITHDRAWN). Before the withdrawal

@@ -13,7 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "score/fieldwork_state.h"
-#include "store/state_store.h"
+#include "process/state.h"
 #include "model/district_register.h"
 #include "model/methodology.h"
 #include "validate/pseudonymiser.h"
@@ -83,6 +83,12 @@ struct PreparedRecord {
   RawResponse raw;
   FieldCheck check;
   Digest256 respondent{};                      // when the field checks passed
+  // The stored keys the decision reads, declared here once: read ahead for a
+  // window (RecordProcessor::AddLookups) and read by Apply, in the same cases.
+  struct Lookups {
+    bool response = false;    // the response_id, in the wave and wijk sent
+    bool respondent = false;  // the pseudonym, in the response's wijk and wave-wide
+  } lookups;
 };
 
 class RecordProcessor {
@@ -108,18 +114,19 @@ class RecordProcessor {
   // outcome is the same as Process's.
   void Prepare(const SourceRecord& record, const DistrictRegister& districts, UnixNanos now,
                PreparedRecord& out) const;
-  // Adds the stored keys Apply will look up for a prepared record (its
-  // response_id, and its respondent in the wijk and wave-wide) to `out`.
-  void AddLookups(const PreparedRecord& prepared, Prefetch& out) const;
+  // Adds the stored keys a prepared record's decision reads
+  // (prepared.lookups) to `out`, to be read ahead.
+  void AddLookups(const PreparedRecord& prepared, ReadAhead& out) const;
+  // `ahead`: the read-ahead of the window the record is in (or null).
   absl::StatusOr<RecordResult> Apply(const SourceRecord& record, PreparedRecord& prepared,
-                                     StateBatch& batch, FieldworkState& state,
+                                     StateBatch& batch, const ReadAhead* ahead, FieldworkState& state,
                                      ChangedAggregates& dirty);
   UnixNanos Now() const { return clock_(); }
 
  private:
   absl::StatusOr<RecordResult> ProcessResponse(const SourceRecord& record, PreparedRecord& prepared,
-                                               StateBatch& batch, FieldworkState& state,
-                                               ChangedAggregates& dirty);
+                                               StateBatch& batch, const ReadAhead* ahead,
+                                               FieldworkState& state, ChangedAggregates& dirty);
   absl::StatusOr<RecordResult> ProcessWithdrawal(const SourceRecord& record, StateBatch& batch,
                                                  FieldworkState& state, ChangedAggregates& dirty);
   absl::Status Unclaim(const Wave& wave, const std::string& wijk, const RespondentRecord& claim,

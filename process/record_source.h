@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "process/record_processor.h"
-#include "store/state_store.h"
+#include "process/state.h"
 
 namespace wijkpuls {
 

@@ -10,7 +10,7 @@
 #include <mutex>
 
 #include "score/fieldwork_state.h"
-#include "store/state_store.h"
+#include "process/state.h"
 #include "model/district_register.h"
 #include "model/methodology.h"
 

@@ -21,7 +21,7 @@
 #include "process/pipeline.h"
 #include "process/state_hub.h"
 #include "publish/views.h"
-#include "store/state_store.h"
+#include "process/state.h"
 
 namespace wijkpuls {
 

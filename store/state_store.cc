@@ -156,7 +156,9 @@ int BlockCacheShardBits(int64_t cache_bytes) {
   return bits;
 }
 
-struct StateStore::Impl {
+struct RocksReadAhead;
+
+struct StoreImpl {
   std::string dir;
   bool existed = false;   // the directory held state before this open
   std::atomic<bool> poisoned{false};  // a write failed: no more writes, no close
@@ -168,9 +170,8 @@ struct StateStore::Impl {
   rocksdb::ReadOptions read_options;
   // Batches written so far: a prefetch read before the last write may miss it.
   std::atomic<uint64_t> writes{0};
-  // The prefetch that batches read (pipeline thread only), and how it served.
-  const Prefetch::Impl* prefetch = nullptr;
-  StateStore::PrefetchCounts prefetch_counts;
+  // How read-aheads served the batches' lookups (pipeline thread only).
+  StateStore::ReadAheadCounts read_ahead_counts;
 
   // Every write goes through here, so that no read-ahead outlives one.
   rocksdb::Status Write(rocksdb::WriteBatch& wb) {
@@ -180,9 +181,9 @@ struct StateStore::Impl {
   }
   // The read-ahead value of `key`, if there is one and nothing was written
   // since it was read; null otherwise (the caller reads the store). Counted.
-  const std::optional<std::string>* Prefetched(Cf cf, std::string_view key);
+  const std::optional<std::string>* Prefetched(const RocksReadAhead* ahead, Cf cf, std::string_view key);
 
-  ~Impl() {
+  ~StoreImpl() {
     if (poisoned) {
       // RocksDB must not touch a log whose write failed (Debian's build
       // asserts on it, even when closing): leave it to the process exit. What
@@ -198,7 +199,13 @@ struct StateStore::Impl {
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[c]; }
 };
 
-struct Prefetch::Impl {
+// The keys of a window's lookups, and after StateStore::Read their values.
+struct RocksReadAhead : public ReadAhead {
+  void Clear() override;
+  void AddResponse(std::string_view wave, std::string_view wijk, std::string_view response_id) override;
+  void AddRespondent(std::string_view wave, std::string_view wijk, const Digest256& respondent) override;
+  size_t size() const override { return keys[0].n + keys[1].n; }
+
   // The column families a record's lookups read.
   static constexpr Cf kCfs[2] = {kResponses, kRespondents};
   static int Slot(Cf cf) { return cf == kResponses ? 0 : cf == kRespondents ? 1 : -1; }
@@ -222,44 +229,38 @@ struct Prefetch::Impl {
   std::vector<rocksdb::Status> statuses;
 };
 
-const std::optional<std::string>* StateStore::Impl::Prefetched(Cf cf, std::string_view key) {
-  const int slot = Prefetch::Impl::Slot(cf);
-  if (prefetch != nullptr && slot >= 0) {
-    if (auto it = prefetch->values[slot].find(key); it != prefetch->values[slot].end()) {
+const std::optional<std::string>* StoreImpl::Prefetched(const RocksReadAhead* ahead, Cf cf,
+                                                        std::string_view key) {
+  const int slot = RocksReadAhead::Slot(cf);
+  if (ahead != nullptr && slot >= 0) {
+    if (auto it = ahead->values[slot].find(key); it != ahead->values[slot].end()) {
       // A batch written since may be one the caller no longer reads through.
-      if (writes.load(std::memory_order_acquire) == prefetch->writes_before) {
-        ++prefetch_counts.used;
+      if (writes.load(std::memory_order_acquire) == ahead->writes_before) {
+        ++read_ahead_counts.used;
         return &it->second;
       }
-      ++prefetch_counts.stale;
+      ++read_ahead_counts.stale;
       return nullptr;
     }
   }
-  ++prefetch_counts.direct;
+  ++read_ahead_counts.direct;
   return nullptr;
 }
 
-Prefetch::Prefetch() : impl_(std::make_unique<Impl>()) {}
-Prefetch::~Prefetch() = default;
-
-void Prefetch::Clear() {
+void RocksReadAhead::Clear() {
   for (int i = 0; i < 2; ++i) {
-    impl_->keys[i].n = 0;
-    impl_->values[i].clear();
+    keys[i].n = 0;
+    values[i].clear();
   }
 }
 
-void Prefetch::AddResponse(std::string_view wave, std::string_view wijk,
-                           std::string_view response_id) {
-  KeyOf(wave, wijk, response_id, &impl_->keys[0].Next());
+void RocksReadAhead::AddResponse(std::string_view wave, std::string_view wijk, std::string_view response_id) {
+  KeyOf(wave, wijk, response_id, &keys[0].Next());
 }
 
-void Prefetch::AddRespondent(std::string_view wave, std::string_view wijk,
-                             const Digest256& respondent) {
-  KeyOf(wave, wijk, IdOf(respondent), &impl_->keys[1].Next());
+void RocksReadAhead::AddRespondent(std::string_view wave, std::string_view wijk, const Digest256& respondent) {
+  KeyOf(wave, wijk, IdOf(respondent), &keys[1].Next());
 }
-
-size_t Prefetch::size() const { return impl_->keys[0].n + impl_->keys[1].n; }
 
 // A batch is its final value per key, per column family: reads through the
 // batch see its own writes (a record's dedup lookups must see the records
@@ -274,11 +275,11 @@ size_t Prefetch::size() const { return impl_->keys[0].n + impl_->keys[1].n; }
 // inserting a batch's keys into the memtable in random order cost another
 // third, because every insert searched the memtable's skip list from the top;
 // in key order each insert starts from where the previous one ended.
-struct StateBatch::Impl {
-  StateStore::Impl* store = nullptr;
+struct BatchImpl {
+  StoreImpl* store = nullptr;
   // A batch handed to StateStore::Commit on another thread and not yet
   // written: read through, unchanged (it is only read while being written).
-  const Impl* previous = nullptr;
+  const BatchImpl* previous = nullptr;
   absl::flat_hash_map<std::string_view, std::string_view> written[kCfCount];
   // Merge operands (column family `quality`), in the order they were added.
   // They are not read through the batch: only whole values are.
@@ -314,7 +315,7 @@ struct StateBatch::Impl {
     return std::string_view(out, s.size());
   }
 
-  absl::StatusOr<std::optional<std::string>> Get(Cf cf, const std::string& key) {
+  absl::StatusOr<std::optional<std::string>> Get(Cf cf, const std::string& key, const ReadAhead* ahead) {
     if (auto it = written[cf].find(key); it != written[cf].end()) {
       return std::optional<std::string>(std::string(it->second));
     }
@@ -323,7 +324,9 @@ struct StateBatch::Impl {
         return std::optional<std::string>(std::string(it->second));
       }
     }
-    if (const std::optional<std::string>* v = store->Prefetched(cf, key)) return *v;
+    if (const std::optional<std::string>* v = store->Prefetched(static_cast<const RocksReadAhead*>(ahead), cf, key)) {
+      return *v;
+    }
     std::string value;
     rocksdb::Status s = store->db->Get(store->read_options, store->cf(cf), key, &value);
     if (s.IsNotFound()) return std::optional<std::string>();
@@ -377,14 +380,39 @@ struct StateBatch::Impl {
   }
 };
 
-StateBatch::StateBatch(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-StateBatch::~StateBatch() = default;
+class RocksStateBatch : public StateBatch {
+ public:
+  explicit RocksStateBatch(std::unique_ptr<BatchImpl> impl) : impl_(std::move(impl)) {}
+  absl::StatusOr<std::optional<ResponseRecord>> GetResponse(std::string_view wave, std::string_view wijk,
+                                                            std::string_view response_id, const Methodology& m,
+                                                            const ReadAhead* ahead) override;
+  absl::StatusOr<RespondentRecord> GetRespondent(std::string_view wave, std::string_view wijk,
+                                                 const Digest256& respondent, const ReadAhead* ahead) override;
+  void PutCounted(const CountedResponse& r, std::string_view wijk, Outcome outcome) override;
+  void PutRejected(std::string_view wave, std::string_view wijk, std::string_view response_id, RejectReason reason,
+                   const Attribution& a, bool passed_checks) override;
+  void PutRespondent(std::string_view wave, std::string_view wijk, const Digest256& respondent,
+                     const RespondentRecord& record) override;
+  void PutAggregates(const StateKey& key, const WijkState& state, int indicator_count,
+                     const QualityTally& quality_change) override;
+  void PutOffset(const std::string& topic, int32_t partition, int64_t next_offset) override;
+  void PutMeta(std::string_view key, std::string_view value) override;
+  void PreviousWritten() override { impl_->previous = nullptr; }
+  int Count() const override { return impl_->ops; }
+  size_t ByteSize() const override { return impl_->bytes; }
+  BatchImpl& impl() { return *impl_; }
+  const BatchImpl& impl() const { return *impl_; }
 
-absl::StatusOr<std::optional<ResponseRecord>> StateBatch::GetResponse(std::string_view wave,
+ private:
+  std::unique_ptr<BatchImpl> impl_;
+};
+
+absl::StatusOr<std::optional<ResponseRecord>> RocksStateBatch::GetResponse(std::string_view wave,
                                                                       std::string_view wijk,
                                                                       std::string_view response_id,
-                                                                      const Methodology& m) {
-  absl::StatusOr<std::optional<std::string>> v = impl_->Get(kResponses, impl_->Key(wave, wijk, response_id));
+                                                                      const Methodology& m,
+                                                                      const ReadAhead* ahead) {
+  absl::StatusOr<std::optional<std::string>> v = impl_->Get(kResponses, impl_->Key(wave, wijk, response_id), ahead);
   if (!v.ok()) return v.status();
   if (!v->has_value()) return std::optional<ResponseRecord>();
   absl::StatusOr<ResponseRecord> rec = DecodeResponse(**v, wave, response_id, m);
@@ -392,10 +420,11 @@ absl::StatusOr<std::optional<ResponseRecord>> StateBatch::GetResponse(std::strin
   return std::optional<ResponseRecord>(std::move(*rec));
 }
 
-absl::StatusOr<RespondentRecord> StateBatch::GetRespondent(std::string_view wave,
+absl::StatusOr<RespondentRecord> RocksStateBatch::GetRespondent(std::string_view wave,
                                                            std::string_view wijk,
-                                                           const Digest256& respondent) {
-  absl::StatusOr<std::optional<std::string>> v = impl_->Get(kRespondents, impl_->Key(wave, wijk, IdOf(respondent)));
+                                                           const Digest256& respondent,
+                                                           const ReadAhead* ahead) {
+  absl::StatusOr<std::optional<std::string>> v = impl_->Get(kRespondents, impl_->Key(wave, wijk, IdOf(respondent)), ahead);
   if (!v.ok()) return v.status();
   RespondentRecord rec;
   if (!v->has_value()) return rec;
@@ -409,29 +438,18 @@ absl::StatusOr<RespondentRecord> StateBatch::GetRespondent(std::string_view wave
   return rec;
 }
 
-void StateBatch::PutCounted(const CountedResponse& r, std::string_view wijk, Outcome outcome) {
+void RocksStateBatch::PutCounted(const CountedResponse& r, std::string_view wijk, Outcome outcome) {
   EncodeCounted(r, outcome, &impl_->counted);
   impl_->Put(kResponses, impl_->Key(r.wave, wijk, r.response_id), impl_->counted);
 }
 
-void StateBatch::PutRejected(std::string_view wave, std::string_view wijk,
+void RocksStateBatch::PutRejected(std::string_view wave, std::string_view wijk,
                              std::string_view response_id, RejectReason reason,
                              const Attribution& a, bool passed_checks) {
   impl_->Put(kResponses, impl_->Key(wave, wijk, response_id), EncodeRejected(reason, a, passed_checks));
 }
 
-void StateBatch::PutErased(std::string_view wave, std::string_view wijk,
-                           std::string_view response_id, std::optional<UnixNanos> submitted_at) {
-  StoredResponse s;
-  s.set_outcome(static_cast<uint32_t>(Outcome::kAccepted));
-  s.set_erased(true);
-  s.set_passed_checks(true);
-  if (submitted_at) s.set_submitted_at(*submitted_at);
-  s.set_wijk_index(-1);
-  impl_->Put(kResponses, impl_->Key(wave, wijk, response_id), s);
-}
-
-void StateBatch::PutRespondent(std::string_view wave, std::string_view wijk,
+void RocksStateBatch::PutRespondent(std::string_view wave, std::string_view wijk,
                                const Digest256& respondent, const RespondentRecord& record) {
   RespondentEntry e;
   e.set_state(static_cast<uint32_t>(record.state));
@@ -440,7 +458,7 @@ void StateBatch::PutRespondent(std::string_view wave, std::string_view wijk,
   impl_->Put(kRespondents, impl_->Key(wave, wijk, IdOf(respondent)), e);
 }
 
-void StateBatch::PutAggregates(const StateKey& key, const WijkState& state, int indicator_count,
+void RocksStateBatch::PutAggregates(const StateKey& key, const WijkState& state, int indicator_count,
                                const QualityTally& quality_change) {
   const std::string k = KeyOf(key.wave, key.wijk);
   impl_->Put(kQuota, k, EncodeQuota(state));
@@ -448,25 +466,45 @@ void StateBatch::PutAggregates(const StateKey& key, const WijkState& state, int 
   if (!quality_change.Empty()) impl_->Merge(kQuality, k, EncodeQuality(quality_change));
 }
 
-void StateBatch::PutOffset(const std::string& topic, int32_t partition, int64_t next_offset) {
+void RocksStateBatch::PutOffset(const std::string& topic, int32_t partition, int64_t next_offset) {
   impl_->PutRaw(kOffsets, OffsetKey(topic, partition), EncodeOffset(next_offset));
 }
 
-void StateBatch::PutMeta(std::string_view key, std::string_view value) {
+void RocksStateBatch::PutMeta(std::string_view key, std::string_view value) {
   impl_->PutRaw(kMeta, std::string(key), value);
 }
 
-int StateBatch::Count() const { return impl_->ops; }
-size_t StateBatch::ByteSize() const { return impl_->bytes; }
+class RocksStateStore : public StateStore {
+ public:
+  explicit RocksStateStore(std::unique_ptr<StoreImpl> impl) : impl_(std::move(impl)) {}
+  const std::string& dir() const override { return impl_->dir; }
+  absl::StatusOr<OffsetMap> LoadOffsets() const override;
+  absl::Status LoadAggregates(const Methodology& m, FieldworkState& state) const override;
+  absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view key) const override;
+  std::unique_ptr<StateBatch> NewBatch(const StateBatch* previous) override;
+  absl::Status Commit(StateBatch& batch) override;
+  std::unique_ptr<ReadAhead> NewReadAhead() const override { return std::make_unique<RocksReadAhead>(); }
+  void Read(ReadAhead& ahead) const override;
+  ReadAheadCounts read_ahead_counts() const override { return impl_->read_ahead_counts; }
+  absl::Status ForEachResponse(const Methodology& m, const ResponseVisitor& visit) const override;
+  absl::Status ForEachRespondent(
+      const std::function<void(std::string_view, std::string_view, const RespondentRecord&)>& visit)
+      const override;
+  absl::Status ReplaceAggregates(const FieldworkState& state, int indicator_count,
+                                 std::string_view methodology_hash) override;
+  StoreStats Stats() const override;
+  absl::Status Resume() override;
+  bool IsOpen() const override;
+  int64_t FreeBytes() const override;
+  int64_t min_free_bytes() const override;
 
-StateStore::StateStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-StateStore::~StateStore() = default;
+ private:
+  std::unique_ptr<StoreImpl> impl_;
+};
 
-const std::string& StateStore::dir() const { return impl_->dir; }
-
-absl::StatusOr<std::unique_ptr<StateStore::Impl>> StateStore::OpenImpl(const StoreOptions& options) {
+absl::StatusOr<std::unique_ptr<StoreImpl>> OpenImpl(const StoreOptions& options) {
   namespace fs = std::filesystem;
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<StoreImpl>();
   impl->dir = options.dir;
   impl->options = options;
   const std::string& dir = options.dir;
@@ -596,12 +634,12 @@ absl::StatusOr<std::unique_ptr<StateStore::Impl>> StateStore::OpenImpl(const Sto
   return impl;
 }
 
-absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const StoreOptions& options) {
-  absl::StatusOr<std::unique_ptr<Impl>> impl = OpenImpl(options);
+absl::StatusOr<std::unique_ptr<StateStore>> OpenStateStore(const StoreOptions& options) {
+  absl::StatusOr<std::unique_ptr<StoreImpl>> impl = OpenImpl(options);
   if (!impl.ok()) return impl.status();
   const std::string& dir = options.dir;
   const bool exists = (*impl)->existed;
-  std::unique_ptr<StateStore> store(new StateStore(std::move(*impl)));
+  std::unique_ptr<StateStore> store = std::make_unique<RocksStateStore>(std::move(*impl));
   absl::StatusOr<std::optional<std::string>> version = store->GetMeta(kMetaSchemaVersion);
   if (!version.ok()) return version.status();
   if (!version->has_value()) {
@@ -635,7 +673,7 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const StoreOptions&
   return store;
 }
 
-absl::StatusOr<OffsetMap> StateStore::LoadOffsets() const {
+absl::StatusOr<OffsetMap> RocksStateStore::LoadOffsets() const {
   OffsetMap out;
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kOffsets)));
@@ -652,7 +690,7 @@ absl::StatusOr<OffsetMap> StateStore::LoadOffsets() const {
   return out;
 }
 
-absl::Status StateStore::LoadAggregates(const Methodology& m, FieldworkState& state) const {
+absl::Status RocksStateStore::LoadAggregates(const Methodology& m, FieldworkState& state) const {
   state.Clear();
   const int k = static_cast<int>(m.indicators.size());
   std::map<std::string, WijkState> loaded;
@@ -693,7 +731,7 @@ absl::Status StateStore::LoadAggregates(const Methodology& m, FieldworkState& st
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<std::string>> StateStore::GetMeta(std::string_view key) const {
+absl::StatusOr<std::optional<std::string>> RocksStateStore::GetMeta(std::string_view key) const {
   std::string value;
   rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kMeta),
                                      rocksdb::Slice(key.data(), key.size()), &value);
@@ -702,39 +740,37 @@ absl::StatusOr<std::optional<std::string>> StateStore::GetMeta(std::string_view 
   return std::optional<std::string>(std::move(value));
 }
 
-void StateBatch::PreviousWritten() { impl_->previous = nullptr; }
-
-std::unique_ptr<StateBatch> StateStore::NewBatch(const StateBatch* previous) {
-  auto impl = std::make_unique<StateBatch::Impl>();
+std::unique_ptr<StateBatch> RocksStateStore::NewBatch(const StateBatch* previous) {
+  auto impl = std::make_unique<BatchImpl>();
   impl->store = impl_.get();
   if (previous != nullptr) {
-    impl->previous = previous->impl_.get();
+    impl->previous = &static_cast<const RocksStateBatch*>(previous)->impl();
     // Sized like the batch before it: a growing map hashes every key again
     // each time it doubles (the batch before is only read while written).
     for (int cf = 0; cf < kCfCount; ++cf) impl->written[cf].reserve(impl->previous->written[cf].size());
   }
-  return std::unique_ptr<StateBatch>(new StateBatch(std::move(impl)));
+  return std::make_unique<RocksStateBatch>(std::move(impl));
 }
 
-absl::Status StateStore::Commit(StateBatch& batch) {
+absl::Status RocksStateStore::Commit(StateBatch& batch) {
   if (impl_->poisoned) {
     return absl::FailedPreconditionError(Cat("state directory ", impl_->dir, " is closed after a failed write"));
   }
-  rocksdb::WriteBatch wb = batch.impl_->Build();
+  rocksdb::WriteBatch wb = static_cast<RocksStateBatch&>(batch).impl().Build();
   rocksdb::Status s = impl_->Write(wb);
   if (!s.ok()) impl_->poisoned = true;
   return FromRocks(s, Cat("writing to state directory ", impl_->dir));
 }
 
-void StateStore::Read(Prefetch& prefetch) const {
-  Prefetch::Impl& p = *prefetch.impl_;
+void RocksStateStore::Read(ReadAhead& ahead) const {
+  RocksReadAhead& p = static_cast<RocksReadAhead&>(ahead);
   // Before the reads: a batch written after this may be missed by them.
   p.writes_before = impl_->writes.load(std::memory_order_acquire);
   std::vector<rocksdb::Slice>& keys = p.slices;
   std::vector<rocksdb::PinnableSlice>& values = p.found;
   std::vector<rocksdb::Status>& statuses = p.statuses;
   for (int slot = 0; slot < 2; ++slot) {
-    Prefetch::Impl::Keys& k = p.keys[slot];
+    RocksReadAhead::Keys& k = p.keys[slot];
     // Sorted and without repeats, as MultiGet reads best.
     std::sort(k.keys.begin(), k.keys.begin() + static_cast<std::ptrdiff_t>(k.n));
     keys.clear();
@@ -745,7 +781,7 @@ void StateStore::Read(Prefetch& prefetch) const {
     if (keys.empty()) continue;
     values.resize(keys.size());
     statuses.resize(keys.size());
-    impl_->db->MultiGet(impl_->read_options, impl_->cf(Prefetch::Impl::kCfs[slot]), keys.size(),
+    impl_->db->MultiGet(impl_->read_options, impl_->cf(RocksReadAhead::kCfs[slot]), keys.size(),
                         keys.data(), values.data(), statuses.data(), /*sorted_input=*/true);
     auto& out = p.values[slot];
     out.reserve(keys.size());
@@ -761,13 +797,7 @@ void StateStore::Read(Prefetch& prefetch) const {
   }
 }
 
-void StateStore::UsePrefetch(const Prefetch* prefetch) {
-  impl_->prefetch = prefetch != nullptr ? prefetch->impl_.get() : nullptr;
-}
-
-StateStore::PrefetchCounts StateStore::prefetch_counts() const { return impl_->prefetch_counts; }
-
-absl::Status StateStore::ForEachResponse(const Methodology& m, const ResponseVisitor& visit) const {
+absl::Status RocksStateStore::ForEachResponse(const Methodology& m, const ResponseVisitor& visit) const {
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kResponses)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -782,7 +812,7 @@ absl::Status StateStore::ForEachResponse(const Methodology& m, const ResponseVis
   return FromRocks(it->status(), "reading responses");
 }
 
-absl::Status StateStore::ForEachRespondent(
+absl::Status RocksStateStore::ForEachRespondent(
     const std::function<void(std::string_view, std::string_view, const RespondentRecord&)>& visit)
     const {
   std::unique_ptr<rocksdb::Iterator> it(
@@ -801,7 +831,7 @@ absl::Status StateStore::ForEachRespondent(
   return FromRocks(it->status(), "reading respondents");
 }
 
-absl::Status StateStore::ReplaceAggregates(const FieldworkState& state, int indicator_count,
+absl::Status RocksStateStore::ReplaceAggregates(const FieldworkState& state, int indicator_count,
                                            std::string_view methodology_hash) {
   rocksdb::WriteBatch wb;
   for (Cf cf : {kQuota, kStats, kQuality}) {
@@ -819,13 +849,13 @@ absl::Status StateStore::ReplaceAggregates(const FieldworkState& state, int indi
   return FromRocks(impl_->Write(wb), "replacing aggregates");
 }
 
-bool StateStore::IsOpen() const { return impl_ && impl_->db != nullptr && !impl_->poisoned; }
+bool RocksStateStore::IsOpen() const { return impl_ && impl_->db != nullptr && !impl_->poisoned; }
 
-int64_t StateStore::min_free_bytes() const { return impl_->options.min_free_bytes; }
+int64_t RocksStateStore::min_free_bytes() const { return impl_->options.min_free_bytes; }
 
-int64_t StateStore::FreeBytes() const { return FreeBytesAt(impl_->dir); }
+int64_t RocksStateStore::FreeBytes() const { return FreeBytesAt(impl_->dir); }
 
-StoreStats StateStore::Stats() const {
+StoreStats RocksStateStore::Stats() const {
   StoreStats st;
   if (!IsOpen()) return st;
   uint64_t v = 0;
@@ -850,6 +880,6 @@ StoreStats StateStore::Stats() const {
   return st;
 }
 
-absl::Status StateStore::Resume() { return FromRocks(impl_->db->Resume(), "resuming the state store"); }
+absl::Status RocksStateStore::Resume() { return FromRocks(impl_->db->Resume(), "resuming the state store"); }
 
 }  // namespace wijkpuls

@@ -304,7 +304,7 @@ class GroupMembership : public ::testing::Test {
     StoreOptions o{state_dir};
     o.read_only = true;
     std::map<std::string, std::string> out;
-    auto store = StateStore::Open(o);
+    auto store = OpenStateStore(o);
     EXPECT_TRUE(store.ok()) << store.status();
     if (!store.ok()) return out;
     absl::StatusOr<OffsetMap> offsets = (*store)->LoadOffsets();
@@ -544,7 +544,7 @@ void FillThroughRocksDb(const std::string& state_dir) {
     StoreOptions o{state_dir};
     o.write_buffer_bytes = 4 << 20;
     o.min_free_bytes = 0;
-    absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(o);
+    absl::StatusOr<std::unique_ptr<StateStore>> store = OpenStateStore(o);
     if (!store.ok()) _exit(2);
     std::mt19937_64 rng(7);
     std::string junk(16 << 10, '\0');
@@ -669,7 +669,7 @@ TEST_F(Faults, AStateDirectoryThatCannotBeOpenedOrIsNewerGivesAClearErrorAndExit
   const std::string config2 = Config(newer, "127.0.0.1:9", FreePort(), "crash-newer");
   {
     // A state written by a future release.
-    auto store = StateStore::Open(StoreOptions{newer.File("state")});
+    auto store = OpenStateStore(StoreOptions{newer.File("state")});
     ASSERT_TRUE(store.ok());
     auto b = (*store)->NewBatch();
     b->PutMeta("schema_version", "99");

@@ -104,7 +104,7 @@ void OpenStore(Env& e) {
   options.block_cache_bytes = 8 << 20;
   options.write_buffer_bytes = 4 << 20;
   options.sync_writes = false;
-  absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(options);
+  absl::StatusOr<std::unique_ptr<StateStore>> store = OpenStateStore(options);
   Require(store.ok(), "the state store opens");
   e.store = std::move(*store);
   const UnixNanos now = e.now;

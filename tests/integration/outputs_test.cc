@@ -209,7 +209,7 @@ TEST_F(SeasonRun, StoredStatisticsEqualARecomputationAndAnIndependentCount) {
   StoreOptions so;
   so.dir = dir_->File("state");
   so.read_only = true;
-  auto store = StateStore::Open(so);
+  auto store = OpenStateStore(so);
   ASSERT_TRUE(store.ok()) << store.status();
   const Methodology& m = DefaultMethodology();
   FieldworkState incremental;

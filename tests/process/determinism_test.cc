@@ -13,6 +13,7 @@
 #include "publish/views.h"
 #include "sim/simulator.h"
 #include "tests/support/test_support.h"
+#include "store/state_store.h"
 
 namespace wijkpuls {
 namespace {
@@ -29,7 +30,7 @@ struct Outcomes {
 // every 500 records, on a fresh state directory.
 Outcomes Feed(const std::vector<sim::SimRecord>& season, const std::vector<size_t>& order, int passes = 1) {
   testing::TempDir dir;
-  auto store = *StateStore::Open(StoreOptions{dir.File("state")});
+  auto store = *OpenStateStore(StoreOptions{dir.File("state")});
   Pseudonymiser p = *Pseudonymiser::FromKey(std::string(32, 'k'));
   RecordProcessor processor(DefaultMethodology(), DefaultDistricts(), p, [] { return testing::Local("2026-06-01 00:00:00"); },
                             ProcessorOptions{});

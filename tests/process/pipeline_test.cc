@@ -12,6 +12,7 @@
 
 #include "sim/simulator.h"
 #include "tests/support/test_support.h"
+#include "store/state_store.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
 namespace wijkpuls {
@@ -185,7 +186,7 @@ struct Rig {
   CommitWatcher watcher;
 
   std::unique_ptr<Pipeline> Make(PipelineOptions po) {
-    if (!store) store = *StateStore::Open(StoreOptions{dir.File("state")});
+    if (!store) store = *OpenStateStore(StoreOptions{dir.File("state")});
     auto p = std::make_unique<Pipeline>(
         *store, std::make_shared<const Methodology>(DefaultMethodology()),
         std::make_shared<const DistrictRegister>(DefaultDistricts()), pseudonymiser,
@@ -332,7 +333,7 @@ TEST(Pipeline, TheSecondThreadReadsEveryLookupAhead) {
   std::atomic<bool> stop{false};
   ASSERT_TRUE(p->Run(source, stop).ok());
   EXPECT_EQ(p->records_committed(), 20);
-  const StateStore::PrefetchCounts counts = rig.store->prefetch_counts();
+  const StateStore::ReadAheadCounts counts = rig.store->read_ahead_counts();
   EXPECT_EQ(counts.used, 16u * 3 + 4);
   EXPECT_EQ(counts.stale, 0u);
   EXPECT_EQ(counts.direct, 0u);

@@ -10,6 +10,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "process/rebuild.h"
 #include "tests/support/test_support.h"
+#include "store/state_store.h"
 #include "model/text.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
@@ -23,7 +24,7 @@ using testing::Local;
 class Processor : public ::testing::Test {
  protected:
   Processor()
-      : store_(*StateStore::Open(StoreOptions{dir_.File("state")})),
+      : store_(*OpenStateStore(StoreOptions{dir_.File("state")})),
         pseudonymiser_(*Pseudonymiser::FromKey(std::string(32, 'k'))),
         processor_(DefaultMethodology(), DefaultDistricts(), pseudonymiser_,
                    [] { return Local("2026-01-01 00:00:00"); }, ProcessorOptions{}),
@@ -188,7 +189,7 @@ TEST_F(Processor, BothOrdersOfResponseAndWithdrawalEndInTheSameState) {
   const WijkState one = *state_.Find(StateKey{"2024", "cool"});
 
   testing::TempDir other;
-  auto store = *StateStore::Open(StoreOptions{other.File("state")});
+  auto store = *OpenStateStore(StoreOptions{other.File("state")});
   RecordProcessor p(DefaultMethodology(), DefaultDistricts(), pseudonymiser_, [] { return Local("2026-01-01 00:00:00"); },
                     ProcessorOptions{});
   auto batch = store->NewBatch();
@@ -299,7 +300,7 @@ TEST(ProcessorOrder, AWithdrawnRespondentsResponsesEndTheSameWhateverTheOrder) {
         std::vector<std::pair<std::string, std::string>> order = last;
         order.insert(order.begin() + static_cast<long>(at), {withdrawals, withdrawal(named)});
         testing::TempDir dir;
-        auto store = *StateStore::Open(StoreOptions{dir.File("state")});
+        auto store = *OpenStateStore(StoreOptions{dir.File("state")});
         RecordProcessor p(DefaultMethodology(), DefaultDistricts(), pseudonymiser,
                           [] { return Local("2026-01-01 00:00:00"); }, ProcessorOptions{});
         auto batch = store->NewBatch();
@@ -484,7 +485,7 @@ TEST_F(Processor, ARecordPreparedBeforeARegisterReloadIsCheckedAgainstTheNewRegi
   EXPECT_FALSE(prepared.check.reason.has_value());  // "cool" is in the register it was checked against
 
   processor_.SetDistricts(*without_cool);
-  absl::StatusOr<RecordResult> result = processor_.Apply(r, prepared, *batch_, state_, dirty_);
+  absl::StatusOr<RecordResult> result = processor_.Apply(r, prepared, *batch_, nullptr, state_, dirty_);
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->reason, RejectReason::kUnknownWijk);
   EXPECT_EQ(Cell().accepted, 0);
@@ -494,7 +495,7 @@ TEST_F(Processor, ARecordPreparedBeforeARegisterReloadIsCheckedAgainstTheNewRegi
   const std::string value2 = Response("r-31", "INV-31").SerializeAsString();
   SourceRecord r2{"wijkprofiel.responses.v1", 0, 2, "cool", value2, ""};
   processor_.Prepare(r2, DefaultDistricts(), Local("2026-01-01 00:00:00"), prepared);
-  result = processor_.Apply(r2, prepared, *batch_, state_, dirty_);
+  result = processor_.Apply(r2, prepared, *batch_, nullptr, state_, dirty_);
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->outcome, Outcome::kAccepted);
   EXPECT_EQ(Cell().accepted, 1);

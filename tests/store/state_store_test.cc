@@ -22,7 +22,7 @@ using testing::DefaultMethodology;
 using testing::TempDir;
 
 std::unique_ptr<StateStore> Open(const std::string& dir) {
-  absl::StatusOr<std::unique_ptr<StateStore>> s = StateStore::Open(StoreOptions{dir});
+  absl::StatusOr<std::unique_ptr<StateStore>> s = OpenStateStore(StoreOptions{dir});
   EXPECT_TRUE(s.ok()) << s.status();
   return s.ok() ? std::move(*s) : nullptr;
 }
@@ -131,27 +131,27 @@ TEST(StateStore, ALookupReadAheadIsUsedOnlyWhileNothingWasWrittenSince) {
     b->PutRejected("2024", "cool", "stored", RejectReason::kNoConsent, Attribution{}, false);
     ASSERT_TRUE(s->Commit(*b).ok());
   }
-  Prefetch ahead;
+  std::unique_ptr<ReadAhead> owner = s->NewReadAhead();
+  ReadAhead& ahead = *owner;
   for (const char* id : {"stored", "later", "mine", "writing"}) ahead.AddResponse("2024", "cool", id);
   ahead.AddRespondent("2024", "cool", who);
   ahead.AddRespondent("2024", "", who);
   ahead.AddResponse("2024", "cool", "stored");  // twice: read once
   EXPECT_EQ(ahead.size(), 7u);
   s->Read(ahead);
-  s->UsePrefetch(&ahead);
 
   std::unique_ptr<StateBatch> writing = s->NewBatch();
   writing->PutRejected("2024", "cool", "writing", RejectReason::kNoConsent, Attribution{}, false);
   std::unique_ptr<StateBatch> b = s->NewBatch(writing.get());
   b->PutRejected("2024", "cool", "mine", RejectReason::kNoConsent, Attribution{}, false);
-  EXPECT_TRUE(b->GetResponse("2024", "cool", "stored", m)->has_value());
-  EXPECT_FALSE(b->GetResponse("2024", "cool", "later", m)->has_value());
-  EXPECT_EQ(b->GetRespondent("2024", "", who)->state, RespondentState::kUnseen);
+  EXPECT_TRUE(b->GetResponse("2024", "cool", "stored", m, &ahead)->has_value());
+  EXPECT_FALSE(b->GetResponse("2024", "cool", "later", m, &ahead)->has_value());
+  EXPECT_EQ(b->GetRespondent("2024", "", who, &ahead)->state, RespondentState::kUnseen);
   // Read ahead as absent, but written since, in this batch and the one before.
-  EXPECT_TRUE(b->GetResponse("2024", "cool", "mine", m)->has_value());
-  EXPECT_TRUE(b->GetResponse("2024", "cool", "writing", m)->has_value());
-  EXPECT_EQ(s->prefetch_counts().used, 3u);
-  EXPECT_EQ(s->prefetch_counts().stale, 0u);
+  EXPECT_TRUE(b->GetResponse("2024", "cool", "mine", m, &ahead)->has_value());
+  EXPECT_TRUE(b->GetResponse("2024", "cool", "writing", m, &ahead)->has_value());
+  EXPECT_EQ(s->read_ahead_counts().used, 3u);
+  EXPECT_EQ(s->read_ahead_counts().stale, 0u);
 
   // Another batch is written: "later" is stored now, and the read-ahead's
   // "absent" is out of date.
@@ -160,21 +160,20 @@ TEST(StateStore, ALookupReadAheadIsUsedOnlyWhileNothingWasWrittenSince) {
     other->PutRejected("2024", "cool", "later", RejectReason::kNoConsent, Attribution{}, false);
     ASSERT_TRUE(s->Commit(*other).ok());
   }
-  EXPECT_TRUE(b->GetResponse("2024", "cool", "later", m)->has_value());
-  EXPECT_EQ(b->GetRespondent("2024", "cool", who)->state, RespondentState::kUnseen);
-  EXPECT_EQ(s->prefetch_counts().used, 3u);
-  EXPECT_EQ(s->prefetch_counts().stale, 2u);
+  EXPECT_TRUE(b->GetResponse("2024", "cool", "later", m, &ahead)->has_value());
+  EXPECT_EQ(b->GetRespondent("2024", "cool", who, &ahead)->state, RespondentState::kUnseen);
+  EXPECT_EQ(s->read_ahead_counts().used, 3u);
+  EXPECT_EQ(s->read_ahead_counts().stale, 2u);
 
   // Read again, it is current; without it, the store is read directly.
   ahead.Clear();
   ahead.AddResponse("2024", "cool", "later");
   s->Read(ahead);
+  EXPECT_TRUE(b->GetResponse("2024", "cool", "later", m, &ahead)->has_value());
+  EXPECT_EQ(s->read_ahead_counts().used, 4u);
   EXPECT_TRUE(b->GetResponse("2024", "cool", "later", m)->has_value());
-  EXPECT_EQ(s->prefetch_counts().used, 4u);
-  s->UsePrefetch(nullptr);
-  EXPECT_TRUE(b->GetResponse("2024", "cool", "later", m)->has_value());
-  EXPECT_EQ(s->prefetch_counts().used, 4u);
-  EXPECT_EQ(s->prefetch_counts().direct, 1u);
+  EXPECT_EQ(s->read_ahead_counts().used, 4u);
+  EXPECT_EQ(s->read_ahead_counts().direct, 1u);
 }
 
 // A counted response with every optional field set.
@@ -311,7 +310,7 @@ TEST(StateStore, TheQualityChangesOfManyBatchesAddUpThroughFlushesCompactionsAnd
   std::mt19937_64 rng(3);
   std::vector<CountedResponse> counted;
   for (int part = 0; part < 2; ++part) {
-    absl::StatusOr<std::unique_ptr<StateStore>> s = StateStore::Open(o);
+    absl::StatusOr<std::unique_ptr<StateStore>> s = OpenStateStore(o);
     ASSERT_TRUE(s.ok()) << s.status();
     for (int batch = 0; batch < 300; ++batch) {
       QualityTally change;
@@ -376,7 +375,7 @@ TEST(StateStore, AVersionOneDirectoryIsUpgradedWhenOpenedForWriting) {
   {
     StoreOptions read_only{dir.File("state")};
     read_only.read_only = true;
-    absl::StatusOr<std::unique_ptr<StateStore>> s = StateStore::Open(read_only);
+    absl::StatusOr<std::unique_ptr<StateStore>> s = OpenStateStore(read_only);
     ASSERT_TRUE(s.ok()) << s.status();
     EXPECT_EQ(**(*s)->GetMeta(store::kMetaSchemaVersion), "1");  // reading writes nothing
   }
@@ -443,7 +442,7 @@ TEST(StateStore, CountsBlockCacheHitsAndMissesByKindOfBlock) {
 TEST(StateStore, ASecondOpenIsRefusedWhileTheFirstHoldsTheLock) {
   TempDir dir;
   std::unique_ptr<StateStore> first = Open(dir.File("state"));
-  absl::StatusOr<std::unique_ptr<StateStore>> second = StateStore::Open(StoreOptions{dir.File("state")});
+  absl::StatusOr<std::unique_ptr<StateStore>> second = OpenStateStore(StoreOptions{dir.File("state")});
   ASSERT_FALSE(second.ok());
   EXPECT_TRUE(Contains(MessageOf(second.status()), "is in use by another process")) << second.status();
 }
@@ -456,7 +455,7 @@ TEST(StateStore, ANewerSchemaIsRefused) {
     b->PutMeta(store::kMetaSchemaVersion, std::to_string(store::kSchemaVersion + 1));
     ASSERT_TRUE(s->Commit(*b).ok());
   }
-  absl::StatusOr<std::unique_ptr<StateStore>> s = StateStore::Open(StoreOptions{dir.File("state")});
+  absl::StatusOr<std::unique_ptr<StateStore>> s = OpenStateStore(StoreOptions{dir.File("state")});
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(absl::IsFailedPrecondition(s.status()));
   EXPECT_TRUE(Contains(MessageOf(s.status()), "newer than this wijkpuls")) << s.status();
@@ -465,7 +464,7 @@ TEST(StateStore, ANewerSchemaIsRefused) {
 TEST(StateStore, AForeignDirectoryIsRefused) {
   TempDir dir;
   testing::WriteFile(dir.File("notes.txt"), "hello");
-  absl::StatusOr<std::unique_ptr<StateStore>> s = StateStore::Open(StoreOptions{dir.path()});
+  absl::StatusOr<std::unique_ptr<StateStore>> s = OpenStateStore(StoreOptions{dir.path()});
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(Contains(MessageOf(s.status()), "is not empty but holds no wijkpuls state")) << s.status();
 }
@@ -479,7 +478,7 @@ TEST(StateStore, BelowTheFreeSpaceFloorItIsNotOpenedForWriting) {
   o.min_free_bytes = int64_t{1} << 62;  // more than any disk has free
   for (const std::string& path : {dir.File("state"), dir.File("new/state")}) {
     o.dir = path;
-    absl::StatusOr<std::unique_ptr<StateStore>> s = StateStore::Open(o);
+    absl::StatusOr<std::unique_ptr<StateStore>> s = OpenStateStore(o);
     ASSERT_FALSE(s.ok()) << path;
     EXPECT_TRUE(absl::IsResourceExhausted(s.status())) << s.status();
     EXPECT_TRUE(Contains(MessageOf(s.status()), Cat("state directory ", path, ": only "))) << s.status();
@@ -488,13 +487,13 @@ TEST(StateStore, BelowTheFreeSpaceFloorItIsNotOpenedForWriting) {
   EXPECT_FALSE(std::filesystem::exists(dir.File("new")));  // nothing was created
   o.dir = dir.File("state");
   o.read_only = true;  // reading writes nothing
-  EXPECT_TRUE(StateStore::Open(o).ok());
+  EXPECT_TRUE(OpenStateStore(o).ok());
 }
 
 TEST(StateStore, ADirectoryThatCannotBeCreatedGivesAClearError) {
   TempDir dir;
   testing::WriteFile(dir.File("file"), "x");  // a file where a folder should be
-  absl::StatusOr<std::unique_ptr<StateStore>> s = StateStore::Open(StoreOptions{dir.File("file/state")});
+  absl::StatusOr<std::unique_ptr<StateStore>> s = OpenStateStore(StoreOptions{dir.File("file/state")});
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(Contains(MessageOf(s.status()), dir.File("file/state"))) << s.status();
   EXPECT_TRUE(Contains(MessageOf(s.status()), "cannot be created")) << s.status();
