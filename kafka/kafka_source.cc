@@ -26,6 +26,54 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
   std::set<TopicPartition> at_end;
   std::atomic<bool> disconnected{false};
   bool closed = false;
+  // Set while the group has another member: this instance holds only some of
+  // the input partitions and pauses them all (it would count a part of the
+  // wijken, and publish gebied and city figures of that part).
+  std::string shared_group;
+
+  // How many partitions the input topics have (metadata); -1 when unknown.
+  int TopicPartitions(RdKafka::KafkaConsumer* c) const {
+    RdKafka::Metadata* md = nullptr;
+    if (c->metadata(true, nullptr, &md, 5000) != RdKafka::ERR_NO_ERROR) return -1;
+    std::unique_ptr<RdKafka::Metadata> owned(md);
+    int n = 0;
+    for (const RdKafka::TopicMetadata* t : *md->topics()) {
+      if (t->topic() == settings.topics.responses || t->topic() == settings.topics.withdrawals) {
+        n += static_cast<int>(t->partitions()->size());
+      }
+    }
+    return n;
+  }
+
+  // After an assignment: alone in the group, or paused.
+  void CheckAlone(RdKafka::KafkaConsumer* c) {
+    const int total = TopicPartitions(c);
+    const int held = static_cast<int>(assigned.size());
+    if (total < 0 || held >= total) {
+      if (!shared_group.empty()) spdlog::info("the consumer holds every input partition again: consuming");
+      shared_group.clear();
+      // A partition paused while the group was shared stays paused through
+      // a new assignment (librdkafka keeps the flag): resume them all.
+      Pause(c, /*resume=*/true);
+      return;
+    }
+    shared_group = Cat("group ", settings.group_id, " has another member: this instance holds ", held, " of the ",
+                       total, " input partitions, and wijkpuls runs as one instance per group; consumption "
+                       "is paused until the other member leaves");
+    spdlog::error("{}", shared_group);
+    Pause(c);
+  }
+
+  void Pause(RdKafka::KafkaConsumer* c, bool resume = false) {
+    std::vector<RdKafka::TopicPartition*> tps;
+    for (const TopicPartition& tp : assigned) tps.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition));
+    if (resume) {
+      c->resume(tps);
+    } else {
+      c->pause(tps);
+    }
+    RdKafka::TopicPartition::destroy(tps);
+  }
 
   static std::vector<TopicPartition> ToList(const std::vector<RdKafka::TopicPartition*>& ps) {
     std::vector<TopicPartition> out;
@@ -47,6 +95,7 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
                      it == stored.end() ? std::string("beginning") : std::to_string(it->second));
       }
       c->assign(partitions);
+      CheckAlone(c);
     } else {
       handler->OnRevoke(ToList(partitions));
       for (RdKafka::TopicPartition* p : partitions) {
@@ -169,6 +218,7 @@ void KafkaSource::Rewind(const OffsetMap& offsets) {
   RdKafka::ErrorCode code = impl_->consumer->assign(tps);
   if (code != RdKafka::ERR_NO_ERROR) spdlog::error("rewinding the consumer: {}", RdKafka::err2str(code));
   RdKafka::TopicPartition::destroy(tps);
+  if (!impl_->shared_group.empty()) impl_->Pause(impl_->consumer.get());
 }
 
 void KafkaSource::Committed(const OffsetMap& offsets) {
@@ -182,7 +232,7 @@ void KafkaSource::Committed(const OffsetMap& offsets) {
 }
 
 bool KafkaSource::AtEnd() const {
-  if (impl_->assigned.empty()) return false;
+  if (impl_->assigned.empty() || !impl_->shared_group.empty()) return false;
   for (const TopicPartition& tp : impl_->assigned) {
     if (!impl_->at_end.count(tp)) return false;
   }
@@ -208,6 +258,7 @@ std::vector<PartitionProgress> KafkaSource::Progress() const {
 
 bool KafkaSource::Assigned() const { return !impl_->assigned.empty(); }
 bool KafkaSource::Disconnected() const { return impl_->disconnected; }
+std::string KafkaSource::SharedGroup() const { return impl_->shared_group; }
 
 void KafkaSource::Close() {
   if (impl_->closed || !impl_->consumer) return;

@@ -1,13 +1,12 @@
 #include "process/pipeline.h"
 
-#include <pthread.h>
-
 #include <thread>
 
 #include "model/log.h"
 #include "model/text.h"
+#include "process/job_thread.h"
+#include "process/rejection.h"
 #include "validate/wire.h"
-#include "wijkpuls/v1/wijkpuls.pb.h"
 
 namespace wijkpuls {
 namespace {
@@ -44,59 +43,6 @@ void ReadWindow::Add(const SourceRecord& r) {
   s.header_bytes = r.header_bytes;
   s.prepared.done = false;
 }
-
-// A thread that runs one job at a time, handed over by the pipeline thread.
-class JobThread {
- public:
-  explicit JobThread(const char* name) : name_(name), thread_([this] { Loop(); }) {}
-  ~JobThread() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      quit_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  // Runs `job` on the thread; the previous one must be finished (Wait).
-  void Submit(std::function<void()> job) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      job_ = std::move(job);
-    }
-    cv_.notify_all();
-  }
-  // Returns once the submitted job (if any) is finished.
-  void Wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return !job_; });
-  }
-  bool Idle() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return !job_;
-  }
-
- private:
-  void Loop() {
-    pthread_setname_np(pthread_self(), name_);  // in top -H and perf
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      cv_.wait(lock, [this] { return quit_ || job_; });
-      if (quit_) return;
-      lock.unlock();
-      job_();  // only this thread touches job_ while it is set
-      lock.lock();
-      job_ = nullptr;
-      cv_.notify_all();
-    }
-  }
-
-  const char* name_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::function<void()> job_;
-  bool quit_ = false;
-  std::thread thread_;  // last: starts after the rest is initialised
-};
 
 // A batch handed to the commit thread, and what becomes visible once it is
 // written.
@@ -181,23 +127,7 @@ void Pipeline::Publish() {
 }
 
 void Pipeline::DeadLetter(const SourceRecord& record, const RecordResult& result) {
-  v1::Rejection rej;
-  rej.set_reason(ToWire(*result.reason));
-  rej.set_detail(result.detail);
-  rej.set_source_topic(std::string(record.topic));
-  rej.set_source_partition(record.partition);
-  rej.set_source_offset(record.offset);
-  rej.set_original(std::string(record.value));
-  rej.set_response_id(result.response_id);
-  rej.set_original_content_type(std::string(record.content_type));
-  OutgoingRecord out;
-  out.topic = processor_.options().rejected_topic;
-  out.key = std::string(record.key);
-  out.value = rej.SerializeAsString();
-  out.headers = {{"wijkpuls-reason", std::string(WireName(*result.reason))},
-                 {"wijkpuls-source", Cat(record.topic, "/", record.partition, "/", record.offset)},
-                 {"content-type", "application/x-protobuf"}};
-  dead_letters_.Send(std::move(out));
+  dead_letters_.Send(RejectionRecord(record, result, processor_.options().rejected_topic));
   spdlog::debug("{}/{}/{}: rejected {}: {}", record.topic, record.partition, record.offset,
                 WireName(*result.reason), result.detail);
 }
@@ -425,7 +355,9 @@ void Pipeline::ReportProgress() {
   } else {
     health_.Clear("kafka");
   }
-  if (!source_->Assigned()) {
+  if (const std::string shared = source_->SharedGroup(); !shared.empty()) {
+    health_.Set("consumer", shared);
+  } else if (!source_->Assigned()) {
     health_.Set("consumer", "no input partitions assigned (yet)", /*log=*/Clock_::now() - started_ > std::chrono::seconds(30));
   } else if (lag > 0 && Clock_::now() - last_commit_ > options_.stall_after) {
     health_.Set("consumer", Cat("stalled: ", lag, " records behind and nothing committed for ",

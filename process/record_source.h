@@ -52,6 +52,11 @@ class RecordSource {
   virtual bool Assigned() const = 0;
   // Brokers unreachable (Kafka) as last reported.
   virtual bool Disconnected() const { return false; }
+  // Why the source holds back what it has been given (empty: it does not).
+  // Kafka: the consumer group has another member, so this instance holds only
+  // some of the input partitions; wijkpuls runs as one instance per group
+  // (docs/guarantees.md), so it consumes nothing until it holds them all.
+  virtual std::string SharedGroup() const { return ""; }
   virtual void Close() = 0;
 };
 

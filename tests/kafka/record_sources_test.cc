@@ -9,6 +9,7 @@
 #include "kafka/kafka_source.h"
 #include "kafka/mock_cluster.h"
 #include "sim/season_output.h"
+#include "model/text.h"
 #include "tests/support/test_support.h"
 #include "model/digest.h"
 
@@ -96,6 +97,66 @@ TEST(KafkaSource, ARecordCarriesItsKeyValueContentTypeAndTheBytesOfItsHeaders) {
                                                   std::string("trace").size() + 1000));
   EXPECT_EQ(RecordBytes(*r), static_cast<int64_t>(key.size() + value.size()) + r->header_bytes);
   (*source)->Close();
+}
+
+// wijkpuls runs as one instance per consumer group (issue 19, item 5): a
+// second member would take half of the partitions without their state and
+// publish gebied and city figures of a part. A member that holds only some of
+// the input partitions says so and consumes nothing; once alone again, it
+// reads everything.
+TEST(KafkaSource, AMemberThatSharesItsGroupPausesUntilItIsAloneAgain) {
+  absl::StatusOr<std::unique_ptr<MockCluster>> cluster = MockCluster::Start(1);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  KafkaSettings settings;
+  settings.brokers = (*cluster)->bootstrap();
+  settings.group_id = "shared-group-test";
+  settings.consumer_properties["session.timeout.ms"] = "6000";
+  settings.consumer_properties["heartbeat.interval.ms"] = "500";
+  ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.responses, 4).ok());
+  ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.withdrawals, 2).ok());
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  ASSERT_EQ(conf->set("bootstrap.servers", settings.brokers, err), RdKafka::Conf::CONF_OK) << err;
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
+  ASSERT_TRUE(producer) << err;
+  for (int p = 0; p < 4; ++p) {
+    std::string value = "x";
+    ASSERT_EQ(producer->produce(settings.topics.responses, p, RdKafka::Producer::RK_MSG_COPY, value.data(), value.size(),
+                                nullptr, 0, 0, nullptr, nullptr),
+              RdKafka::ERR_NO_ERROR);
+  }
+  ASSERT_EQ(producer->flush(10000), RdKafka::ERR_NO_ERROR);
+
+  FromTheBeginning handler;
+  KafkaSettings first_settings = settings, second_settings = settings;
+  first_settings.group_instance_id = "first";
+  second_settings.group_instance_id = "second";
+  absl::StatusOr<std::unique_ptr<KafkaSource>> first = KafkaSource::Make(first_settings, &handler);
+  absl::StatusOr<std::unique_ptr<KafkaSource>> second = KafkaSource::Make(second_settings, &handler);
+  ASSERT_TRUE(first.ok() && second.ok());
+  int read = 0;
+  auto poll_both = [&] {
+    for (auto* s : {first->get(), second->get()}) read += s->Poll(std::chrono::milliseconds(50)).has_value();
+  };
+  ASSERT_TRUE(testing::WaitFor([&] {
+    poll_both();
+    return !(*first)->SharedGroup().empty() && !(*second)->SharedGroup().empty();
+  }, std::chrono::seconds(60)))
+      << "first: " << (*first)->SharedGroup() << "; second: " << (*second)->SharedGroup();
+  EXPECT_TRUE(Contains((*first)->SharedGroup(), "of the 6 input partitions")) << (*first)->SharedGroup();
+  // Paused: nothing is read, though every partition has a record.
+  for (int i = 0; i < 20; ++i) poll_both();
+  EXPECT_EQ(read, 0);
+  EXPECT_FALSE((*first)->AtEnd());
+
+  (*second)->Close();
+  second->reset();
+  ASSERT_TRUE(testing::WaitFor([&] {
+    read += (*first)->Poll(std::chrono::milliseconds(100)).has_value();
+    return (*first)->SharedGroup().empty() && read == 4;
+  }, std::chrono::seconds(60)))
+      << (*first)->SharedGroup() << ", read " << read;
+  (*first)->Close();
 }
 
 // A replay counts what the same record produced to Kafka counts: the

@@ -9,6 +9,7 @@
 
 #include "google/protobuf/util/json_util.h"
 #include "process/rebuild.h"
+#include "process/rejection.h"
 #include "tests/support/test_support.h"
 #include "store/state_store.h"
 #include "model/text.h"
@@ -499,6 +500,45 @@ TEST_F(Processor, ARecordPreparedBeforeARegisterReloadIsCheckedAgainstTheNewRegi
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->outcome, Outcome::kAccepted);
   EXPECT_EQ(Cell().accepted, 1);
+}
+
+}  // namespace
+}  // namespace wijkpuls
+
+namespace wijkpuls {
+namespace {
+
+// A dead letter carries the original bytes, the reason by its wire name, and
+// where the record came from, as the contract's Rejection and as headers.
+TEST(RejectionRecord, CarriesTheOriginalTheReasonAndTheSource) {
+  SourceRecord record;
+  record.topic = "wijkprofiel.responses.v1";
+  record.partition = 3;
+  record.offset = 41;
+  record.key = "r-1";
+  record.value = "not a response";
+  record.content_type = "application/json";
+  RecordResult result;
+  result.reason = RejectReason::kDecodeError;
+  result.detail = "not JSON";
+  result.response_id = "r-1";
+  const OutgoingRecord out = RejectionRecord(record, result, "rejected.v1");
+  EXPECT_EQ(out.topic, "rejected.v1");
+  EXPECT_EQ(out.key, "r-1");
+  v1::Rejection rej;
+  ASSERT_TRUE(rej.ParseFromString(out.value));
+  EXPECT_EQ(rej.reason(), v1::DECODE_ERROR);
+  EXPECT_EQ(rej.detail(), "not JSON");
+  EXPECT_EQ(rej.original(), "not a response");
+  EXPECT_EQ(rej.source_topic(), "wijkprofiel.responses.v1");
+  EXPECT_EQ(rej.source_partition(), 3);
+  EXPECT_EQ(rej.source_offset(), 41);
+  EXPECT_EQ(rej.original_content_type(), "application/json");
+  const std::vector<std::pair<std::string, std::string>> headers = {
+      {"wijkpuls-reason", "DECODE_ERROR"},
+      {"wijkpuls-source", "wijkprofiel.responses.v1/3/41"},
+      {"content-type", "application/x-protobuf"}};
+  EXPECT_EQ(out.headers, headers);
 }
 
 }  // namespace
