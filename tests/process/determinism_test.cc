@@ -11,6 +11,7 @@
 
 #include "process/record_processor.h"
 #include "publish/views.h"
+#include "score/global_stage.h"
 #include "sim/simulator.h"
 #include "tests/support/test_support.h"
 #include "store/state_store.h"
@@ -138,6 +139,48 @@ TEST(Determinism, AnotherInterleavingOfPartitionsGivesTheSameOutcomesAndState) {
           << u.level << "/" << u.unit;
     }
   }
+}
+
+// The global stage's premise (docs/design.md, "Several instances"): a task
+// per responses partition, each given its partition's responses and every
+// withdrawal (withdrawals reach every owner), makes states whose sum is the
+// state one pipeline makes of all records: every quota cell, statistic,
+// quality count and watermark, and so every published view.
+TEST(Determinism, TheSumOfPerPartitionStatesIsTheStateOfOnePipeline) {
+  const std::vector<sim::SimRecord>& season = Season();
+  std::vector<size_t> all(season.size());
+  std::iota(all.begin(), all.end(), 0);
+  const Outcomes whole = Feed(season, all);
+  std::map<int32_t, std::vector<size_t>> by_task;
+  int withdrawals = 0;
+  for (size_t i = 0; i < season.size(); ++i) {
+    if (season[i].topic == "wijkprofiel.responses.v1") {
+      by_task[season[i].partition].push_back(i);
+    } else {
+      ++withdrawals;
+    }
+  }
+  ASSERT_GT(by_task.size(), 4u);
+  ASSERT_GT(withdrawals, 10);
+  for (auto& [task, order] : by_task) {
+    for (size_t i = 0; i < season.size(); ++i) {
+      if (season[i].topic != "wijkprofiel.responses.v1") order.push_back(i);  // after its responses
+    }
+  }
+  GlobalStage stage;
+  for (const auto& [task, order] : by_task) {
+    const Outcomes part = Feed(season, order);
+    for (const auto& [key, state] : part.state.wijken()) {
+      ASSERT_TRUE(stage.Put(task, key, SummaryPosition{static_cast<int64_t>(order.size()), withdrawals}, state));
+    }
+  }
+  const FieldworkState sum = stage.Sum();
+  EXPECT_EQ(sum.wijken().size(), whole.state.wijken().size());
+  for (const auto& [key, state] : whole.state.wijken()) {
+    ASSERT_NE(sum.Find(key), nullptr) << key.wave << "/" << key.wijk;
+    EXPECT_TRUE(*sum.Find(key) == *state) << key.wave << "/" << key.wijk;
+  }
+  EXPECT_TRUE(sum == whole.state);
 }
 
 }  // namespace
