@@ -40,8 +40,14 @@ reports() {
   return $found
 }
 
-# The unit test binaries (tests/CMakeLists.txt, LABELS unit) and the binary.
-unit_tests=(validate_test score_test store_test ingest_test app_test sim_test)
+# The unit test binaries and the binary. The list is read from tests/CMakeLists.txt
+# (every wijkpuls_test with LABELS unit), so that a renamed or new test
+# binary cannot fall out of it (ingest_test, gone with the folder split, did).
+mapfile -t unit_tests < <(sed -nE 's/^wijkpuls_test\(([a-z_]+) LABELS unit\b.*/\1/p' tests/CMakeLists.txt)
+if [[ ${#unit_tests[@]} -lt 5 ]]; then
+  echo "sanitize: found only ${#unit_tests[@]} unit test binaries in tests/CMakeLists.txt" >&2
+  exit 1
+fi
 status=0
 cmake --build "$dir" -j "$jobs" --target wijkpuls "${unit_tests[@]}" || status=$?
 echo "sanitize: built in $((SECONDS - start)) s"
