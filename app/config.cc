@@ -41,7 +41,7 @@ bool IsTopicName(const std::string& t) {
 void ReadKafka(const Field& root, Config& c) {
   Field k = root.Required("kafka");
   k.AllowOnly({"brokers", "group_id", "group_instance_id", "topics", "properties", "consumer_properties",
-               "producer_properties", "delivery_timeout_ms"});
+               "producer_properties", "delivery_timeout_ms", "accept_truncated_input"});
   c.kafka.brokers = k.Required("brokers").String();
   if (auto g = k.Optional("group_id")) c.kafka.group_id = g->String();
   // Absent: the daemon's default (kafka_settings.h); "": no static membership.
@@ -51,6 +51,7 @@ void ReadKafka(const Field& root, Config& c) {
       g->Fail("must be empty or up to 249 of [a-zA-Z0-9._-] (as Kafka wants it)");
     }
   }
+  if (auto f = k.Optional("accept_truncated_input")) c.kafka.accept_truncated_input = f->Bool();
   if (auto t = k.Optional("topics")) {
     t->AllowOnly({"responses", "withdrawals", "rejected", "quota", "scores"});
     auto topic = [&](std::string_view key, std::string& out) {

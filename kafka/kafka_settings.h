@@ -30,6 +30,12 @@ struct KafkaSettings {
   // partitions back at once, without waiting for its session to time out.
   // Unset: none (the daemon sets DefaultGroupInstanceId); empty: none.
   std::optional<std::string> group_instance_id;
+  // An input partition whose log starts after the offset this state has read
+  // it to (retention deleted records it never counted) is paused and
+  // reported, not read from where the log now starts: counting it would count
+  // a part of the wave. true: read it anyway (the operator accepts the loss;
+  // logged as a warning every time).
+  bool accept_truncated_input = false;
 };
 
 // The session a consumer keeps without a heartbeat before the group drops it

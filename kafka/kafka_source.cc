@@ -30,6 +30,13 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
   // the input partitions and pauses them all (it would count a part of the
   // wijken, and publish gebied and city figures of that part).
   std::string shared_group;
+  // Per assigned partition, the offset its first record must have (stored,
+  // or 0: the beginning) until that record is seen. A first record further
+  // on is either after transaction markers, or the log was cut by retention
+  // before this state read it: then the partition is `truncated`, paused, and
+  // its records are not handed on (unless settings.accept_truncated_input).
+  std::map<TopicPartition, int64_t> expect_from;
+  std::map<TopicPartition, std::string> truncated;
 
   // How many partitions the input topics have (metadata); -1 when unknown.
   int TopicPartitions(RdKafka::KafkaConsumer* c) const {
@@ -55,6 +62,7 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
       // A partition paused while the group was shared stays paused through
       // a new assignment (librdkafka keeps the flag): resume them all.
       Pause(c, /*resume=*/true);
+      PauseTruncated(c);
       return;
     }
     shared_group = Cat("group ", settings.group_id, " has another member: this instance holds ", held, " of the ",
@@ -62,6 +70,42 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
                        "is paused until the other member leaves");
     spdlog::error("{}", shared_group);
     Pause(c);
+  }
+
+  void PauseTruncated(RdKafka::KafkaConsumer* c) {
+    if (truncated.empty()) return;
+    std::vector<RdKafka::TopicPartition*> tps;
+    for (const auto& [tp, why] : truncated) tps.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition));
+    c->pause(tps);
+    RdKafka::TopicPartition::destroy(tps);
+  }
+
+  // The first record of `tp` since it was assigned or rewound is at `offset`.
+  // False: the partition's log was cut after `expected`; it is now paused.
+  bool CheckStart(RdKafka::KafkaConsumer* c, const TopicPartition& tp, int64_t expected, int64_t offset) {
+    if (offset <= expected) return true;
+    int64_t low = -1, high = -1;
+    const RdKafka::ErrorCode code = c->query_watermark_offsets(tp.topic, tp.partition, &low, &high, 5000);
+    if (code != RdKafka::ERR_NO_ERROR) {
+      // Unknown: go on, as before the check (a gap after transaction
+      // markers is the common case), and say so.
+      spdlog::warn("{}/{}: the first record read is at offset {}, not {}, and the log's start could not be "
+                   "queried ({}): going on", tp.topic, tp.partition, offset, expected, RdKafka::err2str(code));
+      return true;
+    }
+    if (low <= expected) return true;  // transaction markers, not a cut
+    const std::string what = Cat("input log truncated: ", tp.topic, "/", tp.partition, " starts at offset ", low,
+                                 " but this state has read it only up to offset ", expected, ": ", low - expected,
+                                 " records were deleted (retention) before they were counted");
+    if (settings.accept_truncated_input) {
+      spdlog::warn("{}; reading on from {} (kafka.accept_truncated_input)", what, offset);
+      return true;
+    }
+    truncated[tp] = Cat(what, "; the partition is not read (counting it would count a part of the wave): "
+                              "restore the state directory, or set kafka.accept_truncated_input");
+    spdlog::error("{}", truncated[tp]);
+    PauseTruncated(c);
+    return false;
   }
 
   void Pause(RdKafka::KafkaConsumer* c, bool resume = false) {
@@ -90,7 +134,10 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
         // No stored offset: this state has never read the partition, so it
         // starts at the beginning, whatever the group committed.
         p->set_offset(it == stored.end() ? RdKafka::Topic::OFFSET_BEGINNING : it->second);
-        assigned.insert(TopicPartition{p->topic(), p->partition()});
+        const TopicPartition tp{p->topic(), p->partition()};
+        assigned.insert(tp);
+        expect_from[tp] = it == stored.end() ? 0 : it->second;
+        truncated.erase(tp);
         spdlog::info("assigned {}/{} from offset {}", p->topic(), p->partition(),
                      it == stored.end() ? std::string("beginning") : std::to_string(it->second));
       }
@@ -99,8 +146,11 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
     } else {
       handler->OnRevoke(ToList(partitions));
       for (RdKafka::TopicPartition* p : partitions) {
-        assigned.erase(TopicPartition{p->topic(), p->partition()});
-        at_end.erase(TopicPartition{p->topic(), p->partition()});
+        const TopicPartition tp{p->topic(), p->partition()};
+        assigned.erase(tp);
+        at_end.erase(tp);
+        expect_from.erase(tp);
+        truncated.erase(tp);
         spdlog::info("revoked {}/{}", p->topic(), p->partition());
       }
       c->unassign();
@@ -167,7 +217,14 @@ std::optional<SourceRecord> KafkaSource::Poll(std::chrono::milliseconds timeout)
   switch (m->err()) {
     case RdKafka::ERR_NO_ERROR: {
       impl_->disconnected = false;
-      impl_->at_end.erase(TopicPartition{m->topic_name(), m->partition()});
+      TopicPartition tp{m->topic_name(), m->partition()};
+      if (!impl_->truncated.empty() && impl_->truncated.count(tp)) return std::nullopt;  // fetched before the pause
+      if (auto e = impl_->expect_from.find(tp); e != impl_->expect_from.end()) {
+        const int64_t expected = e->second;
+        impl_->expect_from.erase(e);
+        if (!impl_->CheckStart(impl_->consumer.get(), tp, expected, m->offset())) return std::nullopt;
+      }
+      impl_->at_end.erase(tp);
       SourceRecord r;
       impl_->current_topic = m->topic_name();
       r.topic = impl_->current_topic;
@@ -218,7 +275,12 @@ void KafkaSource::Rewind(const OffsetMap& offsets) {
   RdKafka::ErrorCode code = impl_->consumer->assign(tps);
   if (code != RdKafka::ERR_NO_ERROR) spdlog::error("rewinding the consumer: {}", RdKafka::err2str(code));
   RdKafka::TopicPartition::destroy(tps);
+  for (const TopicPartition& tp : impl_->assigned) {
+    auto it = offsets.find({tp.topic, tp.partition});
+    if (!impl_->truncated.count(tp)) impl_->expect_from[tp] = it == offsets.end() ? 0 : it->second;
+  }
   if (!impl_->shared_group.empty()) impl_->Pause(impl_->consumer.get());
+  impl_->PauseTruncated(impl_->consumer.get());
 }
 
 void KafkaSource::Committed(const OffsetMap& offsets) {
@@ -232,7 +294,7 @@ void KafkaSource::Committed(const OffsetMap& offsets) {
 }
 
 bool KafkaSource::AtEnd() const {
-  if (impl_->assigned.empty() || !impl_->shared_group.empty()) return false;
+  if (impl_->assigned.empty() || !impl_->shared_group.empty() || !impl_->truncated.empty()) return false;
   for (const TopicPartition& tp : impl_->assigned) {
     if (!impl_->at_end.count(tp)) return false;
   }
@@ -258,7 +320,11 @@ std::vector<PartitionProgress> KafkaSource::Progress() const {
 
 bool KafkaSource::Assigned() const { return !impl_->assigned.empty(); }
 bool KafkaSource::Disconnected() const { return impl_->disconnected; }
-std::string KafkaSource::SharedGroup() const { return impl_->shared_group; }
+std::string KafkaSource::HeldBack() const {
+  std::string out = impl_->shared_group;
+  for (const auto& [tp, why] : impl_->truncated) out += Cat(out.empty() ? "" : "; ", why);
+  return out;
+}
 
 void KafkaSource::Close() {
   if (impl_->closed || !impl_->consumer) return;

@@ -25,7 +25,7 @@ class KafkaSource : public RecordSource {
   std::vector<PartitionProgress> Progress() const override;
   bool Assigned() const override;
   bool Disconnected() const override;
-  std::string SharedGroup() const override;
+  std::string HeldBack() const override;
   void Close() override;
 
  private:

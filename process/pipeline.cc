@@ -355,8 +355,8 @@ void Pipeline::ReportProgress() {
   } else {
     health_.Clear("kafka");
   }
-  if (const std::string shared = source_->SharedGroup(); !shared.empty()) {
-    health_.Set("consumer", shared);
+  if (const std::string held = source_->HeldBack(); !held.empty()) {
+    health_.Set("consumer", held);
   } else if (!source_->Assigned()) {
     health_.Set("consumer", "no input partitions assigned (yet)", /*log=*/Clock_::now() - started_ > std::chrono::seconds(30));
   } else if (lag > 0 && Clock_::now() - last_commit_ > options_.stall_after) {

@@ -52,11 +52,13 @@ class RecordSource {
   virtual bool Assigned() const = 0;
   // Brokers unreachable (Kafka) as last reported.
   virtual bool Disconnected() const { return false; }
-  // Why the source holds back what it has been given (empty: it does not).
-  // Kafka: the consumer group has another member, so this instance holds only
-  // some of the input partitions; wijkpuls runs as one instance per group
-  // (docs/guarantees.md), so it consumes nothing until it holds them all.
-  virtual std::string SharedGroup() const { return ""; }
+  // Why the source holds back records it has been given (empty: it does
+  // not). Kafka: the consumer group has another member, so this instance
+  // holds only some of the input partitions (wijkpuls runs as one instance
+  // per group, docs/guarantees.md) and consumes nothing until it holds them
+  // all; or a partition's log starts after the offset this state has read it
+  // to, and that partition is not read.
+  virtual std::string HeldBack() const { return ""; }
   virtual void Close() = 0;
 };
 

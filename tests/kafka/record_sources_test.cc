@@ -140,10 +140,10 @@ TEST(KafkaSource, AMemberThatSharesItsGroupPausesUntilItIsAloneAgain) {
   };
   ASSERT_TRUE(testing::WaitFor([&] {
     poll_both();
-    return !(*first)->SharedGroup().empty() && !(*second)->SharedGroup().empty();
+    return !(*first)->HeldBack().empty() && !(*second)->HeldBack().empty();
   }, std::chrono::seconds(60)))
-      << "first: " << (*first)->SharedGroup() << "; second: " << (*second)->SharedGroup();
-  EXPECT_TRUE(Contains((*first)->SharedGroup(), "of the 6 input partitions")) << (*first)->SharedGroup();
+      << "first: " << (*first)->HeldBack() << "; second: " << (*second)->HeldBack();
+  EXPECT_TRUE(Contains((*first)->HeldBack(), "of the 6 input partitions")) << (*first)->HeldBack();
   // Paused: nothing is read, though every partition has a record.
   for (int i = 0; i < 20; ++i) poll_both();
   EXPECT_EQ(read, 0);
@@ -153,10 +153,86 @@ TEST(KafkaSource, AMemberThatSharesItsGroupPausesUntilItIsAloneAgain) {
   second->reset();
   ASSERT_TRUE(testing::WaitFor([&] {
     read += (*first)->Poll(std::chrono::milliseconds(100)).has_value();
-    return (*first)->SharedGroup().empty() && read == 4;
+    return (*first)->HeldBack().empty() && read == 4;
   }, std::chrono::seconds(60)))
-      << (*first)->SharedGroup() << ", read " << read;
+      << (*first)->HeldBack() << ", read " << read;
   (*first)->Close();
+}
+
+// Retention may delete records before this state has read them (a new or
+// lost state directory, a daemon down past the topic's retention). Reading on
+// from where the log now starts would count a part of the wave as if it were
+// all of it: the partition is paused and reported instead, and the others are
+// read. kafka.accept_truncated_input reads it anyway. The mock cluster keeps
+// about 5 MB per partition, so 7 MB of records cut the log.
+TEST(KafkaSource, APartitionWhoseLogWasCutBeforeThisStateReadItIsNotRead) {
+  absl::StatusOr<std::unique_ptr<MockCluster>> cluster = MockCluster::Start(1);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  KafkaSettings settings;
+  settings.brokers = (*cluster)->bootstrap();
+  settings.group_id = "truncated-test";
+  settings.group_instance_id = "";
+  settings.consumer_properties["session.timeout.ms"] = "6000";
+  settings.consumer_properties["heartbeat.interval.ms"] = "500";
+  ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.responses, 2).ok());
+  ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.withdrawals, 1).ok());
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  ASSERT_EQ(conf->set("bootstrap.servers", settings.brokers, err), RdKafka::Conf::CONF_OK) << err;
+  ASSERT_EQ(conf->set("linger.ms", "0", err), RdKafka::Conf::CONF_OK) << err;
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
+  ASSERT_TRUE(producer) << err;
+  const std::string big(100 * 1024, 'x');
+  for (int i = 0; i < 70; ++i) {
+    ASSERT_EQ(producer->produce(settings.topics.responses, 0, RdKafka::Producer::RK_MSG_COPY,
+                                const_cast<char*>(big.data()), big.size(), nullptr, 0, 0, nullptr, nullptr),
+              RdKafka::ERR_NO_ERROR);
+    ASSERT_EQ(producer->flush(10000), RdKafka::ERR_NO_ERROR);
+  }
+  for (int i = 0; i < 3; ++i) {
+    std::string small = "y";
+    ASSERT_EQ(producer->produce(settings.topics.responses, 1, RdKafka::Producer::RK_MSG_COPY, small.data(),
+                                small.size(), nullptr, 0, 0, nullptr, nullptr),
+              RdKafka::ERR_NO_ERROR);
+  }
+  ASSERT_EQ(producer->flush(10000), RdKafka::ERR_NO_ERROR);
+  int64_t low = -1, high = -1;
+  ASSERT_EQ(producer->query_watermark_offsets(settings.topics.responses, 0, &low, &high, 10000), RdKafka::ERR_NO_ERROR);
+  ASSERT_GT(low, 0) << "the mock cluster did not cut the log";
+  ASSERT_EQ(high, 70);
+
+  FromTheBeginning handler;  // a state that has read nothing
+  absl::StatusOr<std::unique_ptr<KafkaSource>> source = KafkaSource::Make(settings, &handler);
+  ASSERT_TRUE(source.ok()) << source.status();
+  std::map<int32_t, int> read;
+  ASSERT_TRUE(testing::WaitFor([&] {
+    if (std::optional<SourceRecord> r = (*source)->Poll(std::chrono::milliseconds(100))) ++read[r->partition];
+    return read[1] == 3 && Contains((*source)->HeldBack(), "input log truncated");
+  }, std::chrono::seconds(60)))
+      << (*source)->HeldBack();
+  EXPECT_TRUE(Contains((*source)->HeldBack(), Cat("wijkprofiel.responses.v1/0 starts at offset ", low,
+                                                   " but this state has read it only up to offset 0")))
+      << (*source)->HeldBack();
+  for (int i = 0; i < 20; ++i) {
+    if (std::optional<SourceRecord> r = (*source)->Poll(std::chrono::milliseconds(50))) ++read[r->partition];
+  }
+  EXPECT_EQ(read[0], 0);  // not one record of the cut partition
+  EXPECT_FALSE((*source)->AtEnd());
+  (*source)->Close();
+
+  // The operator accepts the loss: the partition is read from where it starts.
+  settings.group_id = "truncated-test-accepted";
+  settings.accept_truncated_input = true;
+  absl::StatusOr<std::unique_ptr<KafkaSource>> accepting = KafkaSource::Make(settings, &handler);
+  ASSERT_TRUE(accepting.ok()) << accepting.status();
+  read.clear();
+  ASSERT_TRUE(testing::WaitFor([&] {
+    if (std::optional<SourceRecord> r = (*accepting)->Poll(std::chrono::milliseconds(100))) ++read[r->partition];
+    return read[0] == high - low && read[1] == 3;
+  }, std::chrono::seconds(60)))
+      << read[0] << " of " << high - low;
+  EXPECT_EQ((*accepting)->HeldBack(), "");
+  (*accepting)->Close();
 }
 
 // A replay counts what the same record produced to Kafka counts: the
