@@ -84,6 +84,7 @@ absl::Status Pipeline::Start() {
   if (!offsets.ok()) return offsets.status();
   offsets_ = std::move(*offsets);
   if (absl::Status st = store_.LoadAggregates(*methodology_, state_); !st.ok()) return st;
+  Summarise(nullptr);
   batch_ = store_.NewBatch();
   last_commit_ = Clock_::now();
   Publish();
@@ -109,9 +110,19 @@ void Pipeline::ApplyPendingReload() {
   Publish();
 }
 
+void Pipeline::Summarise(const ChangedAggregates* keys) {
+  const SummaryPosition at{++summaries_, 0};
+  if (keys == nullptr) {
+    stage_ = GlobalStage();
+    for (const auto& [key, state] : state_.wijken()) stage_.Put(kInstanceTask, key, at, state);
+    return;
+  }
+  for (const auto& [key, change] : *keys) stage_.Put(kInstanceTask, key, at, state_.wijken().at(key));
+}
+
 std::shared_ptr<CommittedState> Pipeline::Snapshot() const {
   auto cs = std::make_shared<CommittedState>();
-  cs->state = state_;
+  cs->state = stage_.Sum();
   cs->offsets = offsets_;
   cs->methodology = methodology_;
   cs->districts = districts_;
@@ -148,6 +159,7 @@ void Pipeline::Rollback(const std::string& why) {
     fatal_ = absl::Status(st.code(), Cat("reloading the state after a failed batch: ", st.message()));
     return;
   }
+  Summarise(nullptr);
   if (source_ != nullptr) source_->Rewind(offsets_);
   if (observer_) {
     observer_->OnRollback();
@@ -204,6 +216,7 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   w->results = std::move(pending_results_);
   w->started = started;
   // What readers see once it is written: this batch's state and offsets.
+  Summarise(&dirty_);
   w->published = Snapshot();
   for (const auto& [tp, next] : batch_offsets_) w->published->offsets[tp] = next;
   w->published->records_committed += batch_records_;

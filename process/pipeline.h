@@ -23,6 +23,7 @@
 #include "process/record_source.h"
 #include "process/state_hub.h"
 #include "process/state.h"
+#include "score/global_stage.h"
 
 namespace wijkpuls {
 
@@ -120,6 +121,9 @@ class Pipeline : public AssignmentHandler {
   // write sets fatal_.
   void FinishWrite();
   std::shared_ptr<CommittedState> Snapshot() const;
+  // Hands the state of the wijken in `keys` (all, when null) to the global
+  // stage as this instance's summaries.
+  void Summarise(const ChangedAggregates* keys);
   void Rollback(const std::string& why);
   void Publish();
   void ApplyPendingReload();
@@ -150,6 +154,14 @@ class Pipeline : public AssignmentHandler {
   RecordSource* source_ = nullptr;
   const std::atomic<bool>* stop_ = nullptr;  // Run's, while it runs
   FieldworkState state_;       // committed state + the open batch
+  // What readers see is the global stage's sum of summaries
+  // (docs/design.md, "Several instances"). With one instance its one task is
+  // this pipeline (kInstanceTask), whose summaries are its committed wijken,
+  // so the sum is the committed state; other instances' summaries will be
+  // added here.
+  static constexpr int32_t kInstanceTask = -1;
+  GlobalStage stage_;
+  int64_t summaries_ = 0;      // the position of the latest summaries
   OffsetMap offsets_;          // committed next offsets
   OffsetMap batch_offsets_;    // next offsets of the open batch
   std::unique_ptr<StateBatch> batch_;
