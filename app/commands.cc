@@ -312,11 +312,14 @@ int RebuildCommand(const std::string& config_path, const std::string& state_dir)
   if (!store.ok()) return Fail("rebuild", ConfigKeyError(store.status(), *config, "state.dir"));
   const auto started = std::chrono::steady_clock::now();
   RebuildCounts counts;
-  absl::StatusOr<FieldworkState> state = RecomputeAggregates(**store, m, *defs->districts, &counts);
-  if (!state.ok()) return Fail("rebuild", state.status());
-  absl::Status st = (*store)->ReplaceAggregates(*state, static_cast<int>(m.indicators.size()), m.sha256);
+  absl::StatusOr<TaskStates> tasks = RecomputeAggregates(**store, m, *defs->districts, &counts);
+  if (!tasks.ok()) return Fail("rebuild", tasks.status());
+  absl::Status st = (*store)->ReplaceAggregates(*tasks, static_cast<int>(m.indicators.size()), m.sha256);
   if (!st.ok()) return Fail("rebuild", st);
-  std::cout << "rebuilt the aggregates of " << state->wijken().size() << " wave/wijk keys from "
+  size_t keys = 0;
+  for (const auto& [task, state] : *tasks) keys += state.wijken().size();
+  std::cout << "rebuilt the aggregates of " << keys << " wave/wijk keys in " << tasks->size()
+            << " input partitions from "
             << counts.counted << " counted, " << counts.rejected << " rejected and " << counts.erased
             << " erased responses in "
             << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()

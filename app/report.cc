@@ -10,6 +10,7 @@
 #include "app/commands.h"
 #include "app/config.h"
 #include "app/daemon.h"
+#include "score/global_stage.h"
 #include "nlohmann/json.hpp"
 #include "serve/api.h"
 #include "model/text.h"
@@ -67,7 +68,9 @@ absl::StatusOr<std::string> FromState(const ReportArgs& a, const std::function<A
   cs->version = 1;
   cs->methodology = std::move(defs->methodology);
   cs->districts = std::move(defs->districts);
-  if (absl::Status st = (*store)->LoadAggregates(*cs->methodology, cs->state); !st.ok()) return st;
+  TaskStates tasks;
+  if (absl::Status st = (*store)->LoadAggregates(*cs->methodology, tasks); !st.ok()) return st;
+  cs->state = SumOfTasks(tasks);
   StateHub hub;
   hub.Publish(cs);
   Api api(hub, ApiOptions{ViewsOf(*config)});

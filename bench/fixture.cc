@@ -109,8 +109,8 @@ std::unique_ptr<StateStore> OpenStore(const std::string& dir, bool sync_writes) 
 FieldworkState ProcessSeason(const Season& season, StateStore& store, int batch_records) {
   RecordProcessor processor(season.methodology, season.districts, season.pseudonymiser, SystemClock,
                             ProcessorOptions{});
-  FieldworkState state;
-  ChangedAggregates dirty;
+  InstanceState state;
+  TaskChanges dirty;
   std::unique_ptr<StateBatch> batch = store.NewBatch();
   int in_batch = 0;
   int64_t offset = 0;
@@ -124,7 +124,7 @@ FieldworkState ProcessSeason(const Season& season, StateStore& store, int batch_
     }
   }
   Check(store.Commit(*batch), "commit");
-  return state;
+  return SumOfTasks(state.tasks);
 }
 
 }  // namespace wijkpuls::bench

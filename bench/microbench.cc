@@ -158,8 +158,8 @@ FilledStore& StoreWith(int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     FillResponse(s, i, r);
     const std::string& wijk = s.districts.wijken()[r.wijk].id;
-    batch->PutCounted(r, wijk, FillOutcome(s, i));
-    batch->PutRespondent(r.wave, wijk, r.respondent,
+    batch->PutCounted(0, r, wijk, FillOutcome(s, i));
+    batch->PutRespondent(0, r.wave, wijk, r.respondent,
                          RespondentRecord{RespondentState::kClaimed, r.response_id, {}});
     if ((i + 1) % kBatchRecords == 0) {
       if (!fs->store->Commit(*batch).ok()) std::abort();
@@ -204,7 +204,7 @@ void BM_DedupLookup(benchmark::State& state) {
     const int64_t k = static_cast<int64_t>(Scramble(static_cast<size_t>(i++), static_cast<size_t>(fs.n)));
     const std::string id = hits ? FillId(k) : Cat("miss:2024:", k);
     absl::StatusOr<std::optional<ResponseRecord>> r =
-        batch->GetResponse("2024", wijk_of(k), id, s.methodology);
+        batch->GetResponse(0, "2024", wijk_of(k), id, s.methodology);
     found += r.ok() && r->has_value();
   }
   state.SetItemsProcessed(state.iterations());
@@ -230,8 +230,8 @@ void BM_RespondentLookup(benchmark::State& state) {
   for (auto _ : state) {
     who[5] = static_cast<uint8_t>(i);
     who[6] = static_cast<uint8_t>(++i >> 8);
-    benchmark::DoNotOptimize(batch->GetRespondent("2024", "tussendijken", who));
-    benchmark::DoNotOptimize(batch->GetRespondent("2024", "", who));
+    benchmark::DoNotOptimize(batch->GetRespondent(0, "2024", "tussendijken", who));
+    benchmark::DoNotOptimize(batch->GetRespondent(0, "2024", "", who));
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -276,19 +276,19 @@ void BM_StoreFloor(benchmark::State& state) {
         CountedResponse& r = window[static_cast<size_t>(j)];
         FillResponse(s, i + j, r);
         wijk_of[static_cast<size_t>(j)] = &s.districts.wijken()[r.wijk].id;
-        ahead.AddResponse(r.wave, *wijk_of[static_cast<size_t>(j)], r.response_id);
-        ahead.AddRespondent(r.wave, *wijk_of[static_cast<size_t>(j)], r.respondent);
-        ahead.AddRespondent(r.wave, "", r.respondent);
+        ahead.AddResponse(0, r.wave, *wijk_of[static_cast<size_t>(j)], r.response_id);
+        ahead.AddRespondent(0, r.wave, *wijk_of[static_cast<size_t>(j)], r.respondent);
+        ahead.AddRespondent(0, r.wave, "", r.respondent);
       }
       store->Read(ahead);
       for (int64_t j = 0; j < size; ++j) {
         const CountedResponse& r = window[static_cast<size_t>(j)];
         const std::string& wijk = *wijk_of[static_cast<size_t>(j)];
-        found += batch->GetResponse(r.wave, wijk, r.response_id, s.methodology, &ahead)->has_value();
-        found += batch->GetRespondent(r.wave, wijk, r.respondent, &ahead)->state != RespondentState::kUnseen;
-        found += batch->GetRespondent(r.wave, "", r.respondent, &ahead)->state != RespondentState::kUnseen;
-        batch->PutCounted(r, wijk, FillOutcome(s, i + j));
-        batch->PutRespondent(r.wave, wijk, r.respondent,
+        found += batch->GetResponse(0, r.wave, wijk, r.response_id, s.methodology, &ahead)->has_value();
+        found += batch->GetRespondent(0, r.wave, wijk, r.respondent, &ahead)->state != RespondentState::kUnseen;
+        found += batch->GetRespondent(0, r.wave, "", r.respondent, &ahead)->state != RespondentState::kUnseen;
+        batch->PutCounted(0, r, wijk, FillOutcome(s, i + j));
+        batch->PutRespondent(0, r.wave, wijk, r.respondent,
                              RespondentRecord{RespondentState::kClaimed, r.response_id, {}});
         if (++in_batch == kBatchRecords) {
           batch->PutOffset("wijkprofiel.responses.v1", 0, i + j + 1);
@@ -337,12 +337,16 @@ void BM_Process(benchmark::State& state) {
   std::unique_ptr<TempDir> dir;
   std::unique_ptr<StateStore> store;
   std::unique_ptr<StateBatch> batch;
-  FieldworkState fw;
-  ChangedAggregates dirty;
+  InstanceState fw;
+  TaskChanges dirty;
   size_t next = s.records.size();
   int in_batch = 0;
   auto commit = [&] {
-    for (const auto& [key, change] : dirty) batch->PutAggregates(key, *fw.Find(key), k, change);
+    for (const auto& [task, changed] : dirty) {
+      for (const auto& [key, change] : changed) {
+        batch->PutAggregates(task, key, *fw.tasks.at(task).Find(key), k, change);
+      }
+    }
     batch->PutOffset("wijkprofiel.responses.v1", 0, static_cast<int64_t>(next));
     if (!store->Commit(*batch).ok()) std::abort();
     batch = store->NewBatch();
@@ -357,7 +361,7 @@ void BM_Process(benchmark::State& state) {
       dir = std::make_unique<TempDir>();
       store = OpenStore(dir->path(), /*sync_writes=*/true);
       batch = store->NewBatch();
-      fw.Clear();
+      fw = InstanceState();
       dirty.clear();
       next = 0;
       in_batch = 0;

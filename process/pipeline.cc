@@ -83,8 +83,8 @@ absl::Status Pipeline::Start() {
   absl::StatusOr<OffsetMap> offsets = store_.LoadOffsets();
   if (!offsets.ok()) return offsets.status();
   offsets_ = std::move(*offsets);
-  if (absl::Status st = store_.LoadAggregates(*methodology_, state_); !st.ok()) return st;
-  Summarise(nullptr);
+  if (absl::Status st = LoadState(); !st.ok()) return st;
+  Summarise(nullptr, offsets_);
   batch_ = store_.NewBatch();
   last_commit_ = Clock_::now();
   Publish();
@@ -110,14 +110,31 @@ void Pipeline::ApplyPendingReload() {
   Publish();
 }
 
-void Pipeline::Summarise(const ChangedAggregates* keys) {
-  const SummaryPosition at{++summaries_, 0};
+absl::Status Pipeline::LoadState() {
+  if (absl::Status st = store_.LoadAggregates(*methodology_, state_.tasks); !st.ok()) return st;
+  return store_.LoadWithdrawn(state_.withdrawn);
+}
+
+void Pipeline::Summarise(const TaskChanges* keys, const OffsetMap& offsets) {
+  const std::string& responses = processor_.options().responses_topic;
+  const int64_t withdrawals = static_cast<int64_t>(state_.withdrawn.size());
+  auto position = [&](int32_t task) {
+    auto it = offsets.find({responses, task});
+    return SummaryPosition{it == offsets.end() ? 0 : it->second, withdrawals};
+  };
   if (keys == nullptr) {
     stage_ = GlobalStage();
-    for (const auto& [key, state] : state_.wijken()) stage_.Put(kInstanceTask, key, at, state);
+    for (const auto& [task, state] : state_.tasks) {
+      const SummaryPosition at = position(task);
+      for (const auto& [key, w] : state.wijken()) stage_.Put(task, key, at, w);
+    }
     return;
   }
-  for (const auto& [key, change] : *keys) stage_.Put(kInstanceTask, key, at, state_.wijken().at(key));
+  for (const auto& [task, changed] : *keys) {
+    const SummaryPosition at = position(task);
+    const FieldworkState& state = state_.tasks.at(task);
+    for (const auto& [key, change] : changed) stage_.Put(task, key, at, state.wijken().at(key));
+  }
 }
 
 std::shared_ptr<CommittedState> Pipeline::Snapshot() const {
@@ -154,12 +171,12 @@ void Pipeline::Rollback(const std::string& why) {
   batch_offsets_.clear();
   batch_records_ = 0;
   pending_results_.clear();
-  if (absl::Status st = store_.LoadAggregates(*methodology_, state_); !st.ok()) {
+  if (absl::Status st = LoadState(); !st.ok()) {
     // Without the committed aggregates in memory nothing may be written.
     fatal_ = absl::Status(st.code(), Cat("reloading the state after a failed batch: ", st.message()));
     return;
   }
-  Summarise(nullptr);
+  Summarise(nullptr, offsets_);
   if (source_ != nullptr) source_->Rewind(offsets_);
   if (observer_) {
     observer_->OnRollback();
@@ -175,8 +192,11 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   }
   const auto started = Clock_::now();
   const int k = static_cast<int>(methodology_->indicators.size());
-  for (const auto& [key, quality_change] : dirty_) {
-    batch_->PutAggregates(key, *state_.Find(key), k, quality_change);
+  for (const auto& [task, changed] : dirty_) {
+    const FieldworkState& state = state_.tasks.at(task);
+    for (const auto& [key, quality_change] : changed) {
+      batch_->PutAggregates(task, key, *state.Find(key), k, quality_change);
+    }
   }
   for (const auto& [tp, next] : batch_offsets_) batch_->PutOffset(tp.first, tp.second, next);
 
@@ -216,9 +236,11 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   w->results = std::move(pending_results_);
   w->started = started;
   // What readers see once it is written: this batch's state and offsets.
-  Summarise(&dirty_);
+  OffsetMap after = offsets_;
+  for (const auto& [tp, next] : batch_offsets_) after[tp] = next;
+  Summarise(&dirty_, after);
   w->published = Snapshot();
-  for (const auto& [tp, next] : batch_offsets_) w->published->offsets[tp] = next;
+  w->published->offsets = std::move(after);
   w->published->records_committed += batch_records_;
   w->published->version = ++version_;
   w->batch = std::move(batch_);

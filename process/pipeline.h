@@ -122,8 +122,10 @@ class Pipeline : public AssignmentHandler {
   void FinishWrite();
   std::shared_ptr<CommittedState> Snapshot() const;
   // Hands the state of the wijken in `keys` (all, when null) to the global
-  // stage as this instance's summaries.
-  void Summarise(const ChangedAggregates* keys);
+  // stage as their tasks' summaries, at `offsets`.
+  void Summarise(const TaskChanges* keys, const OffsetMap& offsets);
+  // Loads the committed aggregates and tombstones into state_.
+  absl::Status LoadState();
   void Rollback(const std::string& why);
   void Publish();
   void ApplyPendingReload();
@@ -153,19 +155,15 @@ class Pipeline : public AssignmentHandler {
 
   RecordSource* source_ = nullptr;
   const std::atomic<bool>* stop_ = nullptr;  // Run's, while it runs
-  FieldworkState state_;       // committed state + the open batch
-  // What readers see is the global stage's sum of summaries
-  // (docs/design.md, "Several instances"). With one instance its one task is
-  // this pipeline (kInstanceTask), whose summaries are its committed wijken,
-  // so the sum is the committed state; other instances' summaries will be
-  // added here.
-  static constexpr int32_t kInstanceTask = -1;
+  InstanceState state_;        // committed state + the open batch, by task
+  // What readers see is the global stage's sum of the tasks' summaries
+  // (docs/design.md, "Several instances"): with one instance, the summaries
+  // of its tasks, each at the offset its partition was read to.
   GlobalStage stage_;
-  int64_t summaries_ = 0;      // the position of the latest summaries
   OffsetMap offsets_;          // committed next offsets
   OffsetMap batch_offsets_;    // next offsets of the open batch
   std::unique_ptr<StateBatch> batch_;
-  ChangedAggregates dirty_;
+  TaskChanges dirty_;
   int batch_records_ = 0;
   std::chrono::steady_clock::time_point batch_started_;
   std::chrono::steady_clock::time_point last_commit_;

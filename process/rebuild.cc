@@ -5,13 +5,15 @@
 
 namespace wijkpuls {
 
-absl::StatusOr<FieldworkState> RecomputeAggregates(const StateStore& store, const Methodology& m,
-                                                   const DistrictRegister& districts,
-                                                   RebuildCounts* counts) {
-  FieldworkState state;
+absl::StatusOr<TaskStates> RecomputeAggregates(const StateStore& store, const Methodology& m,
+                                               const DistrictRegister& districts,
+                                               RebuildCounts* counts) {
+  TaskStates tasks;
   RebuildCounts local;
   absl::Status st = store.ForEachResponse(
-      m, [&](std::string_view wave, std::string_view wijk, std::string_view, const ResponseRecord& rec) {
+      m, [&](int32_t task, std::string_view wave, std::string_view wijk, std::string_view,
+             const ResponseRecord& rec) {
+        FieldworkState& state = tasks[task];
         // Attributed exactly as the record processor did: by the wave and
         // wijk the record was sent with, where they are known.
         Attribution a = rec.attribution;
@@ -35,7 +37,7 @@ absl::StatusOr<FieldworkState> RecomputeAggregates(const StateStore& store, cons
       });
   if (!st.ok()) return st;
   if (counts) *counts = local;
-  return state;
+  return tasks;
 }
 
 }  // namespace wijkpuls

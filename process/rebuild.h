@@ -18,7 +18,8 @@ struct RebuildCounts {
   int64_t erased = 0;
 };
 
-absl::StatusOr<FieldworkState> RecomputeAggregates(const StateStore& store, const Methodology& m,
+// By task, as the record path keeps them.
+absl::StatusOr<TaskStates> RecomputeAggregates(const StateStore& store, const Methodology& m,
                                                    const DistrictRegister& districts,
                                                    RebuildCounts* counts = nullptr);
 

@@ -65,8 +65,7 @@ RecordProcessor::RecordProcessor(const Methodology& methodology, const DistrictR
       options_(std::move(options)) {}
 
 absl::StatusOr<RecordResult> RecordProcessor::Process(const SourceRecord& record, StateBatch& batch,
-                                                      FieldworkState& state,
-                                                      ChangedAggregates& dirty) {
+                                                      InstanceState& state, TaskChanges& dirty) {
   PreparedRecord prepared;
   return Apply(record, prepared, batch, nullptr, state, dirty);
 }
@@ -76,6 +75,7 @@ void RecordProcessor::Prepare(const SourceRecord& record, const DistrictRegister
   out.done = record.topic != options_.withdrawals_topic;  // withdrawals need the state first
   if (!out.done) return;
   out.districts = &districts;
+  out.task = TaskOf(record);
   out.oversized = false;
   out.decode_error = absl::OkStatus();
   out.lookups = {};
@@ -101,18 +101,18 @@ void RecordProcessor::Prepare(const SourceRecord& record, const DistrictRegister
 void RecordProcessor::AddLookups(const PreparedRecord& prepared, ReadAhead& out) const {
   if (!prepared.done) return;
   const RawResponse& raw = prepared.raw;
-  if (prepared.lookups.response) out.AddResponse(raw.wave, raw.wijk, raw.response_id);
+  if (prepared.lookups.response) out.AddResponse(prepared.task, raw.wave, raw.wijk, raw.response_id);
   if (prepared.lookups.respondent) {
     const CountedResponse& r = prepared.check.response;
-    out.AddRespondent(r.wave, prepared.districts->wijken()[r.wijk].id, prepared.respondent);
-    out.AddRespondent(r.wave, "", prepared.respondent);
+    out.AddRespondent(prepared.task, r.wave, prepared.districts->wijken()[r.wijk].id, prepared.respondent);
+    out.AddRespondent(prepared.task, r.wave, "", prepared.respondent);
   }
 }
 
 absl::StatusOr<RecordResult> RecordProcessor::Apply(const SourceRecord& record,
                                                     PreparedRecord& prepared, StateBatch& batch,
-                                                    const ReadAhead* ahead, FieldworkState& state,
-                                                    ChangedAggregates& dirty) {
+                                                    const ReadAhead* ahead, InstanceState& state,
+                                                    TaskChanges& dirty) {
   if (record.topic == options_.withdrawals_topic) {
     return ProcessWithdrawal(record, batch, state, dirty);
   }
@@ -123,7 +123,7 @@ absl::StatusOr<RecordResult> RecordProcessor::Apply(const SourceRecord& record,
 }
 
 void RecordProcessor::Reject(RecordResult& result, RejectReason reason, std::string detail,
-                             const SourceRecord& record, std::string_view wave,
+                             const SourceRecord& record, int32_t task, std::string_view wave,
                              std::string_view wijk, const Attribution& attribution,
                              bool passed_checks, StateBatch& batch, FieldworkState& state,
                              ChangedAggregates& dirty) {
@@ -132,7 +132,7 @@ void RecordProcessor::Reject(RecordResult& result, RejectReason reason, std::str
   result.detail = std::move(detail);
   // Remember it under its response_id (so a redelivery is a duplicate), or
   // under its source position when it has none (so rebuild can count it).
-  batch.PutRejected(wave, wijk, result.response_id.empty() ? SourceRecordId(record) : result.response_id,
+  batch.PutRejected(task, wave, wijk, result.response_id.empty() ? SourceRecordId(record) : result.response_id,
                     reason, Stored(attribution, reason), passed_checks);
   const StateKey key = AttributionKey(attribution, *districts_);
   WijkState& ws = state.Mutable(key);
@@ -149,26 +149,37 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
                                                               PreparedRecord& prepared,
                                                               StateBatch& batch,
                                                               const ReadAhead* ahead,
-                                                              FieldworkState& state,
-                                                              ChangedAggregates& dirty) {
+                                                              InstanceState& instance,
+                                                              TaskChanges& changes) {
   RecordResult result;
   result.kind = RecordKind::kResponse;
   const Attribution nowhere;
+  const int32_t task = TaskOf(record);
+  auto [at, fresh] = instance.tasks.try_emplace(task);
+  FieldworkState& state = at->second;
+  ChangedAggregates& dirty = changes[task];
+  if (fresh) {
+    // The task's first record here: the withdrawals read so far apply to it
+    // as if they had come first.
+    for (const Tombstone& t : instance.withdrawn) {
+      if (absl::StatusOr<int> n = Withdraw(task, t, batch, state, dirty); !n.ok()) return n.status();
+    }
+  }
   if (prepared.oversized) {
     Reject(result, RejectReason::kOversized, OversizedDetail(record, options_.max_record_bytes),
-           record, "", "", nowhere, false, batch, state, dirty);
+           record, task, "", "", nowhere, false, batch, state, dirty);
     return result;
   }
   if (!prepared.decode_error.ok()) {
     Reject(result, RejectReason::kDecodeError, std::string(prepared.decode_error.message()), record,
-           "", "", nowhere, false, batch, state, dirty);
+           task, "", "", nowhere, false, batch, state, dirty);
     return result;
   }
   const RawResponse& raw = prepared.raw;
   if (prepared.lookups.response) {
     result.response_id = raw.response_id;
     absl::StatusOr<std::optional<ResponseRecord>> seen =
-        batch.GetResponse(raw.wave, raw.wijk, raw.response_id, methodology_, ahead);
+        batch.GetResponse(task, raw.wave, raw.wijk, raw.response_id, methodology_, ahead);
     if (!seen.ok()) return seen.status();
     if (seen->has_value()) {
       result.outcome = Outcome::kDuplicate;
@@ -179,7 +190,7 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
   result.unknown_fields = raw.unknown_fields;
   FieldCheck& fc = prepared.check;
   if (fc.reason) {
-    Reject(result, *fc.reason, std::move(fc.detail), record, raw.wave, raw.wijk, fc.attribution,
+    Reject(result, *fc.reason, std::move(fc.detail), record, task, raw.wave, raw.wijk, fc.attribution,
            false, batch, state, dirty);
     return result;
   }
@@ -189,9 +200,9 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
   r.respondent = prepared.respondent;
 
   // prepared.lookups.respondent holds here: the field checks passed.
-  absl::StatusOr<RespondentRecord> here = batch.GetRespondent(r.wave, wijk_id, r.respondent, ahead);
+  absl::StatusOr<RespondentRecord> here = batch.GetRespondent(task, r.wave, wijk_id, r.respondent, ahead);
   if (!here.ok()) return here.status();
-  absl::StatusOr<RespondentRecord> anywhere = batch.GetRespondent(r.wave, "", r.respondent, ahead);
+  absl::StatusOr<RespondentRecord> anywhere = batch.GetRespondent(task, r.wave, "", r.respondent, ahead);
   if (!anywhere.ok()) return anywhere.status();
   // One rule whatever order the two topics are read in: a withdrawn
   // respondent's responses count nowhere (WITHDRAWN). Before the withdrawal
@@ -205,16 +216,16 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
     std::string detail = duplicate ? Cat("another response of this respondent (", here->response_id,
                                          ") was already counted in wave ", r.wave)
                                    : "the respondent withdrew consent for this wave";
-    Reject(result, *reason, std::move(detail), record, r.wave, wijk_id, fc.attribution, true,
+    Reject(result, *reason, std::move(detail), record, task, r.wave, wijk_id, fc.attribution, true,
            batch, state, dirty);
     if (duplicate) {
       RespondentRecord claim = std::move(*here);
       claim.duplicates.push_back(result.response_id.empty() ? SourceRecordId(record) : result.response_id);
-      batch.PutRespondent(r.wave, wijk_id, r.respondent, claim);
+      batch.PutRespondent(task, r.wave, wijk_id, r.respondent, claim);
     } else if (here->state != RespondentState::kWithdrawn) {
       // As a withdrawal naming the wijk would leave it: the same state in
       // either order.
-      batch.PutRespondent(r.wave, wijk_id, r.respondent, RespondentRecord{RespondentState::kWithdrawn, "", {}});
+      batch.PutRespondent(task, r.wave, wijk_id, r.respondent, RespondentRecord{RespondentState::kWithdrawn, "", {}});
     }
     return result;
   }
@@ -222,8 +233,8 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
   r.flags = EvaluateFlags(r, methodology_);
   result.flags = r.flags;
   result.outcome = r.flags.Empty() ? Outcome::kAccepted : Outcome::kFlagged;
-  batch.PutCounted(r, wijk_id, result.outcome);
-  batch.PutRespondent(r.wave, wijk_id, r.respondent,
+  batch.PutCounted(task, r, wijk_id, result.outcome);
+  batch.PutRespondent(task, r.wave, wijk_id, r.respondent,
                       RespondentRecord{RespondentState::kClaimed, r.response_id, {}});
   const StateKey key{r.wave, wijk_id};
   WijkState& ws = state.Mutable(key);
@@ -236,12 +247,12 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
 // come first: the counted one is removed from every aggregate and stored as
 // a WITHDRAWN rejection (its content deleted), and so is every later one that
 // was rejected DUPLICATE_RESPONDENT (and counted as such) meanwhile.
-absl::Status RecordProcessor::Unclaim(const Wave& wave, const std::string& wijk,
+absl::Status RecordProcessor::Unclaim(int32_t task, const Wave& wave, const std::string& wijk,
                                       const RespondentRecord& claim, StateBatch& batch,
                                       FieldworkState& state, ChangedAggregates& dirty) {
   const StateKey key{wave.id, wijk};
   absl::StatusOr<std::optional<ResponseRecord>> stored =
-      batch.GetResponse(wave.id, wijk, claim.response_id, methodology_);
+      batch.GetResponse(task, wave.id, wijk, claim.response_id, methodology_);
   if (!stored.ok()) return stored.status();
   if (!stored->has_value() || !(*stored)->response) {
     return absl::DataLossError(Cat("the counted response ", claim.response_id, " of a respondent in ",
@@ -249,11 +260,11 @@ absl::Status RecordProcessor::Unclaim(const Wave& wave, const std::string& wijk,
   }
   const ResponseRecord& sr = **stored;
   ApplyCounted(state.Mutable(key), *sr.response, sr.outcome, methodology_, -1, &dirty[key]);
-  batch.PutRejected(wave.id, wijk, claim.response_id, RejectReason::kWithdrawn,
+  batch.PutRejected(task, wave.id, wijk, claim.response_id, RejectReason::kWithdrawn,
                     Stored(AttributionOf(*sr.response, wave), RejectReason::kWithdrawn),
                     /*passed_checks=*/true);
   for (const std::string& id : claim.duplicates) {
-    absl::StatusOr<std::optional<ResponseRecord>> dup = batch.GetResponse(wave.id, wijk, id, methodology_);
+    absl::StatusOr<std::optional<ResponseRecord>> dup = batch.GetResponse(task, wave.id, wijk, id, methodology_);
     if (!dup.ok()) return dup.status();
     if (!dup->has_value() || (*dup)->reason != RejectReason::kDuplicateRespondent) {
       return absl::DataLossError(Cat("the response ", id, " rejected as a second one of a respondent in ",
@@ -262,16 +273,47 @@ absl::Status RecordProcessor::Unclaim(const Wave& wave, const std::string& wijk,
     Attribution a = (*dup)->attribution;
     a.wave = &wave;
     ApplyRejected(state.Mutable(key), a, RejectReason::kDuplicateRespondent, &dirty[key], -1);
-    batch.PutRejected(wave.id, wijk, id, RejectReason::kWithdrawn, Stored(a, RejectReason::kWithdrawn),
+    batch.PutRejected(task, wave.id, wijk, id, RejectReason::kWithdrawn, Stored(a, RejectReason::kWithdrawn),
                       (*dup)->passed_checks);
   }
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> RecordProcessor::Withdraw(int32_t task, const Tombstone& t, StateBatch& batch,
+                                              FieldworkState& state, ChangedAggregates& dirty) {
+  const Wave* wave = methodology_.FindWave(t.wave);
+  if (wave == nullptr) return 0;  // a wave no longer configured: nothing of it is counted
+  std::vector<std::string> wijken;
+  if (!t.wijk.empty()) {
+    wijken.push_back(t.wijk);
+  } else {
+    // A counted response leaves its wijk's aggregate in the task: where there
+    // is none, nothing was claimed.
+    for (const auto& [key, w] : state.wijken()) {
+      if (key.wave == t.wave && !key.wijk.empty()) wijken.push_back(key.wijk);
+    }
+  }
+  const RespondentRecord withdrawn{RespondentState::kWithdrawn, "", {}};
+  int erased = 0;
+  for (const std::string& wijk : wijken) {
+    absl::StatusOr<RespondentRecord> rec = batch.GetRespondent(task, wave->id, wijk, t.respondent);
+    if (!rec.ok()) return rec.status();
+    if (rec->state == RespondentState::kClaimed) {
+      if (absl::Status st = Unclaim(task, *wave, wijk, *rec, batch, state, dirty); !st.ok()) return st;
+      ++erased;
+    }
+    if (rec->state == RespondentState::kClaimed || (!t.wijk.empty() && rec->state != RespondentState::kWithdrawn)) {
+      batch.PutRespondent(task, wave->id, wijk, t.respondent, withdrawn);
+    }
+  }
+  if (t.wijk.empty()) batch.PutRespondent(task, wave->id, "", t.respondent, withdrawn);
+  return erased;
+}
+
 absl::StatusOr<RecordResult> RecordProcessor::ProcessWithdrawal(const SourceRecord& record,
                                                                 StateBatch& batch,
-                                                                FieldworkState& state,
-                                                                ChangedAggregates& dirty) {
+                                                                InstanceState& state,
+                                                                TaskChanges& dirty) {
   RecordResult result;
   result.kind = RecordKind::kWithdrawal;
   auto reject = [&](RejectReason reason, std::string detail) {
@@ -292,30 +334,23 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessWithdrawal(const SourceReco
   }
   const Wave* wave = methodology_.FindWave(w->wave);
   if (wave == nullptr) return reject(RejectReason::kUnknownWave, Cat("wave ", Quoted(w->wave), " is not configured"));
-  std::vector<std::string> wijken;
   if (!w->wijk.empty()) {
     if (!districts_->FindWijk(w->wijk)) {
       return reject(RejectReason::kUnknownWijk, Cat("wijk ", Quoted(w->wijk), " is not in the district register"));
     }
-    wijken.push_back(w->wijk);
     result.wijk = w->wijk;
-  } else {
-    for (const Wijk& wk : districts_->wijken()) wijken.push_back(wk.id);
   }
-  const Digest256 respondent = pseudonymiser_.Of(wave->id, w->respondent_ref);
-  const RespondentRecord withdrawn{RespondentState::kWithdrawn, "", {}};
-  for (const std::string& wijk : wijken) {
-    absl::StatusOr<RespondentRecord> rec = batch.GetRespondent(wave->id, wijk, respondent);
-    if (!rec.ok()) return rec.status();
-    if (rec->state == RespondentState::kClaimed) {
-      if (absl::Status st = Unclaim(*wave, wijk, *rec, batch, state, dirty); !st.ok()) return st;
-      ++result.erased;
-    }
-    if (rec->state == RespondentState::kClaimed || !w->wijk.empty()) {
-      batch.PutRespondent(wave->id, wijk, respondent, withdrawn);
-    }
+  // The instance keeps the tombstone (for the tasks that appear later) and
+  // applies it to every task it holds.
+  Tombstone t{wave->id, w->wijk, pseudonymiser_.Of(wave->id, w->respondent_ref)};
+  batch.PutRespondent(kInstanceTask, t.wave, t.wijk, t.respondent,
+                      RespondentRecord{RespondentState::kWithdrawn, "", {}});
+  for (auto& [task, task_state] : state.tasks) {
+    absl::StatusOr<int> n = Withdraw(task, t, batch, task_state, dirty[task]);
+    if (!n.ok()) return n.status();
+    result.erased += *n;
   }
-  if (w->wijk.empty()) batch.PutRespondent(wave->id, "", respondent, withdrawn);
+  state.withdrawn.push_back(std::move(t));
   result.withdrawal = result.erased > 0 ? WithdrawalOutcome::kErased : WithdrawalOutcome::kRecorded;
   return result;
 }

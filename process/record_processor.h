@@ -77,6 +77,7 @@ UnixNanos SystemClock();
 // touches nothing shared but read-only configuration).
 struct PreparedRecord {
   bool done = false;                           // false: not prepared (withdrawals never are)
+  int32_t task = 0;                            // TaskOf the record
   const DistrictRegister* districts = nullptr; // the register it was checked against
   bool oversized = false;
   absl::Status decode_error;                   // ok: decoded into `raw`
@@ -102,11 +103,13 @@ class RecordProcessor {
   const ProcessorOptions& options() const { return options_; }
 
   // Decides the record's outcome and applies it to `batch` and `state`,
-  // adding every aggregate it touched to `dirty`, with the change it made to
-  // the aggregate's quality tally. An error status means the
-  // state could not be read: the batch must be abandoned.
+  // adding every aggregate it touched to `dirty` (by task), with the change
+  // it made to the aggregate's quality tally. A response is its partition's
+  // task's (TaskOf); a withdrawal is applied to every task in `state` and
+  // kept as a tombstone for those that appear later. An error status means
+  // the state could not be read: the batch must be abandoned.
   absl::StatusOr<RecordResult> Process(const SourceRecord& record, StateBatch& batch,
-                                       FieldworkState& state, ChangedAggregates& dirty);
+                                       InstanceState& state, TaskChanges& dirty);
 
   // Process in two steps: Prepare (pure: thread-safe, no state) and Apply.
   // `now` is the processing clock for the field checks. Apply re-prepares a
@@ -119,21 +122,26 @@ class RecordProcessor {
   void AddLookups(const PreparedRecord& prepared, ReadAhead& out) const;
   // `ahead`: the read-ahead of the window the record is in (or null).
   absl::StatusOr<RecordResult> Apply(const SourceRecord& record, PreparedRecord& prepared,
-                                     StateBatch& batch, const ReadAhead* ahead, FieldworkState& state,
-                                     ChangedAggregates& dirty);
+                                     StateBatch& batch, const ReadAhead* ahead, InstanceState& state,
+                                     TaskChanges& dirty);
   UnixNanos Now() const { return clock_(); }
 
  private:
   absl::StatusOr<RecordResult> ProcessResponse(const SourceRecord& record, PreparedRecord& prepared,
                                                StateBatch& batch, const ReadAhead* ahead,
-                                               FieldworkState& state, ChangedAggregates& dirty);
+                                               InstanceState& state, TaskChanges& dirty);
   absl::StatusOr<RecordResult> ProcessWithdrawal(const SourceRecord& record, StateBatch& batch,
-                                                 FieldworkState& state, ChangedAggregates& dirty);
-  absl::Status Unclaim(const Wave& wave, const std::string& wijk, const RespondentRecord& claim,
+                                                 InstanceState& state, TaskChanges& dirty);
+  // Applies a tombstone to a task: what the respondent had counted there is
+  // removed (Unclaim), and the tombstone is kept in the task's range. The
+  // number of counted responses removed.
+  absl::StatusOr<int> Withdraw(int32_t task, const Tombstone& t, StateBatch& batch, FieldworkState& state,
+                               ChangedAggregates& dirty);
+  absl::Status Unclaim(int32_t task, const Wave& wave, const std::string& wijk, const RespondentRecord& claim,
                        StateBatch& batch, FieldworkState& state, ChangedAggregates& dirty);
   // Records a rejected response and counts it where it can be attributed.
   void Reject(RecordResult& result, RejectReason reason, std::string detail,
-              const SourceRecord& record, std::string_view wave, std::string_view wijk,
+              const SourceRecord& record, int32_t task, std::string_view wave, std::string_view wijk,
               const Attribution& attribution, bool passed_checks, StateBatch& batch,
               FieldworkState& state, ChangedAggregates& dirty);
 
@@ -147,6 +155,9 @@ class RecordProcessor {
 // The aggregate a record is counted under: its wave and wijk when they are
 // known, else empty strings.
 StateKey AttributionKey(const Attribution& a, const DistrictRegister& districts);
+
+// The task a response belongs to: its partition of the responses topic.
+inline int32_t TaskOf(const SourceRecord& record) { return record.partition; }
 
 // The stored key of a record without a usable response_id: "@topic/partition/offset"
 // ('@' cannot occur in a valid response_id).

@@ -20,6 +20,7 @@
 #include "model/methodology.h"
 #include "model/response.h"
 #include "score/fieldwork_state.h"
+#include "score/global_stage.h"
 #include "validate/rules.h"
 
 namespace wijkpuls {
@@ -42,6 +43,27 @@ struct RespondentRecord {
   RespondentState state = RespondentState::kUnseen;
   std::string response_id;              // claimed: the counted response
   std::vector<std::string> duplicates;  // claimed: later responses, rejected DUPLICATE_RESPONDENT
+};
+
+// Stored state is kept per task: the input partition of the responses topic
+// whose records made it (docs/design.md, "Several instances"). Task
+// kInstanceTask is the instance's own: the withdrawals it has read.
+inline constexpr int32_t kInstanceTask = -1;
+
+// A withdrawal the instance has read: its respondent's responses count
+// nowhere in the wave (in the wijk it names, or in any when it names none).
+struct Tombstone {
+  std::string wave;
+  std::string wijk;  // empty: every wijk
+  Digest256 respondent{};
+};
+
+// What the record path holds in memory: the aggregates of every task, and
+// the tombstones of every withdrawal read (applied to each task as it
+// appears, so that its responses end as if the withdrawals came first).
+struct InstanceState {
+  TaskStates tasks;
+  std::vector<Tombstone> withdrawn;
 };
 
 struct StoreStats {
@@ -68,8 +90,10 @@ class ReadAhead {
  public:
   virtual ~ReadAhead() = default;
   virtual void Clear() = 0;
-  virtual void AddResponse(std::string_view wave, std::string_view wijk, std::string_view response_id) = 0;
-  virtual void AddRespondent(std::string_view wave, std::string_view wijk, const Digest256& respondent) = 0;
+  virtual void AddResponse(int32_t task, std::string_view wave, std::string_view wijk,
+                           std::string_view response_id) = 0;
+  virtual void AddRespondent(int32_t task, std::string_view wave, std::string_view wijk,
+                             const Digest256& respondent) = 0;
   virtual size_t size() const = 0;
 };
 
@@ -80,25 +104,27 @@ class StateBatch {
  public:
   virtual ~StateBatch() = default;
 
-  virtual absl::StatusOr<std::optional<ResponseRecord>> GetResponse(std::string_view wave, std::string_view wijk,
+  // Every key is in a task's range (its first argument).
+  virtual absl::StatusOr<std::optional<ResponseRecord>> GetResponse(int32_t task, std::string_view wave,
+                                                                    std::string_view wijk,
                                                                     std::string_view response_id,
                                                                     const Methodology& m,
                                                                     const ReadAhead* ahead = nullptr) = 0;
-  virtual absl::StatusOr<RespondentRecord> GetRespondent(std::string_view wave, std::string_view wijk,
+  virtual absl::StatusOr<RespondentRecord> GetRespondent(int32_t task, std::string_view wave, std::string_view wijk,
                                                          const Digest256& respondent,
                                                          const ReadAhead* ahead = nullptr) = 0;
 
   // wijk is the register id of the response's wijk.
-  virtual void PutCounted(const CountedResponse& r, std::string_view wijk, Outcome outcome) = 0;
+  virtual void PutCounted(int32_t task, const CountedResponse& r, std::string_view wijk, Outcome outcome) = 0;
   // A rejected record, under the wave/wijk it was sent with.
-  virtual void PutRejected(std::string_view wave, std::string_view wijk, std::string_view response_id,
+  virtual void PutRejected(int32_t task, std::string_view wave, std::string_view wijk, std::string_view response_id,
                            RejectReason reason, const Attribution& a, bool passed_checks) = 0;
-  virtual void PutRespondent(std::string_view wave, std::string_view wijk, const Digest256& respondent,
+  virtual void PutRespondent(int32_t task, std::string_view wave, std::string_view wijk, const Digest256& respondent,
                              const RespondentRecord& record) = 0;
-  // The aggregates of `key` after this batch: quota and statistics whole,
-  // the quality tally as `quality_change`, what the batch changed in it
-  // (merged into the stored tally; nothing when it is empty).
-  virtual void PutAggregates(const StateKey& key, const WijkState& state, int indicator_count,
+  // The aggregates of `key` in `task` after this batch: quota and statistics
+  // whole, the quality tally as `quality_change`, what the batch changed in
+  // it (merged into the stored tally; nothing when it is empty).
+  virtual void PutAggregates(int32_t task, const StateKey& key, const WijkState& state, int indicator_count,
                              const QualityTally& quality_change) = 0;
   virtual void PutOffset(const std::string& topic, int32_t partition, int64_t next_offset) = 0;
   virtual void PutMeta(std::string_view key, std::string_view value) = 0;
@@ -120,8 +146,10 @@ class StateStore {
 
   virtual const std::string& dir() const = 0;
   virtual absl::StatusOr<OffsetMap> LoadOffsets() const = 0;
-  // Loads every stored aggregate into `state` (replacing it).
-  virtual absl::Status LoadAggregates(const Methodology& m, FieldworkState& state) const = 0;
+  // Loads every stored aggregate into `tasks` (replacing it), by task.
+  virtual absl::Status LoadAggregates(const Methodology& m, TaskStates& tasks) const = 0;
+  // Loads the instance's tombstones (task kInstanceTask), in key order.
+  virtual absl::Status LoadWithdrawn(std::vector<Tombstone>& out) const = 0;
   virtual absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view key) const = 0;
 
   // `previous`, when given, is a batch being committed on another thread: the
@@ -144,16 +172,16 @@ class StateStore {
   virtual ReadAheadCounts read_ahead_counts() const = 0;
 
   // Visits every stored response record in key order (for rebuild and tests).
-  using ResponseVisitor = std::function<absl::Status(std::string_view wave, std::string_view wijk,
+  using ResponseVisitor = std::function<absl::Status(int32_t task, std::string_view wave, std::string_view wijk,
                                                      std::string_view response_id, const ResponseRecord&)>;
   virtual absl::Status ForEachResponse(const Methodology& m, const ResponseVisitor& visit) const = 0;
   // Visits every respondent record.
   virtual absl::Status ForEachRespondent(
-      const std::function<void(std::string_view wave, std::string_view wijk, const RespondentRecord&)>& visit)
-      const = 0;
+      const std::function<void(int32_t task, std::string_view wave, std::string_view wijk,
+                               const RespondentRecord&)>& visit) const = 0;
 
-  // Replaces all aggregates by `state`, atomically with a meta update.
-  virtual absl::Status ReplaceAggregates(const FieldworkState& state, int indicator_count,
+  // Replaces all aggregates by `tasks`, atomically with a meta update.
+  virtual absl::Status ReplaceAggregates(const TaskStates& tasks, int indicator_count,
                                          std::string_view methodology_hash) = 0;
 
   virtual StoreStats Stats() const = 0;

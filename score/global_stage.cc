@@ -61,6 +61,14 @@ FieldworkState GlobalStage::Sum() const {
   return out;
 }
 
+FieldworkState SumOfTasks(const TaskStates& tasks) {
+  GlobalStage stage;
+  for (const auto& [task, state] : tasks) {
+    for (const auto& [key, w] : state.wijken()) stage.Put(task, key, SummaryPosition{}, w);
+  }
+  return stage.Sum();
+}
+
 std::map<int32_t, SummaryPosition> GlobalStage::Positions() const {
   std::map<int32_t, SummaryPosition> out;
   for (const auto& [k, held] : summaries_) {

@@ -21,6 +21,15 @@
 
 namespace wijkpuls {
 
+// The aggregates of each task (input partition) an instance holds, and what
+// a batch changed in them (with each aggregate's quality change).
+using TaskStates = std::map<int32_t, FieldworkState>;
+using TaskChanges = std::map<int32_t, ChangedAggregates>;
+
+// The sum of the tasks' aggregates per (wave, wijk): what one pipeline over
+// all their records holds.
+FieldworkState SumOfTasks(const TaskStates& tasks);
+
 // Adds `part` to `into`: cells, days, statistics and the quality tally are
 // summed; the watermark is the larger.
 void AddInto(WijkState& into, const WijkState& part);

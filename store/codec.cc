@@ -26,13 +26,6 @@ void AppendPart(std::string& out, std::string_view s) {
   out.append(s.data(), n);
 }
 
-// Schema 2's positional counts: the 3 flags and 13 reject reasons of then.
-constexpr int kV2Flags = 3;
-constexpr int kV2Reasons = 13;
-constexpr int kV2GroupCounts = 2 + kV2Flags + kV2Reasons + 4;
-static_assert(kQualityFlagCount >= kV2Flags && kRejectReasonCount >= kV2Reasons,
-              "flags and reasons are append-only: schema 2's positions stay theirs");
-
 void EncodeGroup(const QualityGroup& g, QualityGroupState* out) {
   out->set_accepted(g.accepted);
   out->set_flagged(g.flagged);
@@ -52,39 +45,25 @@ void EncodeGroup(const QualityGroup& g, QualityGroupState* out) {
   }
 }
 
-// Reads both encodings: schema 3's keyed counts, and schema 2's positional
-// ones (still in the write-ahead log, memtables and table files of a
-// directory written before the upgrade, until compaction rewrites them).
-// False for a count of a flag or reason this release does not know.
+// False for a count of a flag or reason this release does not know, and for
+// schema 2's positional counts (a directory of schema 2 or 3 is refused
+// before anything is read: store/schema.h).
 bool DecodeGroup(const QualityGroupState& in, QualityGroup& g) {
-  if (in.durations_size() % 2 != 0) return false;
-  if (in.counts_size() > 0) {
-    if (in.counts_size() != kV2GroupCounts) return false;
-    int i = 0;
-    g.accepted = in.counts(i++);
-    g.flagged = in.counts(i++);
-    for (int f = 0; f < kV2Flags; ++f) g.by_flag[f] = in.counts(i++);
-    for (int r = 0; r < kV2Reasons; ++r) g.rejected[r] = in.counts(i++);
-    g.answers = in.counts(i++);
-    g.dont_know = in.counts(i++);
-    g.refused = in.counts(i++);
-    g.not_applicable = in.counts(i++);
-  } else {
-    g.accepted = in.accepted();
-    g.flagged = in.flagged();
-    for (const auto& [f, n] : in.by_flag()) {
-      if (f >= static_cast<uint32_t>(kQualityFlagCount)) return false;
-      g.by_flag[f] = n;
-    }
-    for (const auto& [r, n] : in.rejected()) {
-      if (r >= static_cast<uint32_t>(kRejectReasonCount)) return false;
-      g.rejected[r] = n;
-    }
-    g.answers = in.answers();
-    g.dont_know = in.dont_know();
-    g.refused = in.refused();
-    g.not_applicable = in.not_applicable();
+  if (in.durations_size() % 2 != 0 || in.counts_size() > 0) return false;
+  g.accepted = in.accepted();
+  g.flagged = in.flagged();
+  for (const auto& [f, n] : in.by_flag()) {
+    if (f >= static_cast<uint32_t>(kQualityFlagCount)) return false;
+    g.by_flag[f] = n;
   }
+  for (const auto& [r, n] : in.rejected()) {
+    if (r >= static_cast<uint32_t>(kRejectReasonCount)) return false;
+    g.rejected[r] = n;
+  }
+  g.answers = in.answers();
+  g.dont_know = in.dont_know();
+  g.refused = in.refused();
+  g.not_applicable = in.not_applicable();
   for (int j = 0; j < in.durations_size(); j += 2) g.durations.Add(in.durations(j), in.durations(j + 1));
   return true;
 }
@@ -97,27 +76,46 @@ std::optional<E> EnumFrom(uint32_t v, int count) {
 
 }  // namespace
 
-std::string KeyOf(std::string_view wave, std::string_view wijk) {
-  return KeyOf(wave, wijk, {});
+namespace {
+void AppendTask(std::string& out, int32_t task) {
+  const uint32_t t = static_cast<uint32_t>(task) ^ 0x80000000u;
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((t >> shift) & 0xff));
 }
+}  // namespace
 
-std::string KeyOf(std::string_view wave, std::string_view wijk, std::string_view id) {
-  // One allocation: this is on every record's path (three or four keys).
+std::string TaskPrefix(int32_t task) {
   std::string out;
-  KeyOf(wave, wijk, id, &out);
+  AppendTask(out, task);
   return out;
 }
 
-void KeyOf(std::string_view wave, std::string_view wijk, std::string_view id, std::string* out) {
+std::string KeyOf(int32_t task, std::string_view wave, std::string_view wijk) {
+  return KeyOf(task, wave, wijk, {});
+}
+
+std::string KeyOf(int32_t task, std::string_view wave, std::string_view wijk, std::string_view id) {
+  // One allocation: this is on every record's path (three or four keys).
+  std::string out;
+  KeyOf(task, wave, wijk, id, &out);
+  return out;
+}
+
+void KeyOf(int32_t task, std::string_view wave, std::string_view wijk, std::string_view id, std::string* out) {
   out->clear();
-  out->reserve(4 + wave.size() + wijk.size() + id.size());
+  out->reserve(kTaskBytes + 4 + wave.size() + wijk.size() + id.size());
+  AppendTask(*out, task);
   AppendPart(*out, wave);
   AppendPart(*out, wijk);
   out->append(id.data(), id.size());
 }
 
-bool SplitKey(std::string_view key, std::string_view* wave, std::string_view* wijk,
+bool SplitKey(std::string_view key, int32_t* task, std::string_view* wave, std::string_view* wijk,
               std::string_view* id) {
+  if (key.size() < kTaskBytes) return false;
+  uint32_t t = 0;
+  for (size_t i = 0; i < kTaskBytes; ++i) t = (t << 8) | static_cast<uint8_t>(key[i]);
+  *task = static_cast<int32_t>(t ^ 0x80000000u);
+  key.remove_prefix(kTaskBytes);
   if (!TakePart(key, wave) || !TakePart(key, wijk)) return false;
   *id = key;
   return true;

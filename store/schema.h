@@ -1,6 +1,8 @@
 // Layout of the RocksDB state directory; see docs/design.md, "Storage".
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,27 +20,44 @@ namespace wijkpuls::store {
 //      still read wherever they are (log, memtables, table files, merge
 //      operands): upgrading only writes the number. A release of version 2
 //      cannot read version 3 values and refuses the directory.
-inline constexpr int kSchemaVersion = 3;
+//   4: every key of responses, respondents and the aggregates starts with
+//      the task: the input partition whose records made it (task -1: the
+//      instance's own, the withdrawal tombstones), so that a partition's
+//      state is one key range (docs/design.md, "Several instances"). Version
+//      3 did not keep which partition a wijk's records came from, so a
+//      version 3 directory cannot be upgraded: it is refused with a message
+//      (move it aside; the state is read again from the input topics).
+inline constexpr int kSchemaVersion = 4;
+// The oldest version this release opens.
+inline constexpr int kOldestSchemaVersion = 4;
 
 inline constexpr std::string_view kCfMeta = "default";         // schema version, methodology hash
 inline constexpr std::string_view kCfOffsets = "offsets";      // topic | partition -> next offset
-inline constexpr std::string_view kCfResponses = "responses";  // wave | wijk | response_id
-inline constexpr std::string_view kCfRespondents = "respondents";  // wave | wijk | pseudonym
-inline constexpr std::string_view kCfQuota = "quota";          // wave | wijk
-inline constexpr std::string_view kCfStats = "stats";          // wave | wijk
-inline constexpr std::string_view kCfQuality = "quality";      // wave | wijk
+inline constexpr std::string_view kCfResponses = "responses";  // task | wave | wijk | response_id
+inline constexpr std::string_view kCfRespondents = "respondents";  // task | wave | wijk | pseudonym
+inline constexpr std::string_view kCfQuota = "quota";          // task | wave | wijk
+inline constexpr std::string_view kCfStats = "stats";          // task | wave | wijk
+inline constexpr std::string_view kCfQuality = "quality";      // task | wave | wijk
 
 inline constexpr std::string_view kMetaSchemaVersion = "schema_version";
+// A file beside RocksDB's, written when a release of schema 4 or later has
+// opened the directory: one without it is checked read-only before it is
+// opened for writing (an earlier schema is refused untouched).
+inline constexpr const char* kSchemaFile = "WIJKPULS_SCHEMA";
 inline constexpr std::string_view kMetaMethodologyHash = "methodology_sha256";
 
-// Keys are length-prefixed parts, so that wave | wijk is a prefix of every key
-// of a wijk and no part can spill into the next.
-std::string KeyOf(std::string_view wave, std::string_view wijk);
-std::string KeyOf(std::string_view wave, std::string_view wijk, std::string_view id);
+// Keys are the task (4 bytes, big-endian, sign bit flipped: task -1 sorts
+// first) and length-prefixed parts, so that task is a prefix of every key of
+// a task, task | wave | wijk of every key of a wijk in it, and no part can
+// spill into the next.
+inline constexpr size_t kTaskBytes = 4;
+std::string TaskPrefix(int32_t task);
+std::string KeyOf(int32_t task, std::string_view wave, std::string_view wijk);
+std::string KeyOf(int32_t task, std::string_view wave, std::string_view wijk, std::string_view id);
 // The same into `out` (reusing its buffer).
-void KeyOf(std::string_view wave, std::string_view wijk, std::string_view id, std::string* out);
+void KeyOf(int32_t task, std::string_view wave, std::string_view wijk, std::string_view id, std::string* out);
 // Splits a KeyOf key; false when malformed.
-bool SplitKey(std::string_view key, std::string_view* wave, std::string_view* wijk,
+bool SplitKey(std::string_view key, int32_t* task, std::string_view* wave, std::string_view* wijk,
               std::string_view* id);
 std::string OffsetKey(std::string_view topic, int partition);
 bool SplitOffsetKey(std::string_view key, std::string* topic, int* partition);

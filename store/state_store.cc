@@ -21,6 +21,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -79,7 +80,7 @@ std::string_view IdOf(const Digest256& respondent) {
   return std::string_view(reinterpret_cast<const char*>(respondent.data()), respondent.size());
 }
 
-// The wave | wijk part of a KeyOf key. A batch is written sorted by key, so
+// The task | wave | wijk part of a KeyOf key. A batch is written sorted by key, so
 // the keys of one wijk are inserted in order: with this as the memtable's
 // insert hint, each insert searches the skip list from where the last one of
 // its wijk went in, not from the top.
@@ -94,8 +95,9 @@ class WaveWijkPrefix : public rocksdb::SliceTransform {
  private:
   // The length of the key without its id; 0 when it is not a KeyOf key.
   static size_t PrefixLength(const rocksdb::Slice& key) {
+    int32_t task = 0;
     std::string_view wave, wijk, id;
-    return SplitKey(View(key), &wave, &wijk, &id) ? key.size() - id.size() : 0;
+    return SplitKey(View(key), &task, &wave, &wijk, &id) ? key.size() - id.size() : 0;
   }
 };
 
@@ -202,8 +204,10 @@ struct StoreImpl {
 // The keys of a window's lookups, and after StateStore::Read their values.
 struct RocksReadAhead : public ReadAhead {
   void Clear() override;
-  void AddResponse(std::string_view wave, std::string_view wijk, std::string_view response_id) override;
-  void AddRespondent(std::string_view wave, std::string_view wijk, const Digest256& respondent) override;
+  void AddResponse(int32_t task, std::string_view wave, std::string_view wijk,
+                   std::string_view response_id) override;
+  void AddRespondent(int32_t task, std::string_view wave, std::string_view wijk,
+                     const Digest256& respondent) override;
   size_t size() const override { return keys[0].n + keys[1].n; }
 
   // The column families a record's lookups read.
@@ -254,12 +258,14 @@ void RocksReadAhead::Clear() {
   }
 }
 
-void RocksReadAhead::AddResponse(std::string_view wave, std::string_view wijk, std::string_view response_id) {
-  KeyOf(wave, wijk, response_id, &keys[0].Next());
+void RocksReadAhead::AddResponse(int32_t task, std::string_view wave, std::string_view wijk,
+                                 std::string_view response_id) {
+  KeyOf(task, wave, wijk, response_id, &keys[0].Next());
 }
 
-void RocksReadAhead::AddRespondent(std::string_view wave, std::string_view wijk, const Digest256& respondent) {
-  KeyOf(wave, wijk, IdOf(respondent), &keys[1].Next());
+void RocksReadAhead::AddRespondent(int32_t task, std::string_view wave, std::string_view wijk,
+                                   const Digest256& respondent) {
+  KeyOf(task, wave, wijk, IdOf(respondent), &keys[1].Next());
 }
 
 // A batch is its final value per key, per column family: reads through the
@@ -295,8 +301,8 @@ struct BatchImpl {
   std::string key_scratch;
   StoredResponse counted;
 
-  const std::string& Key(std::string_view wave, std::string_view wijk, std::string_view id) {
-    KeyOf(wave, wijk, id, &key_scratch);
+  const std::string& Key(int32_t task, std::string_view wave, std::string_view wijk, std::string_view id) {
+    KeyOf(task, wave, wijk, id, &key_scratch);
     return key_scratch;
   }
 
@@ -383,17 +389,17 @@ struct BatchImpl {
 class RocksStateBatch : public StateBatch {
  public:
   explicit RocksStateBatch(std::unique_ptr<BatchImpl> impl) : impl_(std::move(impl)) {}
-  absl::StatusOr<std::optional<ResponseRecord>> GetResponse(std::string_view wave, std::string_view wijk,
-                                                            std::string_view response_id, const Methodology& m,
-                                                            const ReadAhead* ahead) override;
-  absl::StatusOr<RespondentRecord> GetRespondent(std::string_view wave, std::string_view wijk,
+  absl::StatusOr<std::optional<ResponseRecord>> GetResponse(int32_t task, std::string_view wave,
+                                                            std::string_view wijk, std::string_view response_id,
+                                                            const Methodology& m, const ReadAhead* ahead) override;
+  absl::StatusOr<RespondentRecord> GetRespondent(int32_t task, std::string_view wave, std::string_view wijk,
                                                  const Digest256& respondent, const ReadAhead* ahead) override;
-  void PutCounted(const CountedResponse& r, std::string_view wijk, Outcome outcome) override;
-  void PutRejected(std::string_view wave, std::string_view wijk, std::string_view response_id, RejectReason reason,
-                   const Attribution& a, bool passed_checks) override;
-  void PutRespondent(std::string_view wave, std::string_view wijk, const Digest256& respondent,
+  void PutCounted(int32_t task, const CountedResponse& r, std::string_view wijk, Outcome outcome) override;
+  void PutRejected(int32_t task, std::string_view wave, std::string_view wijk, std::string_view response_id,
+                   RejectReason reason, const Attribution& a, bool passed_checks) override;
+  void PutRespondent(int32_t task, std::string_view wave, std::string_view wijk, const Digest256& respondent,
                      const RespondentRecord& record) override;
-  void PutAggregates(const StateKey& key, const WijkState& state, int indicator_count,
+  void PutAggregates(int32_t task, const StateKey& key, const WijkState& state, int indicator_count,
                      const QualityTally& quality_change) override;
   void PutOffset(const std::string& topic, int32_t partition, int64_t next_offset) override;
   void PutMeta(std::string_view key, std::string_view value) override;
@@ -407,12 +413,13 @@ class RocksStateBatch : public StateBatch {
   std::unique_ptr<BatchImpl> impl_;
 };
 
-absl::StatusOr<std::optional<ResponseRecord>> RocksStateBatch::GetResponse(std::string_view wave,
+absl::StatusOr<std::optional<ResponseRecord>> RocksStateBatch::GetResponse(int32_t task, std::string_view wave,
                                                                       std::string_view wijk,
                                                                       std::string_view response_id,
                                                                       const Methodology& m,
                                                                       const ReadAhead* ahead) {
-  absl::StatusOr<std::optional<std::string>> v = impl_->Get(kResponses, impl_->Key(wave, wijk, response_id), ahead);
+  absl::StatusOr<std::optional<std::string>> v =
+      impl_->Get(kResponses, impl_->Key(task, wave, wijk, response_id), ahead);
   if (!v.ok()) return v.status();
   if (!v->has_value()) return std::optional<ResponseRecord>();
   absl::StatusOr<ResponseRecord> rec = DecodeResponse(**v, wave, response_id, m);
@@ -420,11 +427,12 @@ absl::StatusOr<std::optional<ResponseRecord>> RocksStateBatch::GetResponse(std::
   return std::optional<ResponseRecord>(std::move(*rec));
 }
 
-absl::StatusOr<RespondentRecord> RocksStateBatch::GetRespondent(std::string_view wave,
+absl::StatusOr<RespondentRecord> RocksStateBatch::GetRespondent(int32_t task, std::string_view wave,
                                                            std::string_view wijk,
                                                            const Digest256& respondent,
                                                            const ReadAhead* ahead) {
-  absl::StatusOr<std::optional<std::string>> v = impl_->Get(kRespondents, impl_->Key(wave, wijk, IdOf(respondent)), ahead);
+  absl::StatusOr<std::optional<std::string>> v =
+      impl_->Get(kRespondents, impl_->Key(task, wave, wijk, IdOf(respondent)), ahead);
   if (!v.ok()) return v.status();
   RespondentRecord rec;
   if (!v->has_value()) return rec;
@@ -438,29 +446,29 @@ absl::StatusOr<RespondentRecord> RocksStateBatch::GetRespondent(std::string_view
   return rec;
 }
 
-void RocksStateBatch::PutCounted(const CountedResponse& r, std::string_view wijk, Outcome outcome) {
+void RocksStateBatch::PutCounted(int32_t task, const CountedResponse& r, std::string_view wijk, Outcome outcome) {
   EncodeCounted(r, outcome, &impl_->counted);
-  impl_->Put(kResponses, impl_->Key(r.wave, wijk, r.response_id), impl_->counted);
+  impl_->Put(kResponses, impl_->Key(task, r.wave, wijk, r.response_id), impl_->counted);
 }
 
-void RocksStateBatch::PutRejected(std::string_view wave, std::string_view wijk,
+void RocksStateBatch::PutRejected(int32_t task, std::string_view wave, std::string_view wijk,
                              std::string_view response_id, RejectReason reason,
                              const Attribution& a, bool passed_checks) {
-  impl_->Put(kResponses, impl_->Key(wave, wijk, response_id), EncodeRejected(reason, a, passed_checks));
+  impl_->Put(kResponses, impl_->Key(task, wave, wijk, response_id), EncodeRejected(reason, a, passed_checks));
 }
 
-void RocksStateBatch::PutRespondent(std::string_view wave, std::string_view wijk,
+void RocksStateBatch::PutRespondent(int32_t task, std::string_view wave, std::string_view wijk,
                                const Digest256& respondent, const RespondentRecord& record) {
   RespondentEntry e;
   e.set_state(static_cast<uint32_t>(record.state));
   e.set_response_id(record.response_id);
   for (const std::string& d : record.duplicates) e.add_duplicates(d);
-  impl_->Put(kRespondents, impl_->Key(wave, wijk, IdOf(respondent)), e);
+  impl_->Put(kRespondents, impl_->Key(task, wave, wijk, IdOf(respondent)), e);
 }
 
-void RocksStateBatch::PutAggregates(const StateKey& key, const WijkState& state, int indicator_count,
+void RocksStateBatch::PutAggregates(int32_t task, const StateKey& key, const WijkState& state, int indicator_count,
                                const QualityTally& quality_change) {
-  const std::string k = KeyOf(key.wave, key.wijk);
+  const std::string k = KeyOf(task, key.wave, key.wijk);
   impl_->Put(kQuota, k, EncodeQuota(state));
   impl_->Put(kStats, k, EncodeStats(state, indicator_count));
   if (!quality_change.Empty()) impl_->Merge(kQuality, k, EncodeQuality(quality_change));
@@ -479,7 +487,8 @@ class RocksStateStore : public StateStore {
   explicit RocksStateStore(std::unique_ptr<StoreImpl> impl) : impl_(std::move(impl)) {}
   const std::string& dir() const override { return impl_->dir; }
   absl::StatusOr<OffsetMap> LoadOffsets() const override;
-  absl::Status LoadAggregates(const Methodology& m, FieldworkState& state) const override;
+  absl::Status LoadAggregates(const Methodology& m, TaskStates& tasks) const override;
+  absl::Status LoadWithdrawn(std::vector<Tombstone>& out) const override;
   absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view key) const override;
   std::unique_ptr<StateBatch> NewBatch(const StateBatch* previous) override;
   absl::Status Commit(StateBatch& batch) override;
@@ -488,9 +497,9 @@ class RocksStateStore : public StateStore {
   ReadAheadCounts read_ahead_counts() const override { return impl_->read_ahead_counts; }
   absl::Status ForEachResponse(const Methodology& m, const ResponseVisitor& visit) const override;
   absl::Status ForEachRespondent(
-      const std::function<void(std::string_view, std::string_view, const RespondentRecord&)>& visit)
+      const std::function<void(int32_t, std::string_view, std::string_view, const RespondentRecord&)>& visit)
       const override;
-  absl::Status ReplaceAggregates(const FieldworkState& state, int indicator_count,
+  absl::Status ReplaceAggregates(const TaskStates& tasks, int indicator_count,
                                  std::string_view methodology_hash) override;
   StoreStats Stats() const override;
   absl::Status Resume() override;
@@ -635,6 +644,22 @@ absl::StatusOr<std::unique_ptr<StoreImpl>> OpenImpl(const StoreOptions& options)
 }
 
 absl::StatusOr<std::unique_ptr<StateStore>> OpenStateStore(const StoreOptions& options) {
+  namespace fs = std::filesystem;
+  const fs::path marker = fs::path(options.dir) / kSchemaFile;
+  std::error_code ec;
+  if (!options.read_only && fs::exists(fs::path(options.dir) / "CURRENT", ec) && !fs::exists(marker, ec)) {
+    // A directory this release has not opened yet: its version is checked
+    // read-only first, since opening for writing may flush the log with this
+    // release's encodings, which the release that wrote a refused directory
+    // could then not read.
+    StoreOptions look = options;
+    look.read_only = true;
+    absl::StatusOr<std::unique_ptr<StateStore>> seen = OpenStateStore(look);
+    if (!seen.ok() && seen.status().code() == absl::StatusCode::kFailedPrecondition &&
+        Contains(std::string(seen.status().message()), "schema version")) {
+      return seen.status();
+    }
+  }
   absl::StatusOr<std::unique_ptr<StoreImpl>> impl = OpenImpl(options);
   if (!impl.ok()) return impl.status();
   const std::string& dir = options.dir;
@@ -663,11 +688,28 @@ absl::StatusOr<std::unique_ptr<StateStore>> OpenStateStore(const StoreOptions& o
           "state directory ", dir, " has schema version ", v, ", newer than this wijkpuls (",
           kSchemaVersion, "): use the wijkpuls release that wrote it"));
     }
+    if (v < kOldestSchemaVersion) {
+      return absl::FailedPreconditionError(Cat(
+          "state directory ", dir, " has schema version ", v, ", written by an earlier wijkpuls; this one (",
+          kSchemaVersion, ") keeps each input partition's state apart, which version ", v,
+          " did not record, so it cannot be upgraded: move the directory aside and start again, and "
+          "the state is read again from the input topics, which must still hold the whole wave (a "
+          "partition whose log no longer starts at 0 stays paused: kafka.accept_truncated_input), "
+          "or finish the wave with the release that wrote it"));
+    }
     if (v < kSchemaVersion && !options.read_only) {
       // Before the first write of the new layout (schema.h: nothing else changes).
       std::unique_ptr<StateBatch> b = store->NewBatch();
       b->PutMeta(kMetaSchemaVersion, std::to_string(kSchemaVersion));
       if (absl::Status st = store->Commit(*b); !st.ok()) return st;
+    }
+  }
+  if (!options.read_only && !fs::exists(marker, ec)) {
+    // Says the directory was opened by a release of schema 4 or later.
+    std::ofstream out(marker);
+    out << kSchemaVersion << "\n";
+    if (!out.flush()) {
+      return absl::UnavailableError(Cat("state directory ", dir, ": cannot write ", marker.string()));
     }
   }
   return store;
@@ -690,8 +732,8 @@ absl::StatusOr<OffsetMap> RocksStateStore::LoadOffsets() const {
   return out;
 }
 
-absl::Status RocksStateStore::LoadAggregates(const Methodology& m, FieldworkState& state) const {
-  state.Clear();
+absl::Status RocksStateStore::LoadAggregates(const Methodology& m, TaskStates& tasks) const {
+  tasks.clear();
   const int k = static_cast<int>(m.indicators.size());
   std::map<std::string, WijkState> loaded;
   auto scan = [&](Cf cf, auto&& apply) -> absl::Status {
@@ -722,13 +764,35 @@ absl::Status RocksStateStore::LoadAggregates(const Methodology& m, FieldworkStat
   }
   if (!st.ok()) return absl::Status(st.code(), Cat("state directory ", impl_->dir, ": ", st.message()));
   for (auto& [key, w] : loaded) {
+    int32_t task = 0;
     std::string_view wave, wijk, rest;
-    if (!SplitKey(key, &wave, &wijk, &rest) || !rest.empty()) {
+    if (!SplitKey(key, &task, &wave, &wijk, &rest) || !rest.empty()) {
       return absl::DataLossError(Cat("state directory ", impl_->dir, ": an aggregate key is corrupt"));
     }
-    state.Put(StateKey{std::string(wave), std::string(wijk)}, std::make_shared<WijkState>(std::move(w)));
+    tasks[task].Put(StateKey{std::string(wave), std::string(wijk)}, std::make_shared<WijkState>(std::move(w)));
   }
   return absl::OkStatus();
+}
+
+absl::Status RocksStateStore::LoadWithdrawn(std::vector<Tombstone>& out) const {
+  out.clear();
+  const std::string prefix = TaskPrefix(kInstanceTask);
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kRespondents)));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    int32_t task = 0;
+    std::string_view wave, wijk, id;
+    RespondentEntry e;
+    if (!SplitKey(View(it->key()), &task, &wave, &wijk, &id) || id.size() != Digest256().size() ||
+        !e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(Cat("state directory ", impl_->dir, ": a stored withdrawal is corrupt"));
+    }
+    if (e.state() != static_cast<uint32_t>(RespondentState::kWithdrawn)) continue;
+    Tombstone& t = out.emplace_back();
+    t.wave = wave;
+    t.wijk = wijk;
+    std::memcpy(t.respondent.data(), id.data(), id.size());
+  }
+  return FromRocks(it->status(), "reading withdrawals");
 }
 
 absl::StatusOr<std::optional<std::string>> RocksStateStore::GetMeta(std::string_view key) const {
@@ -801,37 +865,39 @@ absl::Status RocksStateStore::ForEachResponse(const Methodology& m, const Respon
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kResponses)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    int32_t task = 0;
     std::string_view wave, wijk, id;
-    if (!SplitKey(View(it->key()), &wave, &wijk, &id)) {
+    if (!SplitKey(View(it->key()), &task, &wave, &wijk, &id)) {
       return absl::DataLossError(Cat("state directory ", impl_->dir, ": a response key is corrupt"));
     }
     absl::StatusOr<ResponseRecord> rec = DecodeResponse(View(it->value()), wave, id, m);
     if (!rec.ok()) return rec.status();
-    if (absl::Status st = visit(wave, wijk, id, *rec); !st.ok()) return st;
+    if (absl::Status st = visit(task, wave, wijk, id, *rec); !st.ok()) return st;
   }
   return FromRocks(it->status(), "reading responses");
 }
 
 absl::Status RocksStateStore::ForEachRespondent(
-    const std::function<void(std::string_view, std::string_view, const RespondentRecord&)>& visit)
+    const std::function<void(int32_t, std::string_view, std::string_view, const RespondentRecord&)>& visit)
     const {
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kRespondents)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    int32_t task = 0;
     std::string_view wave, wijk, id;
     RespondentEntry e;
-    if (!SplitKey(View(it->key()), &wave, &wijk, &id) ||
+    if (!SplitKey(View(it->key()), &task, &wave, &wijk, &id) ||
         !e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError("a stored respondent entry is corrupt");
     }
-    visit(wave, wijk,
+    visit(task, wave, wijk,
           RespondentRecord{static_cast<RespondentState>(e.state()), e.response_id(),
                            std::vector<std::string>(e.duplicates().begin(), e.duplicates().end())});
   }
   return FromRocks(it->status(), "reading respondents");
 }
 
-absl::Status RocksStateStore::ReplaceAggregates(const FieldworkState& state, int indicator_count,
+absl::Status RocksStateStore::ReplaceAggregates(const TaskStates& tasks, int indicator_count,
                                            std::string_view methodology_hash) {
   rocksdb::WriteBatch wb;
   for (Cf cf : {kQuota, kStats, kQuality}) {
@@ -839,11 +905,13 @@ absl::Status RocksStateStore::ReplaceAggregates(const FieldworkState& state, int
     for (it->SeekToFirst(); it->Valid(); it->Next()) wb.Delete(impl_->cf(cf), it->key());
     if (!it->status().ok()) return FromRocks(it->status(), "reading aggregates");
   }
-  for (const auto& [key, w] : state.wijken()) {
-    const std::string k = KeyOf(key.wave, key.wijk);
-    wb.Put(impl_->cf(kQuota), k, EncodeQuota(*w).SerializeAsString());
-    wb.Put(impl_->cf(kStats), k, EncodeStats(*w, indicator_count).SerializeAsString());
-    wb.Put(impl_->cf(kQuality), k, EncodeQuality(w->quality).SerializeAsString());
+  for (const auto& [task, state] : tasks) {
+    for (const auto& [key, w] : state.wijken()) {
+      const std::string k = KeyOf(task, key.wave, key.wijk);
+      wb.Put(impl_->cf(kQuota), k, EncodeQuota(*w).SerializeAsString());
+      wb.Put(impl_->cf(kStats), k, EncodeStats(*w, indicator_count).SerializeAsString());
+      wb.Put(impl_->cf(kQuality), k, EncodeQuality(w->quality).SerializeAsString());
+    }
   }
   wb.Put(impl_->cf(kMeta), std::string(kMetaMethodologyHash), std::string(methodology_hash));
   return FromRocks(impl_->Write(wb), "replacing aggregates");

@@ -260,7 +260,7 @@ void CheckStored(const SourceRecord& record, StateBatch& batch) {
   expected.respondent = env->pseudonymiser->Of(expected.wave, raw->respondent_ref);
   expected.flags = EvaluateFlags(expected, env->methodology);
   absl::StatusOr<std::optional<ResponseRecord>> stored =
-      batch.GetResponse(raw->wave, raw->wijk, raw->response_id, env->methodology);
+      batch.GetResponse(0, raw->wave, raw->wijk, raw->response_id, env->methodology);
   Require(stored.ok(), "a counted response reads back");
   Require(stored->has_value() && (*stored)->response.has_value(), "a counted response is stored");
   const std::string_view field = Differs(*(*stored)->response, expected);
@@ -271,8 +271,8 @@ void CheckStored(const SourceRecord& record, StateBatch& batch) {
 
 // Processes one record; a response with a well-formed id is processed again
 // at once and must then be a duplicate without any effect.
-void ProcessOne(const SourceRecord& record, StateBatch& batch, FieldworkState& state,
-                ChangedAggregates& dirty) {
+void ProcessOne(const SourceRecord& record, StateBatch& batch, InstanceState& state,
+                TaskChanges& dirty) {
   absl::StatusOr<RecordResult> result = env->processor->Process(record, batch, state, dirty);
   Require(result.ok(), "Process succeeds on a healthy state store");
   CheckResult(*result);
@@ -282,22 +282,22 @@ void ProcessOne(const SourceRecord& record, StateBatch& batch, FieldworkState& s
   }
   Require(result->outcome != Outcome::kDuplicate || !result->DeadLetter(),
           "a duplicate is not dead-lettered");
-  const FieldworkState before = state;
+  const TaskStates before = state.tasks;
   SourceRecord again = record;
   again.offset += 1;
   absl::StatusOr<RecordResult> second = env->processor->Process(again, batch, state, dirty);
   Require(second.ok(), "Process succeeds on a healthy state store");
   Require(second->outcome == Outcome::kDuplicate && !second->DeadLetter(),
           "the same response again is a duplicate");
-  Require(state == before, "a duplicate has no effect on the aggregates");
+  Require(state.tasks == before, "a duplicate has no effect on the aggregates");
 }
 
 void RunSequence(std::string_view rest) {
   if (env->store == nullptr) OpenStore(*env);
   const ProcessorOptions& options = env->processor->options();
   std::unique_ptr<StateBatch> batch = env->store->NewBatch();
-  FieldworkState state;
-  ChangedAggregates dirty;
+  InstanceState state;
+  TaskChanges dirty;
   int64_t offset = 0;
   for (const SequencePart& part : SplitSequence(rest)) {
     const std::string_view content_type = (part.header & kJson) ? kJsonContentType : "";
@@ -313,13 +313,16 @@ void RunSequence(std::string_view rest) {
   }
   // The store writes a batch's quality tallies as the changes it recorded:
   // from nothing, those changes must add up to the tallies themselves.
-  Require(dirty.size() == state.wijken().size(), "every aggregate changed is recorded as changed");
-  for (const auto& [key, ws] : state.wijken()) {
-    auto it = dirty.find(key);
-    Require(it != dirty.end() && it->second == ws->quality,
-            "the recorded changes add up to the quality tally");
+  for (const auto& [task, tstate] : state.tasks) {
+    const ChangedAggregates& changed = dirty[task];
+    Require(changed.size() == tstate.wijken().size(), "every aggregate changed is recorded as changed");
+    for (const auto& [key, ws] : tstate.wijken()) {
+      auto it = changed.find(key);
+      Require(it != changed.end() && it->second == ws->quality,
+              "the recorded changes add up to the quality tally");
+    }
+    CheckNonNegative(tstate);
   }
-  CheckNonNegative(state);
 }
 
 }  // namespace

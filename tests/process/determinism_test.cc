@@ -23,7 +23,8 @@ using testing::DefaultDistricts;
 using testing::DefaultMethodology;
 
 struct Outcomes {
-  FieldworkState state;
+  FieldworkState state;  // summed over the tasks
+  TaskStates tasks;
   std::map<size_t, std::pair<Outcome, std::optional<RejectReason>>> outcomes;  // by season index
 };
 
@@ -36,14 +37,15 @@ Outcomes Feed(const std::vector<sim::SimRecord>& season, const std::vector<size_
   RecordProcessor processor(DefaultMethodology(), DefaultDistricts(), p, [] { return testing::Local("2026-06-01 00:00:00"); },
                             ProcessorOptions{});
   Outcomes run;
-  ChangedAggregates dirty;
+  InstanceState instance;
+  TaskChanges dirty;
   auto batch = store->NewBatch();
   int in_batch = 0;
   for (int pass = 0; pass < passes; ++pass) {
     for (size_t i : order) {
       const sim::SimRecord& r = season[i];
       SourceRecord rec{r.topic, r.partition, static_cast<int64_t>(i), r.key, r.value, r.content_type};
-      absl::StatusOr<RecordResult> result = processor.Process(rec, *batch, run.state, dirty);
+      absl::StatusOr<RecordResult> result = processor.Process(rec, *batch, instance, dirty);
       EXPECT_TRUE(result.ok()) << result.status();
       if (pass == 0 && result->kind == RecordKind::kResponse) run.outcomes[i] = {result->outcome, result->reason};
       if (pass > 0) {
@@ -59,6 +61,8 @@ Outcomes Feed(const std::vector<sim::SimRecord>& season, const std::vector<size_
     }
   }
   EXPECT_TRUE(store->Commit(*batch).ok());
+  run.tasks = instance.tasks;
+  run.state = SumOfTasks(instance.tasks);
   return run;
 }
 
@@ -170,6 +174,10 @@ TEST(Determinism, TheSumOfPerPartitionStatesIsTheStateOfOnePipeline) {
   GlobalStage stage;
   for (const auto& [task, order] : by_task) {
     const Outcomes part = Feed(season, order);
+    // A task's state is the same whatever other tasks its instance holds:
+    // it can move between instances.
+    ASSERT_EQ(part.tasks.size(), 1u);
+    EXPECT_TRUE(part.tasks.at(task) == whole.tasks.at(task)) << "task " << task;
     for (const auto& [key, state] : part.state.wijken()) {
       ASSERT_TRUE(stage.Put(task, key, SummaryPosition{static_cast<int64_t>(order.size()), withdrawals}, state));
     }

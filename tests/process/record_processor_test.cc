@@ -18,6 +18,24 @@
 namespace wijkpuls {
 namespace {
 
+// The aggregate of `key` in task 0, where these tests' responses are (null
+// when it has none).
+const WijkState* Find(const InstanceState& state, const StateKey& key) {
+  auto it = state.tasks.find(0);
+  return it == state.tasks.end() ? nullptr : it->second.Find(key);
+}
+
+// The batch's aggregates, as the pipeline puts them at a commit.
+void PutAggregates(StateBatch& batch, const InstanceState& state, TaskChanges& dirty) {
+  for (auto& [task, changed] : dirty) {
+    for (auto& [key, change] : changed) {
+      batch.PutAggregates(task, key, *state.tasks.at(task).Find(key),
+                          static_cast<int>(testing::DefaultMethodology().indicators.size()), change);
+    }
+  }
+  dirty.clear();
+}
+
 using testing::DefaultDistricts;
 using testing::DefaultMethodology;
 using testing::Local;
@@ -55,7 +73,7 @@ class Processor : public ::testing::Test {
     values_.push_back(value);
     SourceRecord r;
     r.topic = topic;
-    r.partition = 0;
+    r.partition = partition_;
     r.offset = offset_++;
     r.key = "cool";
     r.value = values_.back();
@@ -77,7 +95,7 @@ class Processor : public ::testing::Test {
   }
   const CellTally& Cell() const {
     static const CellTally kNone;
-    const WijkState* s = state_.Find(StateKey{"2024", "cool"});
+    const WijkState* s = Find(state_, StateKey{"2024", "cool"});
     return s ? s->cells[QuotaCellIndex(Instrument::kVeiligheidsmonitor, CellIndex(AgeBand::k30To44, Sex::kMale))]
              : kNone;
   }
@@ -87,10 +105,11 @@ class Processor : public ::testing::Test {
   Pseudonymiser pseudonymiser_;
   RecordProcessor processor_;
   std::unique_ptr<StateBatch> batch_;
-  FieldworkState state_;
-  ChangedAggregates dirty_;
+  InstanceState state_;
+  TaskChanges dirty_;
   std::deque<std::string> values_;
   int64_t offset_ = 0;
+  int32_t partition_ = 0;  // of the records fed
 };
 
 TEST_F(Processor, ARedeliveredRecordHasNoEffectInTheSameBatchAndAfterACommit) {
@@ -157,14 +176,14 @@ TEST_F(Processor, AWithdrawalAfterTheResponseRemovesItFromEverything) {
   EXPECT_EQ(w.withdrawal, WithdrawalOutcome::kErased);
   EXPECT_EQ(w.erased, 1);
   Commit();
-  const WijkState& s = *state_.Find(StateKey{"2024", "cool"});
+  const WijkState& s = *Find(state_, StateKey{"2024", "cool"});
   WijkState expect = before_any;
   expect.watermark = s.watermark;  // the watermark does not go back
   EXPECT_EQ(s, expect);
   // What is stored of it is gone (it is kept as a WITHDRAWN rejection, as if
   // the withdrawal had come first); the id stays known, so a redelivery is a
   // duplicate.
-  auto rec = store_->NewBatch()->GetResponse("2024", "cool", "r-7", DefaultMethodology());
+  auto rec = store_->NewBatch()->GetResponse(0, "2024", "cool", "r-7", DefaultMethodology());
   ASSERT_TRUE(rec.ok() && rec->has_value());
   EXPECT_EQ((*rec)->reason, RejectReason::kWithdrawn);
   EXPECT_FALSE((*rec)->response);
@@ -187,15 +206,15 @@ TEST_F(Processor, BothOrdersOfResponseAndWithdrawalEndInTheSameState) {
   Feed(Response("r-10", "INV-10"));
   Withdraw("INV-10", "cool");
   Feed(Response("r-11", "INV-11"));
-  const WijkState one = *state_.Find(StateKey{"2024", "cool"});
+  const WijkState one = *Find(state_, StateKey{"2024", "cool"});
 
   testing::TempDir other;
   auto store = *OpenStateStore(StoreOptions{other.File("state")});
   RecordProcessor p(DefaultMethodology(), DefaultDistricts(), pseudonymiser_, [] { return Local("2026-01-01 00:00:00"); },
                     ProcessorOptions{});
   auto batch = store->NewBatch();
-  FieldworkState state;
-  ChangedAggregates dirty;
+  InstanceState state;
+  TaskChanges dirty;
   std::vector<std::string> values;
   auto feed = [&](const std::string& value, const std::string& topic) {
     values.push_back(value);
@@ -209,28 +228,30 @@ TEST_F(Processor, BothOrdersOfResponseAndWithdrawalEndInTheSameState) {
   feed(w.SerializeAsString(), "wijkprofiel.withdrawals.v1");
   feed(Response("r-10", "INV-10").SerializeAsString(), "wijkprofiel.responses.v1");
   feed(Response("r-11", "INV-11").SerializeAsString(), "wijkprofiel.responses.v1");
-  EXPECT_EQ(*state.Find(StateKey{"2024", "cool"}), one);
+  EXPECT_EQ(*Find(state, StateKey{"2024", "cool"}), one);
 }
 
 // Everything stored and aggregated, as text: equal texts, equal states.
-std::string Dump(const StateStore& store, const FieldworkState& state) {
+std::string Dump(const StateStore& store, const InstanceState& instance) {
   std::string out;
-  EXPECT_TRUE(store.ForEachResponse(DefaultMethodology(), [&](std::string_view wave, std::string_view wijk,
+  EXPECT_TRUE(store.ForEachResponse(DefaultMethodology(), [&](int32_t task, std::string_view wave, std::string_view wijk,
                                                                std::string_view id, const ResponseRecord& r) {
     const Attribution& a = r.attribution;
-    out += Cat("response ", wave, "/", wijk, "/", id, ": ", Name(r.outcome), " ",
+    out += Cat("response ", task, "/", wave, "/", wijk, "/", id, ": ", Name(r.outcome), " ",
                r.reason ? WireName(*r.reason) : "-", " erased=", r.erased, " checked=", r.passed_checks,
                " counted=", r.response.has_value(), " cell=", a.HasCell() || (a.instrument && a.age_band && a.sex),
                " mode=", a.mode ? WireName(*a.mode) : "-", " at=", r.submitted_at.value_or(0), "\n");
     return absl::OkStatus();
   }).ok());
-  EXPECT_TRUE(store.ForEachRespondent([&](std::string_view wave, std::string_view wijk, const RespondentRecord& r) {
-    out += Cat("respondent ", wave, "/", wijk, ": ", static_cast<int>(r.state), " ", r.response_id, " [",
+  EXPECT_TRUE(store.ForEachRespondent([&](int32_t task, std::string_view wave, std::string_view wijk,
+                                          const RespondentRecord& r) {
+    out += Cat("respondent ", task, "/", wave, "/", wijk, ": ", static_cast<int>(r.state), " ", r.response_id, " [",
                Join(r.duplicates, ","), "]\n");
   }).ok());
-  FieldworkState stored;
+  TaskStates stored;
   EXPECT_TRUE(store.LoadAggregates(DefaultMethodology(), stored).ok());
-  EXPECT_TRUE(stored == state) << "the aggregates in memory and in the store differ";
+  EXPECT_TRUE(stored == instance.tasks) << "the aggregates in memory and in the store differ";
+  const FieldworkState state = SumOfTasks(instance.tasks);
   for (const auto& [key, ptr] : state.wijken()) {
     const WijkState& s = *ptr;
     out += Cat("aggregate ", key.wave, "/", key.wijk, ": watermark ", s.watermark, "\n");
@@ -305,8 +326,8 @@ TEST(ProcessorOrder, AWithdrawnRespondentsResponsesEndTheSameWhateverTheOrder) {
         RecordProcessor p(DefaultMethodology(), DefaultDistricts(), pseudonymiser,
                           [] { return Local("2026-01-01 00:00:00"); }, ProcessorOptions{});
         auto batch = store->NewBatch();
-        FieldworkState state;
-        ChangedAggregates dirty;
+        InstanceState state;
+        TaskChanges dirty;
         for (size_t i = 0; i < order.size(); ++i) {
           // Responses keep their offsets whatever the position of the withdrawal.
           SourceRecord r{order[i].first, 0, static_cast<int64_t>(i), "cool", order[i].second, ""};
@@ -319,16 +340,16 @@ TEST(ProcessorOrder, AWithdrawnRespondentsResponsesEndTheSameWhateverTheOrder) {
             EXPECT_EQ(result->reason, RejectReason::kWithdrawn);
           }
           if (commit_between) {
-            for (auto& [key, change] : dirty) batch->PutAggregates(key, *state.Find(key), static_cast<int>(DefaultMethodology().indicators.size()), change);
+            PutAggregates(*batch, state, dirty);
             dirty.clear();
             ASSERT_TRUE(store->Commit(*batch).ok());
             batch = store->NewBatch();
           }
         }
-        for (auto& [key, change] : dirty) batch->PutAggregates(key, *state.Find(key), static_cast<int>(DefaultMethodology().indicators.size()), change);
+        PutAggregates(*batch, state, dirty);
         ASSERT_TRUE(store->Commit(*batch).ok());
         EXPECT_TRUE(Contains(Dump(*store, state), "r-31: rejected WITHDRAWN")) << Dump(*store, state);
-        const WijkState& cool = *state.Find(StateKey{"2024", "cool"});
+        const WijkState& cool = *Find(state, StateKey{"2024", "cool"});
         // Nothing of INV-30 is counted: neither its answers nor a rejection
         // of its second and third response.
         EXPECT_EQ(cool.quality.total.rejected[static_cast<int>(RejectReason::kDuplicateRespondent)], 0)
@@ -342,12 +363,51 @@ TEST(ProcessorOrder, AWithdrawnRespondentsResponsesEndTheSameWhateverTheOrder) {
                                   << (commit_between ? ", committing after every record" : "");
         }
         // A rebuild from the stored responses agrees.
-        absl::StatusOr<FieldworkState> rebuilt = RecomputeAggregates(*store, DefaultMethodology(), DefaultDistricts(), nullptr);
+        absl::StatusOr<TaskStates> rebuilt = RecomputeAggregates(*store, DefaultMethodology(), DefaultDistricts(), nullptr);
         ASSERT_TRUE(rebuilt.ok());
-        EXPECT_TRUE(*rebuilt == state) << "rebuild, withdrawal at " << at;
+        EXPECT_TRUE(*rebuilt == state.tasks) << "rebuild, withdrawal at " << at;
       }
     }
   }
+}
+
+// Each responses partition is a task with its own state. A withdrawal
+// reaches the task that counted the respondent, and a task that appears
+// later (its first record, here or after a restart) has every withdrawal
+// read so far applied first: its responses of the respondent are WITHDRAWN.
+TEST_F(Processor, AWithdrawalReachesEveryTaskAndTheTasksThatAppearLater) {
+  partition_ = 3;
+  EXPECT_EQ(Feed(Response("r-1", "INV-1")).outcome, Outcome::kAccepted);
+  partition_ = 0;  // of the withdrawals topic: not a task
+  const RecordResult w = Withdraw("INV-1", "");
+  EXPECT_EQ(w.withdrawal, WithdrawalOutcome::kErased);
+  EXPECT_EQ(w.erased, 1);
+  partition_ = 5;
+  EXPECT_EQ(Feed(Response("r-2", "INV-1")).reason, RejectReason::kWithdrawn);
+  EXPECT_EQ(Feed(Response("r-3", "INV-2")).outcome, Outcome::kAccepted);
+  EXPECT_EQ(state_.tasks.size(), 2u);
+  ASSERT_TRUE(state_.tasks.count(3) && state_.tasks.count(5));
+  EXPECT_EQ(state_.tasks.at(3).Find(StateKey{"2024", "cool"})->quality.total.accepted, 0);
+  EXPECT_EQ(state_.tasks.at(5).Find(StateKey{"2024", "cool"})->quality.total.accepted, 1);
+  EXPECT_EQ(Cell().accepted, 0);  // task 0 holds nothing
+  PutAggregates(*batch_, state_, dirty_);
+  Commit();
+
+  // After a restart: the tasks and the tombstone table come back from the store.
+  InstanceState loaded;
+  ASSERT_TRUE(store_->LoadAggregates(DefaultMethodology(), loaded.tasks).ok());
+  ASSERT_TRUE(store_->LoadWithdrawn(loaded.withdrawn).ok());
+  EXPECT_TRUE(loaded.tasks == state_.tasks);
+  ASSERT_EQ(loaded.withdrawn.size(), 1u);
+  EXPECT_EQ(loaded.withdrawn[0].wave, "2024");
+  EXPECT_EQ(loaded.withdrawn[0].wijk, "");
+  state_ = std::move(loaded);
+  partition_ = 7;
+  EXPECT_EQ(Feed(Response("r-4", "INV-1")).reason, RejectReason::kWithdrawn);
+  EXPECT_EQ(Feed(Response("r-5", "INV-3")).outcome, Outcome::kAccepted);
+  // A response id is known within its task only (a wijk's records are in one partition).
+  partition_ = 3;
+  EXPECT_EQ(Feed(Response("r-1", "INV-1")).outcome, Outcome::kDuplicate);
 }
 
 TEST_F(Processor, RecordsAreCountedWhereTheyCanBeAttributed) {
@@ -355,13 +415,13 @@ TEST_F(Processor, RecordsAreCountedWhereTheyCanBeAttributed) {
   v1::SurveyResponse unknown = Response("r-12", "INV-12");
   unknown.set_wijk("atlantis");
   EXPECT_EQ(Feed(unknown).reason, RejectReason::kUnknownWijk);
-  const WijkState* nowhere = state_.Find(StateKey{"", ""});
+  const WijkState* nowhere = Find(state_, StateKey{"", ""});
   ASSERT_NE(nowhere, nullptr);
   EXPECT_EQ(nowhere->quality.total.rejected[static_cast<int>(RejectReason::kDecodeError)], 1);
-  const WijkState* wave_only = state_.Find(StateKey{"2024", ""});
+  const WijkState* wave_only = Find(state_, StateKey{"2024", ""});
   ASSERT_NE(wave_only, nullptr);
   EXPECT_EQ(wave_only->quality.total.rejected[static_cast<int>(RejectReason::kUnknownWijk)], 1);
-  EXPECT_TRUE(dirty_.count(StateKey{"", ""}));
+  EXPECT_TRUE(dirty_[0].count(StateKey{"", ""}));
 }
 
 TEST_F(Processor, OversizedRecordsAreRejectedBeforeDecoding) {
@@ -460,11 +520,11 @@ TEST_F(Processor, TheWatermarkIsTheLatestSubmissionThatPassedTheChecks) {
   late_but_invalid.mutable_submitted_at()->set_seconds(Local("2023-09-09 12:00:00") / kNanosPerSecond);
   late_but_invalid.set_consent(false);
   Feed(late_but_invalid);
-  EXPECT_EQ(state_.Watermark("2024"), Local("2023-04-12 12:00:00"));
+  EXPECT_EQ(SumOfTasks(state_.tasks).Watermark("2024"), Local("2023-04-12 12:00:00"));
   v1::SurveyResponse dup = Response("r-22", "INV-20");  // DUPLICATE_RESPONDENT passed the checks
   dup.mutable_submitted_at()->set_seconds(Local("2023-05-01 09:00:00") / kNanosPerSecond);
   EXPECT_EQ(Feed(dup).reason, RejectReason::kDuplicateRespondent);
-  EXPECT_EQ(state_.Watermark("2024"), Local("2023-05-01 09:00:00"));
+  EXPECT_EQ(SumOfTasks(state_.tasks).Watermark("2024"), Local("2023-05-01 09:00:00"));
 }
 
 // Prepare (decode, field checks, pseudonym) may run ahead on another thread;
