@@ -6,11 +6,18 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "score/aggregates_codec.h"
 #include "score/wijk_state.h"
 #include "store/state.pb.h"
 #include "store/state_store.h"
 
 namespace wijkpuls::store {
+
+// The aggregates' encoding is score/aggregates_codec's (also the summaries
+// topic's).
+using v1::QualityState;
+using v1::QuotaState;
+using v1::StatsState;
 
 std::string EncodeOffset(int64_t offset);
 std::optional<int64_t> DecodeOffset(std::string_view v);
@@ -22,14 +29,5 @@ StoredResponse EncodeRejected(RejectReason reason, const Attribution& a, bool pa
 absl::StatusOr<ResponseRecord> DecodeResponse(std::string_view bytes, std::string_view wave,
                                               std::string_view response_id, const Methodology& m);
 
-QuotaState EncodeQuota(const WijkState& w);
-StatsState EncodeStats(const WijkState& w, int indicator_count);
-// A quality tally, or a change to one (counts may then be negative).
-QualityState EncodeQuality(const QualityTally& t);
-// Into an empty tally; false when malformed.
-bool DecodeQuality(const QualityState& q, QualityTally& t);
-// Any of the three may be null (not stored yet).
-absl::Status DecodeAggregates(const QuotaState* quota, const StatsState* stats,
-                              const QualityState* quality, int indicator_count, WijkState& w);
 
 }  // namespace wijkpuls::store

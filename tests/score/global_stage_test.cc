@@ -1,6 +1,7 @@
 // The global stage: per-wijk summaries of several tasks are added up exactly,
 // and a task's older summary never replaces a newer one.
 #include "score/global_stage.h"
+#include "score/aggregates_codec.h"
 
 #include <gtest/gtest.h>
 
@@ -83,6 +84,30 @@ TEST(GlobalStage, AnOlderSummaryOfATaskNeverReplacesANewerOne) {
   EXPECT_TRUE(stage.Put(3, key, {501, 7}, std::make_shared<WijkState>(older)));
   EXPECT_EQ(*stage.Sum().Find(key), older);
   EXPECT_EQ(stage.Positions().at(3), (SummaryPosition{501, 7}));
+}
+
+// A summary travels whole through the summaries topic: every count, day,
+// statistic, quality entry and the watermark, with its task, key and
+// position; a value that is not a summary is refused, not summed.
+TEST(GlobalStage, ASummaryDecodesToWhatWasEncoded) {
+  WijkState w = Part(5, 100, 4, 1000, "int-1");
+  AddInto(w, Part(2, 104, 0, 900, "int-2"));
+  w.stats.resize(static_cast<size_t>(kCellCount) * 2);
+  w.stats[9].n = 3;
+  w.stats[9].sumsq = 27;
+  w.quality.dropped_by_item[4] = 2;
+  const StateKey key{"2024", "cool"};
+  const std::string bytes = EncodeSummary(7, key, SummaryPosition{1234, 5}, w, 2, "node-a");
+  absl::StatusOr<Summary> back = DecodeSummary(bytes, 2);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->task, 7);
+  EXPECT_EQ(back->key, key);
+  EXPECT_EQ(back->position, (SummaryPosition{1234, 5}));
+  EXPECT_EQ(*back->state, w);
+  EXPECT_EQ(SummaryKey(7, key), "7/2024/cool");
+  EXPECT_FALSE(DecodeSummary("not a summary \xff", 2).ok());
+  // Statistics of another methodology (indicator count) are not summed in.
+  EXPECT_FALSE(DecodeSummary(bytes, 3).ok());
 }
 
 }  // namespace
