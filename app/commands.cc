@@ -131,7 +131,7 @@ int DemoCommand(const DemoArgs& a) {
   c.kafka.brokers = (*cluster)->bootstrap();
   for (const auto& [topic, partitions] : std::vector<std::pair<std::string, int>>{
            {c.kafka.topics.responses, 8}, {c.kafka.topics.withdrawals, 2}, {c.kafka.topics.rejected, 4},
-           {c.kafka.topics.quota, 4}, {c.kafka.topics.scores, 4}}) {
+           {c.kafka.topics.quota, 4}, {c.kafka.topics.scores, 4}, {c.kafka.topics.summaries, 8}}) {
     if (absl::Status st = (*cluster)->CreateTopic(topic, partitions); !st.ok()) return Fail("demo", st);
   }
   absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Make(c, DaemonOptions{false, true});
@@ -277,6 +277,7 @@ int ReplayCommand(const ReplayArgs& a) {
     // The published views of the end state, as the output topics would carry them.
     OutputOptions oo;
     oo.views = ViewsOf(*config);
+    oo.summary_interval = std::chrono::milliseconds(0);  // views only
     OutputPublisher publisher(hub, std::move(snapshots), oo);
     if (!publisher.Stop(std::chrono::seconds(60))) {
       return Fail("replay", absl::UnavailableError(Cat("--snapshots-out ", a.snapshots_out, ": not every value could be written")));
@@ -332,7 +333,7 @@ int DevClusterCommand(const DevClusterArgs& a) {
   auto cluster = MockCluster::Start(a.brokers);
   if (!cluster.ok()) return Fail("dev-cluster", cluster.status());
   KafkaTopics t;
-  for (const std::string& topic : {t.responses, t.withdrawals, t.rejected, t.quota, t.scores}) {
+  for (const std::string& topic : {t.responses, t.withdrawals, t.rejected, t.quota, t.scores, t.summaries}) {
     if (absl::Status st = (*cluster)->CreateTopic(topic, a.partitions); !st.ok()) return Fail("dev-cluster", st);
   }
   std::cout << (*cluster)->bootstrap() << std::endl;

@@ -53,7 +53,7 @@ void ReadKafka(const Field& root, Config& c) {
   }
   if (auto f = k.Optional("accept_truncated_input")) c.kafka.accept_truncated_input = f->Bool();
   if (auto t = k.Optional("topics")) {
-    t->AllowOnly({"responses", "withdrawals", "rejected", "quota", "scores"});
+    t->AllowOnly({"responses", "withdrawals", "rejected", "quota", "scores", "summaries"});
     auto topic = [&](std::string_view key, std::string& out) {
       if (auto f = t->Optional(key)) {
         out = f->String();
@@ -65,6 +65,7 @@ void ReadKafka(const Field& root, Config& c) {
     topic("rejected", c.kafka.topics.rejected);
     topic("quota", c.kafka.topics.quota);
     topic("scores", c.kafka.topics.scores);
+    topic("summaries", c.kafka.topics.summaries);
   }
   c.kafka.properties = ReadProperties(k.Optional("properties"));
   c.kafka.consumer_properties = ReadProperties(k.Optional("consumer_properties"));
@@ -172,9 +173,12 @@ void ReadPipeline(const Field& root, Config& c) {
     if (auto f = p->Optional("stall_after_s")) c.pipeline.stall_after = std::chrono::seconds(f->Int(1, 86'400));
   }
   if (auto p = root.Optional("publish")) {
-    p->AllowOnly({"quota_debounce_ms", "scores_interval_ms"});
+    p->AllowOnly({"quota_debounce_ms", "scores_interval_ms", "summary_interval_ms"});
     if (auto f = p->Optional("quota_debounce_ms")) c.publish.quota_debounce = std::chrono::milliseconds(f->Int(0, 3'600'000));
     if (auto f = p->Optional("scores_interval_ms")) c.publish.scores_interval = std::chrono::milliseconds(f->Int(0, 86'400'000));
+    if (auto f = p->Optional("summary_interval_ms")) {
+      c.publish.summary_interval = std::chrono::milliseconds(f->Int(100, 600'000));
+    }
   }
 }
 

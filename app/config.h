@@ -21,6 +21,7 @@ namespace wijkpuls {
 struct PublishOptions {
   std::chrono::milliseconds quota_debounce{2000};    // a changed wijk is published at most this often
   std::chrono::milliseconds scores_interval{10000};  // a changed unit's scores at most this often
+  std::chrono::milliseconds summary_interval{1000};  // a task's changed summary of a wijk at most this often
 };
 
 // The `http` section (serve/http_server.h says what each protects).

@@ -9,6 +9,7 @@
 #include "validate/decode.h"
 #include "process/health.h"
 #include "kafka/kafka_source.h"
+#include "kafka/kafka_summaries.h"
 #include "model/log.h"
 #include "publish/output_publisher.h"
 #include "process/pipeline.h"
@@ -110,6 +111,7 @@ struct Daemon::Parts {
   std::unique_ptr<Pipeline> pipeline;
   // Made by Make, run by Run; destroyed before the pipeline it reports to.
   std::unique_ptr<KafkaSource> source;
+  std::unique_ptr<SummariesReader> summaries;
 };
 
 namespace {
@@ -224,8 +226,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   OutputOptions oo;
   oo.quota_debounce = config.publish.quota_debounce;
   oo.scores_interval = config.publish.scores_interval;
+  oo.summary_interval = config.publish.summary_interval;
   oo.views = ViewsOf(config);
-  p.publisher = std::make_unique<OutputPublisher>(p.hub, std::move(*out), oo);
 
   PipelineOptions po = config.pipeline;
   po.exit_at_end = options.exit_at_end;
@@ -243,6 +245,16 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   absl::StatusOr<std::unique_ptr<KafkaSource>> source = KafkaSource::Make(p.config.kafka, p.pipeline.get());
   if (!source.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": kafka: ", source.status().message()));
   p.source = std::move(*source);
+  oo.instance = p.config.kafka.group_instance_id.value_or("");
+  p.publisher = std::make_unique<OutputPublisher>(p.hub, std::move(*out), oo);
+  Pipeline* pipeline = p.pipeline.get();
+  absl::StatusOr<std::unique_ptr<SummariesReader>> summaries = SummariesReader::Make(
+      p.config.kafka, static_cast<int>(p.methodology->indicators.size()),
+      [pipeline](std::vector<Summary> s) { pipeline->OfferSummaries(std::move(s)); }, &p.health);
+  if (!summaries.ok()) {
+    return absl::InvalidArgumentError(Cat("config ", config.path, ": kafka: ", summaries.status().message()));
+  }
+  p.summaries = std::move(*summaries);
 
   StateStore* store_ptr = p.store.get();
   OutputPublisher* pub = p.publisher.get();
@@ -293,12 +305,14 @@ absl::Status Daemon::Run(const std::atomic<bool>& stop) {
   if (!p.source) return absl::FailedPreconditionError("the daemon has run already");
   std::unique_ptr<KafkaSource> source = std::move(p.source);
   p.publisher->Start();
+  p.summaries->Start();
   const std::string& instance = p.config.kafka.group_instance_id.value_or("");
   spdlog::info("consuming {} and {} from {} as group {} ({})", p.config.kafka.topics.responses,
                p.config.kafka.topics.withdrawals, p.config.kafka.brokers, p.config.kafka.group_id,
                instance.empty() ? std::string("dynamic membership") : "instance " + instance);
   absl::Status st = p.pipeline->Run(*source, stop);
   source.reset();
+  p.summaries->Stop();
   spdlog::info("input closed after {} committed records; flushing outputs", p.pipeline->records_committed());
   p.publisher->Stop(std::chrono::seconds(2));
   p.http->Stop();

@@ -1,6 +1,6 @@
 // The published values to the compacted output topics: publish/'s OutputSink
-// over an idempotent producer (quota snapshots and scores, each to its topic,
-// keyed, as protobuf binary).
+// over an idempotent producer (quota snapshots, scores and the tasks'
+// summaries, each to its topic, keyed, as protobuf binary).
 #pragma once
 
 #include <memory>
@@ -21,11 +21,16 @@ class KafkaOutputSink : public OutputSink {
   int64_t Queued() const override { return producer_->QueueLength(); }
 
  private:
-  KafkaOutputSink(std::unique_ptr<KafkaProducer> producer, std::string quota_topic, std::string scores_topic)
-      : producer_(std::move(producer)), quota_topic_(std::move(quota_topic)), scores_topic_(std::move(scores_topic)) {}
+  KafkaOutputSink(std::unique_ptr<KafkaProducer> producer, std::string quota_topic, std::string scores_topic,
+                  std::string summaries_topic)
+      : producer_(std::move(producer)),
+        quota_topic_(std::move(quota_topic)),
+        scores_topic_(std::move(scores_topic)),
+        summaries_topic_(std::move(summaries_topic)) {}
   std::unique_ptr<KafkaProducer> producer_;
   std::string quota_topic_;
   std::string scores_topic_;
+  std::string summaries_topic_;
 };
 
 }  // namespace wijkpuls

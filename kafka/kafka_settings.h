@@ -15,6 +15,9 @@ struct KafkaTopics {
   std::string rejected = "wijkprofiel.responses.rejected.v1";
   std::string quota = "wijkprofiel.quota.v1";
   std::string scores = "wijkprofiel.scores.provisional.v1";
+  // Compacted: every task's per-wijk summaries, read whole by every instance
+  // (docs/design.md, "Several instances").
+  std::string summaries = "wijkpuls.summaries.v1";
 };
 
 struct KafkaSettings {

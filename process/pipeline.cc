@@ -123,23 +123,45 @@ void Pipeline::Summarise(const TaskChanges* keys, const OffsetMap& offsets) {
     return SummaryPosition{it == offsets.end() ? 0 : it->second, withdrawals};
   };
   if (keys == nullptr) {
-    stage_ = GlobalStage();
+    // Other instances' summaries stay: only this instance's are replaced
+    // (an older position of its own is not taken over a newer one).
     for (const auto& [task, state] : state_.tasks) {
       const SummaryPosition at = position(task);
+      task_positions_[task] = at;
       for (const auto& [key, w] : state.wijken()) stage_.Put(task, key, at, w);
     }
     return;
   }
   for (const auto& [task, changed] : *keys) {
     const SummaryPosition at = position(task);
+    task_positions_[task] = at;
     const FieldworkState& state = state_.tasks.at(task);
     for (const auto& [key, change] : changed) stage_.Put(task, key, at, state.wijken().at(key));
   }
 }
 
+void Pipeline::OfferSummaries(std::vector<Summary> summaries) {
+  std::lock_guard<std::mutex> lock(summaries_mu_);
+  for (Summary& s : summaries) offered_.push_back(std::move(s));
+}
+
+bool Pipeline::TakeSummaries() {
+  std::vector<Summary> taken;
+  {
+    std::lock_guard<std::mutex> lock(summaries_mu_);
+    taken.swap(offered_);
+  }
+  bool changed = false;
+  for (Summary& s : taken) changed = stage_.Put(s.task, s.key, s.position, std::move(s.state)) || changed;
+  return changed;
+}
+
 std::shared_ptr<CommittedState> Pipeline::Snapshot() const {
   auto cs = std::make_shared<CommittedState>();
   cs->state = stage_.Sum();
+  cs->tasks = state_.tasks;
+  cs->task_positions = task_positions_;
+  cs->reflected = stage_.Positions();
   cs->offsets = offsets_;
   cs->methodology = methodology_;
   cs->districts = districts_;
@@ -419,6 +441,9 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
       low_disk_ = false;
     }
     if (batch_records_ == 0) ApplyPendingReload();
+    // Other instances' summaries: visible at the next commit, or now when
+    // no batch is open.
+    if (TakeSummaries() && batch_records_ == 0 && !writing_) Publish();
     ReadWindow& prepared = windows_[1 - reading_];
     auto timeout = std::chrono::milliseconds(100);
     if (prepared.size > 0) {

@@ -23,6 +23,7 @@
 #include "process/record_source.h"
 #include "process/state_hub.h"
 #include "process/state.h"
+#include "score/aggregates_codec.h"
 #include "score/global_stage.h"
 
 namespace wijkpuls {
@@ -106,6 +107,12 @@ class Pipeline : public AssignmentHandler {
   // Swaps the district register between batches (SIGHUP). Thread-safe.
   void ReloadDistricts(std::shared_ptr<const DistrictRegister> districts);
 
+  // Summaries of tasks read from the summaries topic (other instances', and
+  // this one's own read back). Thread-safe; they reach the global stage, and
+  // so the views, on the pipeline thread (a newer position per task and key
+  // wins: a stale one is ignored).
+  void OfferSummaries(std::vector<Summary> summaries);
+
   // AssignmentHandler (called from within source.Poll).
   void OnRevoke(const std::vector<TopicPartition>& partitions) override;
   OffsetMap OnAssign(const std::vector<TopicPartition>& partitions) override;
@@ -126,6 +133,9 @@ class Pipeline : public AssignmentHandler {
   void Summarise(const TaskChanges* keys, const OffsetMap& offsets);
   // Loads the committed aggregates and tombstones into state_.
   absl::Status LoadState();
+  // Puts the summaries offered by other instances into the global stage;
+  // true when one was newer than what it held.
+  bool TakeSummaries();
   void Rollback(const std::string& why);
   void Publish();
   void ApplyPendingReload();
@@ -160,6 +170,9 @@ class Pipeline : public AssignmentHandler {
   // (docs/design.md, "Several instances"): with one instance, the summaries
   // of its tasks, each at the offset its partition was read to.
   GlobalStage stage_;
+  std::map<int32_t, SummaryPosition> task_positions_;  // of this instance's tasks
+  std::mutex summaries_mu_;
+  std::vector<Summary> offered_;  // by OfferSummaries, not yet in stage_
   OffsetMap offsets_;          // committed next offsets
   OffsetMap batch_offsets_;    // next offsets of the open batch
   std::unique_ptr<StateBatch> batch_;

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "score/fieldwork_state.h"
+#include "score/global_stage.h"
 #include "process/state.h"
 #include "model/district_register.h"
 #include "model/methodology.h"
@@ -18,7 +19,14 @@ namespace wijkpuls {
 
 struct CommittedState {
   uint64_t version = 0;  // grows with every commit and every configuration reload
-  FieldworkState state;
+  FieldworkState state;  // the global stage's sum: what the views show
+  // The tasks this instance holds, as committed, and the input position of
+  // each (what it publishes as its summaries).
+  TaskStates tasks;
+  std::map<int32_t, SummaryPosition> task_positions;
+  // The input positions `state` reflects, by task (its own and other
+  // instances' summaries).
+  std::map<int32_t, SummaryPosition> reflected;
   OffsetMap offsets;
   std::shared_ptr<const Methodology> methodology;
   std::shared_ptr<const DistrictRegister> districts;

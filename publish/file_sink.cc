@@ -35,6 +35,11 @@ FileSink::~FileSink() {
 }
 
 absl::Status FileSink::Send(const OutputRecord& record, uint64_t id) {
+  if (record.kind == OutputRecord::Kind::kSummary) {
+    // Summaries are for other instances, not for the index pipeline.
+    written_.push_back(Delivery{id, true, ""});
+    return absl::OkStatus();
+  }
   std::string value;
   if (record.kind == OutputRecord::Kind::kQuota) {
     v1::QuotaSnapshot s;

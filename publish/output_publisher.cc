@@ -6,6 +6,7 @@
 
 #include "model/log.h"
 #include "publish/views.h"
+#include "score/aggregates_codec.h"
 #include "model/text.h"
 
 namespace wijkpuls {
@@ -52,6 +53,21 @@ void OutputPublisher::Compute(const CommittedState& cs) {
       if (bytes != k.latest) k.latest = std::move(bytes);
     }
   }
+  if (options_.summary_interval.count() <= 0) return;
+  const int indicators = static_cast<int>(m.indicators.size());
+  for (const auto& [task, state] : cs.tasks) {
+    auto at = cs.task_positions.find(task);
+    const SummaryPosition position = at == cs.task_positions.end() ? SummaryPosition{} : at->second;
+    for (const auto& [key, w] : state.wijken()) {
+      Encoded& e = summaries_[{task, key}];
+      if (e.state == w && e.position == position) continue;
+      e.state = w;
+      e.position = position;
+      KeyState& k = keys_[SummaryKey(task, key)];
+      k.kind = OutputRecord::Kind::kSummary;
+      k.latest = EncodeSummary(task, key, position, *w, indicators, options_.instance);
+    }
+  }
 }
 
 void OutputPublisher::Send(bool all_due) {
@@ -69,7 +85,9 @@ void OutputPublisher::Send(bool all_due) {
       break;  // queue full or broken: try again on the next round
     }
     k.in_flight = k.latest;
-    k.not_before = now + (k.kind == OutputRecord::Kind::kQuota ? options_.quota_debounce : options_.scores_interval);
+    k.not_before = now + (k.kind == OutputRecord::Kind::kQuota    ? options_.quota_debounce
+                          : k.kind == OutputRecord::Kind::kScores ? options_.scores_interval
+                                                                  : options_.summary_interval);
     k.urgent = false;
     in_flight_[id] = key;
   }

@@ -27,6 +27,10 @@ namespace wijkpuls {
 struct OutputOptions {
   std::chrono::milliseconds quota_debounce{2000};
   std::chrono::milliseconds scores_interval{10000};
+  // A task's summary of a wijk is sent at most this often (the summaries
+  // topic: docs/design.md, "Several instances"); 0: never.
+  std::chrono::milliseconds summary_interval{1000};
+  std::string instance;  // named in the summaries
   ViewSettings views;
 };
 
@@ -75,6 +79,13 @@ class OutputPublisher {
   std::thread thread_;
   uint64_t seen_version_ = 0;
   std::map<std::string, KeyState> keys_;  // by Kafka key
+  // The summary last encoded per task and wijk: encoded again only when the
+  // state (copy-on-write: a new object) or its position changed.
+  struct Encoded {
+    std::shared_ptr<const WijkState> state;
+    SummaryPosition position;
+  };
+  std::map<std::pair<int32_t, StateKey>, Encoded> summaries_;
   std::map<uint64_t, std::string> in_flight_;  // delivery id -> key
   uint64_t next_id_ = 1;
   mutable std::mutex stats_mu_;

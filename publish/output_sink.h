@@ -14,10 +14,11 @@
 
 namespace wijkpuls {
 
-// One published value: a QuotaSnapshot (key "<wave>/<wijk>") or a unit's
-// ProvisionalScores (key "<wave>/<level>/<unit>"), as protobuf binary.
+// One published value: a QuotaSnapshot (key "<wave>/<wijk>"), a unit's
+// ProvisionalScores (key "<wave>/<level>/<unit>") or a task's summary of a
+// wijk (TaskSummary, key "<task>/<wave>/<wijk>"), as protobuf binary.
 struct OutputRecord {
-  enum class Kind { kQuota, kScores };
+  enum class Kind { kQuota, kScores, kSummary };
   Kind kind = Kind::kQuota;
   std::string key;
   std::string value;

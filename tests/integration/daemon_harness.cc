@@ -16,6 +16,7 @@ std::unique_ptr<MockCluster> StartCluster(const ClusterOptions& o) {
   EXPECT_TRUE((*c)->CreateTopic(kRejected, o.output_partitions).ok());
   EXPECT_TRUE((*c)->CreateTopic(kQuota, o.output_partitions).ok());
   EXPECT_TRUE((*c)->CreateTopic(kScores, o.output_partitions).ok());
+  EXPECT_TRUE((*c)->CreateTopic(KafkaTopics().summaries, o.output_partitions).ok());
   return std::move(*c);
 }
 

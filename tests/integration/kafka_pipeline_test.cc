@@ -160,5 +160,48 @@ TEST(KafkaPipeline, MetricsShowRecordsFlowing) {
   EXPECT_EQ(d.Stop(), 0);
 }
 
+// The global stage over the summaries topic (docs/design.md, "Several
+// instances"): an instance that holds none of the input shows, once it has
+// read the summaries, the same quotas, scores and quality tallies as the one
+// that counted them. (B reads other input and output topics: it only shares
+// the summaries topic.)
+TEST(Summaries, AnInstanceThatHoldsNoInputShowsWhatAnotherCountedThroughTheSummaries) {
+  TempDir a_dir, b_dir;
+  auto cluster = StartCluster(kCluster);
+  for (const char* t : {"b.responses", "b.withdrawals", "b.rejected", "b.quota", "b.scores"}) {
+    ASSERT_TRUE(cluster->CreateTopic(t, 2).ok());
+  }
+  const int a_port = FreePort(), b_port = FreePort();
+  Daemon a(a_dir, WriteTestConfig(a_dir, cluster->bootstrap(), a_port, "it-sum-a"), a_port, "a.log");
+  std::string b_config = ReadFile(WriteTestConfig(b_dir, cluster->bootstrap(), b_port, "it-sum-b"));
+  const std::string group = "  group_id: it-sum-b\n";
+  ASSERT_NE(b_config.find(group), std::string::npos);
+  b_config.replace(b_config.find(group), group.size(),
+                   group + "  topics: {responses: b.responses, withdrawals: b.withdrawals, rejected: b.rejected, "
+                           "quota: b.quota, scores: b.scores}\n");
+  WriteFile(b_dir.File("wijkpuls.yaml"), b_config);
+  Daemon b(b_dir, b_dir.File("wijkpuls.yaml"), b_port, "b.log");
+  ASSERT_TRUE(a.WaitUp()) << a.Log();
+  ASSERT_TRUE(b.WaitUp()) << b.Log();
+  Produce(Season(), cluster->bootstrap());
+  ASSERT_TRUE(a.WaitCommitted(Season().total(), std::chrono::minutes(2))) << a.Log();
+  for (const std::string path : {"/api/v1/quotas", "/api/v1/scores", "/api/v1/quality"}) {
+    json from_a, from_b;
+    const bool same = WaitFor(
+        [&] {
+          from_a = a.Get(path);
+          from_b = b.Get(path);
+          return !from_a.is_null() && from_a == from_b;
+        },
+        std::chrono::seconds(60));
+    EXPECT_TRUE(same) << path << "\nA: " << from_a.dump().substr(0, 2000) << "\nB: " << from_b.dump().substr(0, 2000);
+  }
+  // B counted nothing itself.
+  EXPECT_EQ(b.Sum("wijkpuls_records_total"), 0);
+  EXPECT_EQ(HttpGet(b_port, "/readyz").status, 200) << HttpGet(b_port, "/readyz").body;
+  EXPECT_EQ(a.Stop(), 0);
+  EXPECT_EQ(b.Stop(), 0);
+}
+
 }  // namespace
 }  // namespace wijkpuls::testing
