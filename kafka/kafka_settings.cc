@@ -35,7 +35,9 @@ std::map<std::string, std::string> ConsumerProperties(const KafkaSettings& setti
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "true"},
-      {"partition.assignment.strategy", "range,roundrobin"},
+      // Incremental rebalances: partitions that keep their owner are not
+      // stopped when another member joins or leaves (docs/design.md).
+      {"partition.assignment.strategy", "cooperative-sticky"},
       {"isolation.level", "read_committed"},
       {"fetch.wait.max.ms", "100"},
       {"statistics.interval.ms", "1000"},  // broker connectivity for /readyz

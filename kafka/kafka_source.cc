@@ -18,18 +18,23 @@ namespace wijkpuls {
 struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   KafkaSettings settings;
   AssignmentHandler* handler = nullptr;
+  // The responses topic, subscribed in the group (cooperative-sticky: a
+  // rebalance moves only the partitions that change owner).
   std::unique_ptr<RdKafka::KafkaConsumer> consumer;
+  // The withdrawals topic, every partition, assigned outside the group: a
+  // withdrawal names no partition of the responses, so every instance reads
+  // them all (docs/design.md, "Several instances").
+  std::unique_ptr<RdKafka::KafkaConsumer> withdrawals;
+  bool withdrawals_assigned = false;
+  std::chrono::steady_clock::time_point next_withdrawal_poll{};
+  std::chrono::steady_clock::time_point next_withdrawal_assign{};
   std::unique_ptr<RdKafka::Message> current;  // owns the buffer of the last record
   std::string current_topic;                  // backs SourceRecord::topic
   std::string current_content_type;           // backs SourceRecord::content_type
-  std::set<TopicPartition> assigned;
+  std::set<TopicPartition> assigned;          // of both topics
   std::set<TopicPartition> at_end;
   std::atomic<bool> disconnected{false};
   bool closed = false;
-  // Set while the group has another member: this instance holds only some of
-  // the input partitions and pauses them all (it would count a part of the
-  // wijken, and publish gebied and city figures of that part).
-  std::string shared_group;
   // Per assigned partition, the offset its first record must have (stored,
   // or 0: the beginning) until that record is seen. A first record further
   // on is either after transaction markers, or the log was cut by retention
@@ -37,55 +42,40 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
   // its records are not handed on (unless settings.accept_truncated_input).
   std::map<TopicPartition, int64_t> expect_from;
   std::map<TopicPartition, std::string> truncated;
+  std::atomic<int32_t> input_partitions{-1};  // of the responses topic, at the last assignment
 
-  // How many partitions the input topics have (metadata); -1 when unknown.
-  int TopicPartitions(RdKafka::KafkaConsumer* c) const {
+  // How many partitions a topic has (metadata); -1 when unknown.
+  static int32_t PartitionsOf(RdKafka::KafkaConsumer* c, const std::string& name) {
     RdKafka::Metadata* md = nullptr;
-    if (c->metadata(true, nullptr, &md, 5000) != RdKafka::ERR_NO_ERROR) return -1;
+    std::string err;
+    std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(c, name, nullptr, err));
+    if (!topic || c->metadata(false, topic.get(), &md, 5000) != RdKafka::ERR_NO_ERROR) return -1;
     std::unique_ptr<RdKafka::Metadata> owned(md);
-    int n = 0;
     for (const RdKafka::TopicMetadata* t : *md->topics()) {
-      if (t->topic() == settings.topics.responses || t->topic() == settings.topics.withdrawals) {
-        n += static_cast<int>(t->partitions()->size());
-      }
+      if (t->topic() == name && t->err() == RdKafka::ERR_NO_ERROR) return static_cast<int32_t>(t->partitions()->size());
     }
-    return n;
+    return -1;
   }
 
-  // After an assignment: alone in the group, or paused.
-  void CheckAlone(RdKafka::KafkaConsumer* c) {
-    const int total = TopicPartitions(c);
-    const int held = static_cast<int>(assigned.size());
-    if (total < 0 || held >= total) {
-      if (!shared_group.empty()) spdlog::info("the consumer holds every input partition again: consuming");
-      shared_group.clear();
-      // A partition paused while the group was shared stays paused through
-      // a new assignment (librdkafka keeps the flag): resume them all.
-      Pause(c, /*resume=*/true);
-      PauseTruncated(c);
-      return;
-    }
-    shared_group = Cat("group ", settings.group_id, " has another member: this instance holds ", held, " of the ",
-                       total, " input partitions, and wijkpuls runs as one instance per group; consumption "
-                       "is paused until the other member leaves");
-    spdlog::error("{}", shared_group);
-    Pause(c);
+  RdKafka::KafkaConsumer* ConsumerOf(const TopicPartition& tp) const {
+    return tp.topic == settings.topics.withdrawals ? withdrawals.get() : consumer.get();
   }
+  bool Cooperative() const { return consumer->rebalance_protocol() == "COOPERATIVE"; }
 
-  void PauseTruncated(RdKafka::KafkaConsumer* c) {
-    if (truncated.empty()) return;
-    std::vector<RdKafka::TopicPartition*> tps;
-    for (const auto& [tp, why] : truncated) tps.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition));
-    c->pause(tps);
-    RdKafka::TopicPartition::destroy(tps);
+  void PauseTruncated() {
+    for (const auto& [tp, why] : truncated) {
+      std::vector<RdKafka::TopicPartition*> tps{RdKafka::TopicPartition::create(tp.topic, tp.partition)};
+      ConsumerOf(tp)->pause(tps);
+      RdKafka::TopicPartition::destroy(tps);
+    }
   }
 
   // The first record of `tp` since it was assigned or rewound is at `offset`.
   // False: the partition's log was cut after `expected`; it is now paused.
-  bool CheckStart(RdKafka::KafkaConsumer* c, const TopicPartition& tp, int64_t expected, int64_t offset) {
+  bool CheckStart(const TopicPartition& tp, int64_t expected, int64_t offset) {
     if (offset <= expected) return true;
     int64_t low = -1, high = -1;
-    const RdKafka::ErrorCode code = c->query_watermark_offsets(tp.topic, tp.partition, &low, &high, 5000);
+    const RdKafka::ErrorCode code = ConsumerOf(tp)->query_watermark_offsets(tp.topic, tp.partition, &low, &high, 5000);
     if (code != RdKafka::ERR_NO_ERROR) {
       // Unknown: go on, as before the check (a gap after transaction
       // markers is the common case), and say so.
@@ -104,19 +94,8 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
     truncated[tp] = Cat(what, "; the partition is not read (counting it would count a part of the wave): "
                               "restore the state directory, or set kafka.accept_truncated_input");
     spdlog::error("{}", truncated[tp]);
-    PauseTruncated(c);
+    PauseTruncated();
     return false;
-  }
-
-  void Pause(RdKafka::KafkaConsumer* c, bool resume = false) {
-    std::vector<RdKafka::TopicPartition*> tps;
-    for (const TopicPartition& tp : assigned) tps.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition));
-    if (resume) {
-      c->resume(tps);
-    } else {
-      c->pause(tps);
-    }
-    RdKafka::TopicPartition::destroy(tps);
   }
 
   static std::vector<TopicPartition> ToList(const std::vector<RdKafka::TopicPartition*>& ps) {
@@ -125,37 +104,103 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
     return out;
   }
 
-  void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
-                    std::vector<RdKafka::TopicPartition*>& partitions) override {
-    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-      const OffsetMap stored = handler->OnAssign(ToList(partitions));
-      for (RdKafka::TopicPartition* p : partitions) {
-        auto it = stored.find({p->topic(), p->partition()});
-        // No stored offset: this state has never read the partition, so it
-        // starts at the beginning, whatever the group committed.
-        p->set_offset(it == stored.end() ? RdKafka::Topic::OFFSET_BEGINNING : it->second);
-        const TopicPartition tp{p->topic(), p->partition()};
-        assigned.insert(tp);
-        expect_from[tp] = it == stored.end() ? 0 : it->second;
-        truncated.erase(tp);
-        spdlog::info("assigned {}/{} from offset {}", p->topic(), p->partition(),
-                     it == stored.end() ? std::string("beginning") : std::to_string(it->second));
-      }
-      c->assign(partitions);
-      CheckAlone(c);
-    } else {
-      handler->OnRevoke(ToList(partitions));
-      for (RdKafka::TopicPartition* p : partitions) {
-        const TopicPartition tp{p->topic(), p->partition()};
-        assigned.erase(tp);
-        at_end.erase(tp);
-        expect_from.erase(tp);
-        truncated.erase(tp);
-        spdlog::info("revoked {}/{}", p->topic(), p->partition());
-      }
-      c->unassign();
+  // Sets each partition's start: the stored offset, or the beginning (this
+  // state never read it, whatever the group committed).
+  void Position(std::vector<RdKafka::TopicPartition*>& partitions, const OffsetMap& stored) {
+    for (RdKafka::TopicPartition* p : partitions) {
+      auto it = stored.find({p->topic(), p->partition()});
+      p->set_offset(it == stored.end() ? RdKafka::Topic::OFFSET_BEGINNING : it->second);
+      const TopicPartition tp{p->topic(), p->partition()};
+      assigned.insert(tp);
+      at_end.erase(tp);
+      expect_from[tp] = it == stored.end() ? 0 : it->second;
+      truncated.erase(tp);
+      spdlog::info("assigned {}/{} from offset {}", p->topic(), p->partition(),
+                   it == stored.end() ? std::string("beginning") : std::to_string(it->second));
     }
   }
+
+  void Forget(const std::vector<RdKafka::TopicPartition*>& partitions) {
+    for (RdKafka::TopicPartition* p : partitions) {
+      const TopicPartition tp{p->topic(), p->partition()};
+      assigned.erase(tp);
+      at_end.erase(tp);
+      expect_from.erase(tp);
+      truncated.erase(tp);
+      spdlog::info("revoked {}/{}", p->topic(), p->partition());
+    }
+  }
+
+  void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override {
+    const bool cooperative = c->rebalance_protocol() == "COOPERATIVE";
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      if (const int32_t n = PartitionsOf(c, settings.topics.responses); n > 0) input_partitions = n;
+      const OffsetMap stored = handler->OnAssign(ToList(partitions));
+      Position(partitions, stored);
+      RdKafka::Error* e = nullptr;
+      RdKafka::ErrorCode code = RdKafka::ERR_NO_ERROR;
+      if (cooperative) {
+        e = c->incremental_assign(partitions);
+      } else {
+        code = c->assign(partitions);
+      }
+      if (e != nullptr) {
+        spdlog::error("kafka consumer: incremental assign: {}", e->str());
+        delete e;
+      }
+      if (code != RdKafka::ERR_NO_ERROR) spdlog::error("kafka consumer: assign: {}", RdKafka::err2str(code));
+      PauseTruncated();
+    } else {
+      if (c->assignment_lost()) {
+        spdlog::warn("the group took {} input partitions away (this member's session expired): their state is "
+                     "kept, and read on by their new owner", partitions.size());
+      }
+      handler->OnRevoke(ToList(partitions));
+      Forget(partitions);
+      if (cooperative) {
+        if (RdKafka::Error* e = c->incremental_unassign(partitions)) {
+          spdlog::error("kafka consumer: incremental unassign: {}", e->str());
+          delete e;
+        }
+      } else {
+        c->unassign();
+      }
+    }
+  }
+
+  // Assigns every partition of the withdrawals topic (once it is known).
+  void AssignWithdrawals() {
+    const auto now = std::chrono::steady_clock::now();
+    if (withdrawals_assigned || now < next_withdrawal_assign) return;
+    next_withdrawal_assign = now + std::chrono::seconds(1);
+    RdKafka::Metadata* md = nullptr;
+    std::string err;
+    std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(withdrawals.get(), settings.topics.withdrawals, nullptr, err));
+    if (!topic || withdrawals->metadata(false, topic.get(), &md, 2000) != RdKafka::ERR_NO_ERROR) return;
+    std::unique_ptr<RdKafka::Metadata> owned(md);
+    std::vector<RdKafka::TopicPartition*> tps;
+    for (const RdKafka::TopicMetadata* t : *md->topics()) {
+      if (t->topic() != settings.topics.withdrawals || t->err() != RdKafka::ERR_NO_ERROR) continue;
+      for (const RdKafka::PartitionMetadata* p : *t->partitions()) {
+        tps.push_back(RdKafka::TopicPartition::create(settings.topics.withdrawals, p->id()));
+      }
+    }
+    if (tps.empty()) return;
+    const OffsetMap stored = handler->OnAssign(ToList(tps));
+    Position(tps, stored);
+    const RdKafka::ErrorCode code = withdrawals->assign(tps);
+    RdKafka::TopicPartition::destroy(tps);
+    if (code != RdKafka::ERR_NO_ERROR) {
+      spdlog::error("kafka consumer: assigning {}: {}", settings.topics.withdrawals, RdKafka::err2str(code));
+      return;
+    }
+    withdrawals_assigned = true;
+    PauseTruncated();
+  }
+
+  // The record in `m` (owned by `current` from here), or nullopt.
+  std::optional<SourceRecord> Take(RdKafka::Message* m);
 
   void event_cb(RdKafka::Event& event) override {
     switch (event.type()) {
@@ -204,7 +249,25 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Make(const KafkaSettin
   }
   impl->consumer.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!impl->consumer) return absl::InvalidArgumentError(Cat("kafka consumer: ", err));
-  RdKafka::ErrorCode code = impl->consumer->subscribe({settings.topics.responses, settings.topics.withdrawals});
+  // The withdrawals consumer: the same properties, assigned and not
+  // subscribed, so it joins no group (librdkafka wants a group id all the
+  // same) and commits nothing: its offsets are the state's.
+  std::unique_ptr<RdKafka::Conf> wconf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::map<std::string, std::string> wprops = ConsumerProperties(settings);
+  wprops["group.id"] = Cat(settings.group_id, ".withdrawals");
+  wprops["client.id"] = "wijkpuls-withdrawals";
+  wprops.erase("group.instance.id");
+  for (const auto& [k, v] : wprops) {
+    if (wconf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
+      return absl::InvalidArgumentError(Cat("kafka consumer property ", k, ": ", err));
+    }
+  }
+  if (wconf->set("event_cb", static_cast<RdKafka::EventCb*>(impl.get()), err) != RdKafka::Conf::CONF_OK) {
+    return absl::InternalError(Cat("kafka consumer: ", err));
+  }
+  impl->withdrawals.reset(RdKafka::KafkaConsumer::create(wconf.get(), err));
+  if (!impl->withdrawals) return absl::InvalidArgumentError(Cat("kafka consumer: ", err));
+  RdKafka::ErrorCode code = impl->consumer->subscribe({settings.topics.responses});
   if (code != RdKafka::ERR_NO_ERROR) {
     return absl::UnavailableError(Cat("kafka consumer: subscribe: ", RdKafka::err2str(code)));
   }
@@ -212,27 +275,41 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Make(const KafkaSettin
 }
 
 std::optional<SourceRecord> KafkaSource::Poll(std::chrono::milliseconds timeout) {
-  impl_->current.reset(impl_->consumer->consume(static_cast<int>(timeout.count())));
-  RdKafka::Message* m = impl_->current.get();
+  Impl& in = *impl_;
+  in.AssignWithdrawals();
+  // Withdrawals are few: they are looked for every 20 ms (and read on while
+  // there are some), not before every response.
+  const auto now = std::chrono::steady_clock::now();
+  if (in.withdrawals_assigned && now >= in.next_withdrawal_poll) {
+    if (std::optional<SourceRecord> r = in.Take(in.withdrawals->consume(0))) return r;
+    in.next_withdrawal_poll = now + std::chrono::milliseconds(20);
+  }
+  return in.Take(in.consumer->consume(static_cast<int>(timeout.count())));
+}
+
+std::optional<SourceRecord> KafkaSource::Impl::Take(RdKafka::Message* message) {
+  current.reset(message);
+  RdKafka::Message* m = current.get();
   switch (m->err()) {
     case RdKafka::ERR_NO_ERROR: {
-      impl_->disconnected = false;
+      disconnected = false;
       TopicPartition tp{m->topic_name(), m->partition()};
-      if (!impl_->truncated.empty() && impl_->truncated.count(tp)) return std::nullopt;  // fetched before the pause
-      if (auto e = impl_->expect_from.find(tp); e != impl_->expect_from.end()) {
+      if (!truncated.empty() && truncated.count(tp)) return std::nullopt;  // fetched before the pause
+      if (!assigned.count(tp)) return std::nullopt;  // fetched before a revoke
+      if (auto e = expect_from.find(tp); e != expect_from.end()) {
         const int64_t expected = e->second;
-        impl_->expect_from.erase(e);
-        if (!impl_->CheckStart(impl_->consumer.get(), tp, expected, m->offset())) return std::nullopt;
+        expect_from.erase(e);
+        if (!CheckStart(tp, expected, m->offset())) return std::nullopt;
       }
-      impl_->at_end.erase(tp);
+      at_end.erase(tp);
       SourceRecord r;
-      impl_->current_topic = m->topic_name();
-      r.topic = impl_->current_topic;
+      current_topic = m->topic_name();
+      r.topic = current_topic;
       r.partition = m->partition();
       r.offset = m->offset();
       if (m->key_pointer()) r.key = std::string_view(static_cast<const char*>(m->key_pointer()), m->key_len());
       r.value = std::string_view(static_cast<const char*>(m->payload()), m->len());
-      impl_->current_content_type.clear();
+      current_content_type.clear();
       rd_kafka_headers_t* headers = nullptr;
       if (rd_kafka_message_headers(m->c_ptr(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         // Views into the message (no copies): the size of every header, and
@@ -245,15 +322,15 @@ std::optional<SourceRecord> KafkaSource::Poll(std::chrono::milliseconds timeout)
         }
         if (rd_kafka_header_get_last(headers, kContentTypeHeader.data(), &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR &&
             value != nullptr) {
-          impl_->current_content_type.assign(static_cast<const char*>(value), size);
+          current_content_type.assign(static_cast<const char*>(value), size);
         }
       }
-      r.content_type = impl_->current_content_type;
+      r.content_type = current_content_type;
       return r;
     }
     case RdKafka::ERR__PARTITION_EOF:
-      impl_->disconnected = false;
-      impl_->at_end.insert(TopicPartition{m->topic_name(), m->partition()});
+      disconnected = false;
+      at_end.insert(TopicPartition{m->topic_name(), m->partition()});
       return std::nullopt;
     case RdKafka::ERR__TIMED_OUT:
       return std::nullopt;
@@ -264,29 +341,45 @@ std::optional<SourceRecord> KafkaSource::Poll(std::chrono::milliseconds timeout)
 }
 
 void KafkaSource::Rewind(const OffsetMap& offsets) {
-  std::vector<RdKafka::TopicPartition*> tps;
-  for (const TopicPartition& tp : impl_->assigned) {
+  Impl& in = *impl_;
+  in.current.reset();
+  in.at_end.clear();
+  auto start_of = [&](const TopicPartition& tp) {
     auto it = offsets.find({tp.topic, tp.partition});
-    tps.push_back(RdKafka::TopicPartition::create(
-        tp.topic, tp.partition, it == offsets.end() ? RdKafka::Topic::OFFSET_BEGINNING : it->second));
+    return it == offsets.end() ? RdKafka::Topic::OFFSET_BEGINNING : it->second;
+  };
+  std::vector<RdKafka::TopicPartition*> withdrawals;
+  for (const TopicPartition& tp : in.assigned) {
+    if (tp.topic == in.settings.topics.withdrawals) {
+      withdrawals.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition, start_of(tp)));
+      continue;
+    }
+    // The group's partitions: a cooperative member may not assign() them.
+    std::unique_ptr<RdKafka::TopicPartition> p(RdKafka::TopicPartition::create(tp.topic, tp.partition, start_of(tp)));
+    if (RdKafka::ErrorCode code = in.consumer->seek(*p, 5000); code != RdKafka::ERR_NO_ERROR) {
+      spdlog::error("rewinding {}/{}: {}", tp.topic, tp.partition, RdKafka::err2str(code));
+    }
   }
-  impl_->current.reset();
-  impl_->at_end.clear();
-  RdKafka::ErrorCode code = impl_->consumer->assign(tps);
-  if (code != RdKafka::ERR_NO_ERROR) spdlog::error("rewinding the consumer: {}", RdKafka::err2str(code));
-  RdKafka::TopicPartition::destroy(tps);
-  for (const TopicPartition& tp : impl_->assigned) {
+  if (!withdrawals.empty()) {
+    if (RdKafka::ErrorCode code = in.withdrawals->assign(withdrawals); code != RdKafka::ERR_NO_ERROR) {
+      spdlog::error("rewinding {}: {}", in.settings.topics.withdrawals, RdKafka::err2str(code));
+    }
+  }
+  RdKafka::TopicPartition::destroy(withdrawals);
+  for (const TopicPartition& tp : in.assigned) {
     auto it = offsets.find({tp.topic, tp.partition});
-    if (!impl_->truncated.count(tp)) impl_->expect_from[tp] = it == offsets.end() ? 0 : it->second;
+    if (!in.truncated.count(tp)) in.expect_from[tp] = it == offsets.end() ? 0 : it->second;
   }
-  if (!impl_->shared_group.empty()) impl_->Pause(impl_->consumer.get());
-  impl_->PauseTruncated(impl_->consumer.get());
+  in.PauseTruncated();
 }
 
 void KafkaSource::Committed(const OffsetMap& offsets) {
   std::vector<RdKafka::TopicPartition*> tps;
   for (const auto& [tp, offset] : offsets) {
-    if (!impl_->assigned.count(TopicPartition{tp.first, tp.second})) continue;
+    // The group's partitions only: the withdrawals consumer is in no group.
+    if (tp.first != impl_->settings.topics.responses || !impl_->assigned.count(TopicPartition{tp.first, tp.second})) {
+      continue;
+    }
     tps.push_back(RdKafka::TopicPartition::create(tp.first, tp.second, offset));
   }
   if (!tps.empty()) impl_->consumer->commitAsync(tps);
@@ -294,7 +387,7 @@ void KafkaSource::Committed(const OffsetMap& offsets) {
 }
 
 bool KafkaSource::AtEnd() const {
-  if (impl_->assigned.empty() || !impl_->shared_group.empty() || !impl_->truncated.empty()) return false;
+  if (!Assigned() || !impl_->withdrawals_assigned || !impl_->truncated.empty()) return false;
   for (const TopicPartition& tp : impl_->assigned) {
     if (!impl_->at_end.count(tp)) return false;
   }
@@ -307,7 +400,7 @@ std::vector<PartitionProgress> KafkaSource::Progress() const {
     PartitionProgress p;
     p.tp = tp;
     int64_t low = -1, high = -1;
-    if (impl_->consumer->get_watermark_offsets(tp.topic, tp.partition, &low, &high) ==
+    if (impl_->ConsumerOf(tp)->get_watermark_offsets(tp.topic, tp.partition, &low, &high) ==
         RdKafka::ERR_NO_ERROR) {
       p.high_watermark = high;
       p.low_watermark = std::max<int64_t>(0, low);
@@ -318,10 +411,16 @@ std::vector<PartitionProgress> KafkaSource::Progress() const {
   return out;
 }
 
-bool KafkaSource::Assigned() const { return !impl_->assigned.empty(); }
+bool KafkaSource::Assigned() const {
+  for (const TopicPartition& tp : impl_->assigned) {
+    if (tp.topic == impl_->settings.topics.responses) return true;
+  }
+  return false;
+}
 bool KafkaSource::Disconnected() const { return impl_->disconnected; }
+int32_t KafkaSource::InputPartitions() const { return impl_->input_partitions.load(); }
 std::string KafkaSource::HeldBack() const {
-  std::string out = impl_->shared_group;
+  std::string out;
   for (const auto& [tp, why] : impl_->truncated) out += Cat(out.empty() ? "" : "; ", why);
   return out;
 }
@@ -338,10 +437,11 @@ void KafkaSource::Close() {
   // terminating; records polled meanwhile are not applied (read again later).
   impl_->consumer->unsubscribe();
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!impl_->assigned.empty() && std::chrono::steady_clock::now() < give_up) {
+  while (Assigned() && std::chrono::steady_clock::now() < give_up) {
     std::unique_ptr<RdKafka::Message> ignored(impl_->consumer->consume(100));
   }
   impl_->consumer->close();  // runs the final revoke through the handler, if not yet
+  if (impl_->withdrawals) impl_->withdrawals->close();
 }
 
 }  // namespace wijkpuls

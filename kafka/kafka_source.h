@@ -26,6 +26,7 @@ class KafkaSource : public RecordSource {
   bool Assigned() const override;
   bool Disconnected() const override;
   std::string HeldBack() const override;
+  int32_t InputPartitions() const override;
   void Close() override;
 
  private:

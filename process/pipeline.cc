@@ -112,6 +112,8 @@ void Pipeline::ApplyPendingReload() {
 
 absl::Status Pipeline::LoadState() {
   if (absl::Status st = store_.LoadAggregates(*methodology_, state_.tasks); !st.ok()) return st;
+  // Stored tasks that belong to other instances now are caches, not held.
+  if (owned_) std::erase_if(state_.tasks, [&](const auto& kv) { return !owned_->count(kv.first); });
   return store_.LoadWithdrawn(state_.withdrawn);
 }
 
@@ -159,8 +161,15 @@ bool Pipeline::TakeSummaries() {
 std::shared_ptr<CommittedState> Pipeline::Snapshot() const {
   auto cs = std::make_shared<CommittedState>();
   cs->state = stage_.Sum();
-  cs->tasks = state_.tasks;
-  cs->task_positions = task_positions_;
+  // Its summaries once the group has said which tasks are this instance's.
+  if (owned_) {
+    cs->tasks = state_.tasks;
+    cs->task_positions = task_positions_;
+    if (source_ != nullptr && source_->InputPartitions() > 0) {
+      cs->owned = owned_;
+      cs->input_partitions = source_->InputPartitions();
+    }
+  }
   cs->reflected = stage_.Positions();
   cs->offsets = offsets_;
   cs->methodology = methodology_;
@@ -192,6 +201,7 @@ void Pipeline::Rollback(const std::string& why) {
   dirty_.clear();
   batch_offsets_.clear();
   batch_records_ = 0;
+  changes_without_records_ = false;
   pending_results_.clear();
   if (absl::Status st = LoadState(); !st.ok()) {
     // Without the committed aggregates in memory nothing may be written.
@@ -199,6 +209,15 @@ void Pipeline::Rollback(const std::string& why) {
     return;
   }
   Summarise(nullptr, offsets_);
+  // A task taken over had the tombstones applied in the abandoned batch:
+  // again (applying one twice changes nothing).
+  for (auto& [task, state] : state_.tasks) {
+    if (absl::Status st = processor_.ApplyTombstones(task, *batch_, state_, dirty_); !st.ok()) {
+      fatal_ = absl::Status(st.code(), Cat("reloading the state after a failed batch: ", st.message()));
+      return;
+    }
+  }
+  changes_without_records_ = batch_->Count() > 0;
   if (source_ != nullptr) source_->Rewind(offsets_);
   if (observer_) {
     observer_->OnRollback();
@@ -208,10 +227,11 @@ void Pipeline::Rollback(const std::string& why) {
 
 Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::time_point give_up,
                                         bool durable) {
-  if (batch_records_ == 0) {
+  if (batch_records_ == 0 && !changes_without_records_) {
     if (durable) FinishWrite();
     return fatal_.ok() ? CommitResult::kNothing : CommitResult::kRolledBack;
   }
+  changes_without_records_ = false;
   const auto started = Clock_::now();
   const int k = static_cast<int>(methodology_->indicators.size());
   for (const auto& [task, changed] : dirty_) {
@@ -313,17 +333,77 @@ void Pipeline::FinishWrite() {
   last_commit_ = Clock_::now();
 }
 
-void Pipeline::OnRevoke(const std::vector<TopicPartition>&) {
-  if (!fatal_.ok()) return;
-  Drain();
-  Commit(nullptr, Clock_::now() + options_.shutdown_budget, /*durable=*/true);
-}
-
-OffsetMap Pipeline::OnAssign(const std::vector<TopicPartition>&) {
+void Pipeline::OnRevoke(const std::vector<TopicPartition>& partitions) {
   if (fatal_.ok()) {
     Drain();
     Commit(nullptr, Clock_::now() + options_.shutdown_budget, /*durable=*/true);
   }
+  // At shutdown the consumer gives everything back as it leaves the group:
+  // this instance still publishes the last figures of what it held.
+  if (stop_ != nullptr && stop_->load()) return;
+  // The tasks go: their state stays stored (a cache from which a later
+  // ownership goes on), their summaries stay in the global stage until their
+  // new owner's newer ones replace them, and this instance no longer
+  // publishes them.
+  const std::string& responses = processor_.options().responses_topic;
+  if (!owned_) owned_.emplace();
+  for (const TopicPartition& tp : partitions) {
+    if (tp.topic != responses) continue;
+    owned_->erase(tp.partition);
+    state_.tasks.erase(tp.partition);
+    task_positions_.erase(tp.partition);
+    restoring_.erase(tp.partition);
+  }
+  Publish();
+}
+
+OffsetMap Pipeline::OnAssign(const std::vector<TopicPartition>& partitions) {
+  if (fatal_.ok()) {
+    Drain();
+    Commit(nullptr, Clock_::now() + options_.shutdown_budget, /*durable=*/true);
+  }
+  const std::string& responses = processor_.options().responses_topic;
+  if (!owned_) {
+    // The first assignment: the tasks loaded at start that it does not give
+    // are other instances' now.
+    owned_.emplace();
+    for (const TopicPartition& tp : partitions) {
+      if (tp.topic == responses) owned_->insert(tp.partition);
+    }
+    std::erase_if(state_.tasks, [&](const auto& kv) { return !owned_->count(kv.first); });
+    std::erase_if(task_positions_, [&](const auto& kv) { return !owned_->count(kv.first); });
+  }
+  bool taken = false;
+  for (const TopicPartition& tp : partitions) {
+    if (tp.topic != responses || !fatal_.ok()) continue;
+    owned_->insert(tp.partition);
+    if (!offsets_.count({tp.topic, tp.partition})) restoring_.insert(tp.partition);
+    if (state_.tasks.count(tp.partition)) continue;
+    // A task taken over: its stored state (if this instance held it before)
+    // goes on from its stored offset, with every withdrawal read since.
+    FieldworkState loaded;
+    if (absl::Status st = store_.LoadTask(*methodology_, tp.partition, loaded); !st.ok()) {
+      fatal_ = absl::Status(st.code(), Cat("loading the state of ", tp.topic, "/", tp.partition, ": ", st.message()));
+      break;
+    }
+    if (loaded.wijken().empty()) continue;  // never held here: it starts at its first record
+    // Its stored (committed) state is its summary until the next commit.
+    auto at = offsets_.find({tp.topic, tp.partition});
+    const SummaryPosition position{at == offsets_.end() ? 0 : at->second,
+                                   static_cast<int64_t>(state_.withdrawn.size())};
+    for (const auto& [key, w] : loaded.wijken()) stage_.Put(tp.partition, key, position, w);
+    task_positions_[tp.partition] = position;
+    state_.tasks[tp.partition] = std::move(loaded);
+    if (absl::Status st = processor_.ApplyTombstones(tp.partition, *batch_, state_, dirty_); !st.ok()) {
+      health_.Set("storage", Cat("state reads fail: ", st.message()));
+      Rollback(Cat("state read failed: ", st.message()));
+      break;
+    }
+    taken = true;
+  }
+  // The tombstones' changes are written by the next commit, even if no
+  // record comes.
+  if (taken) changes_without_records_ = true;
   return offsets_;
 }
 
@@ -407,6 +487,25 @@ void Pipeline::ReportProgress() {
     parts.push_back(s);
   }
   if (observer_) observer_->OnPartitions(parts);
+  // A task assigned without state here is restored from its partition's
+  // start; /readyz says so until it has read to the end once.
+  int64_t restore_left = 0;
+  for (const PartitionProgress& p : source_->Progress()) {
+    if (p.tp.topic != processor_.options().responses_topic || !restoring_.count(p.tp.partition)) continue;
+    if (p.at_end) {
+      restoring_.erase(p.tp.partition);
+      continue;
+    }
+    auto it = offsets_.find({p.tp.topic, p.tp.partition});
+    const int64_t at = it == offsets_.end() ? 0 : it->second;
+    if (p.high_watermark > at) restore_left += p.high_watermark - at;
+  }
+  if (!restoring_.empty()) {
+    health_.Set("restore", Cat("restoring ", restoring_.size(), " input partition(s) from the log (",
+                               restore_left, " records to go)"), /*log=*/false);
+  } else {
+    health_.Clear("restore");
+  }
   if (source_->Disconnected() || !dead_letters_.Connected()) {
     health_.Set("kafka", "the Kafka brokers are unreachable");
   } else {
@@ -479,9 +578,10 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
     }
     // Linger only while more records are coming: at the end of the input the
     // batch is committed at once.
-    const bool due = batch_records_ > 0 &&
-                     (Clock_::now() - batch_started_ >= options_.linger ||
-                      (source.AtEnd() && !HasReadAhead()));
+    const bool due = (batch_records_ > 0 &&
+                      (Clock_::now() - batch_started_ >= options_.linger ||
+                       (source.AtEnd() && !HasReadAhead()))) ||
+                     changes_without_records_;
     if (due) {
       if (Commit(&stop, Clock_::now() + options_.shutdown_budget) == CommitResult::kRolledBack) {
         std::this_thread::sleep_for(options_.retry_backoff);

@@ -171,6 +171,14 @@ class Pipeline : public AssignmentHandler {
   // of its tasks, each at the offset its partition was read to.
   GlobalStage stage_;
   std::map<int32_t, SummaryPosition> task_positions_;  // of this instance's tasks
+  // The responses partitions the group gave this instance; unset before the
+  // first assignment (and for sources without a group: replay).
+  std::optional<std::set<int32_t>> owned_;
+  // Partitions assigned without state here: read from their start.
+  std::set<int32_t> restoring_;
+  // Changes in the open batch that no record made (tombstones applied to a
+  // task taken over): the next commit writes them.
+  bool changes_without_records_ = false;
   std::mutex summaries_mu_;
   std::vector<Summary> offered_;  // by OfferSummaries, not yet in stage_
   OffsetMap offsets_;          // committed next offsets

@@ -310,6 +310,16 @@ absl::StatusOr<int> RecordProcessor::Withdraw(int32_t task, const Tombstone& t, 
   return erased;
 }
 
+absl::Status RecordProcessor::ApplyTombstones(int32_t task, StateBatch& batch, InstanceState& instance,
+                                              TaskChanges& dirty) {
+  FieldworkState& state = instance.tasks[task];
+  ChangedAggregates& changed = dirty[task];
+  for (const Tombstone& t : instance.withdrawn) {
+    if (absl::StatusOr<int> n = Withdraw(task, t, batch, state, changed); !n.ok()) return n.status();
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<RecordResult> RecordProcessor::ProcessWithdrawal(const SourceRecord& record,
                                                                 StateBatch& batch,
                                                                 InstanceState& state,

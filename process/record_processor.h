@@ -126,6 +126,11 @@ class RecordProcessor {
                                      TaskChanges& dirty);
   UnixNanos Now() const { return clock_(); }
 
+  // Applies every tombstone of `instance` to `task` (a task taken over with
+  // state from an earlier ownership, which may predate some withdrawals).
+  // Applying one twice changes nothing.
+  absl::Status ApplyTombstones(int32_t task, StateBatch& batch, InstanceState& instance, TaskChanges& dirty);
+
  private:
   absl::StatusOr<RecordResult> ProcessResponse(const SourceRecord& record, PreparedRecord& prepared,
                                                StateBatch& batch, const ReadAhead* ahead,

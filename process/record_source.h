@@ -59,6 +59,9 @@ class RecordSource {
   // all; or a partition's log starts after the offset this state has read it
   // to, and that partition is not read.
   virtual std::string HeldBack() const { return ""; }
+  // How many partitions the responses topic has (the tasks there are); -1
+  // when unknown or not partitioned (a replay file).
+  virtual int32_t InputPartitions() const { return -1; }
   virtual void Close() = 0;
 };
 

@@ -148,6 +148,8 @@ class StateStore {
   virtual absl::StatusOr<OffsetMap> LoadOffsets() const = 0;
   // Loads every stored aggregate into `tasks` (replacing it), by task.
   virtual absl::Status LoadAggregates(const Methodology& m, TaskStates& tasks) const = 0;
+  // Loads the stored aggregates of one task into `state` (replacing it).
+  virtual absl::Status LoadTask(const Methodology& m, int32_t task, FieldworkState& state) const = 0;
   // Loads the instance's tombstones (task kInstanceTask), in key order.
   virtual absl::Status LoadWithdrawn(std::vector<Tombstone>& out) const = 0;
   virtual absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view key) const = 0;

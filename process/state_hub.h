@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 
 #include "score/fieldwork_state.h"
 #include "score/global_stage.h"
@@ -27,6 +29,10 @@ struct CommittedState {
   // The input positions `state` reflects, by task (its own and other
   // instances' summaries).
   std::map<int32_t, SummaryPosition> reflected;
+  // The output keys this instance publishes: those whose owner partition
+  // (OutputOwner) it holds. Unset: all (one instance, or a replay).
+  std::optional<std::set<int32_t>> owned;
+  int32_t input_partitions = -1;
   OffsetMap offsets;
   std::shared_ptr<const Methodology> methodology;
   std::shared_ptr<const DistrictRegister> districts;

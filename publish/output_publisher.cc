@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "model/log.h"
 #include "publish/views.h"
@@ -21,7 +22,24 @@ OutputPublisher::~OutputPublisher() {
 
 void OutputPublisher::Start() { thread_ = std::thread([this] { Loop(); }); }
 
+namespace {
+// Whether this instance publishes `key` (CommittedState::owned).
+bool Mine(const CommittedState& cs, const std::string& key) {
+  return !cs.owned || cs.input_partitions <= 0 || cs.owned->count(OutputOwner(key, cs.input_partitions)) > 0;
+}
+}  // namespace
+
 void OutputPublisher::Compute(const CommittedState& cs) {
+  // Keys that another instance publishes now (a rebalance moved them): not
+  // sent from here any more.
+  std::erase_if(keys_, [&](const auto& kv) {
+    if (kv.second.kind == OutputRecord::Kind::kSummary) {
+      const int32_t task = std::atoi(kv.first.c_str());
+      return !cs.tasks.count(task);
+    }
+    return !Mine(cs, kv.first);
+  });
+  std::erase_if(summaries_, [&](const auto& kv) { return !cs.tasks.count(kv.first.first); });
   const Methodology& m = *cs.methodology;
   const DistrictRegister& d = *cs.districts;
   const std::set<std::string> waves = cs.state.Waves();
@@ -31,7 +49,9 @@ void OutputPublisher::Compute(const CommittedState& cs) {
     const UnixNanos watermark = cs.state.Watermark(wave.id);
     for (const WijkQuota& q : ComputeAllQuotas(cs.state, wave, ctx)) {
       v1::QuotaSnapshot snap = ToQuotaSnapshot(q, wave, watermark, ctx);
-      KeyState& k = keys_[QuotaKey(wave.id, snap.wijk())];
+      const std::string key = QuotaKey(wave.id, snap.wijk());
+      if (!Mine(cs, key)) continue;
+      KeyState& k = keys_[key];
       k.kind = OutputRecord::Kind::kQuota;
       std::string bytes = snap.SerializeAsString();
       if (bytes == k.latest) continue;
@@ -47,7 +67,9 @@ void OutputPublisher::Compute(const CommittedState& cs) {
       k.latest = std::move(bytes);
     }
     for (const UnitRef& unit : AllUnits(d, options_.views.city_name)) {
-      KeyState& k = keys_[ScoresKey(wave.id, unit)];
+      const std::string key = ScoresKey(wave.id, unit);
+      if (!Mine(cs, key)) continue;
+      KeyState& k = keys_[key];
       k.kind = OutputRecord::Kind::kScores;
       std::string bytes = ComputeScores(unit, cs.state, wave, ctx).SerializeAsString();
       if (bytes != k.latest) k.latest = std::move(bytes);
@@ -100,7 +122,12 @@ void OutputPublisher::HandleDeliveries(const std::vector<Delivery>& ds) {
   for (const Delivery& d : ds) {
     auto it = in_flight_.find(d.id);
     if (it == in_flight_.end()) continue;
-    KeyState& k = keys_[it->second];
+    auto key = keys_.find(it->second);
+    if (key == keys_.end()) {  // published by another instance now
+      in_flight_.erase(it);
+      continue;
+    }
+    KeyState& k = key->second;
     std::lock_guard<std::mutex> lock(stats_mu_);
     if (d.ok) {
       k.delivered = k.in_flight;

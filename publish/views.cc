@@ -208,6 +208,15 @@ v1::ProvisionalScores ComputeScores(const UnitRef& unit, const FieldworkState& s
   return out;
 }
 
+int32_t OutputOwner(std::string_view key, int32_t partitions) {
+  uint32_t h = 2166136261u;
+  for (char c : key) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 16777619u;
+  }
+  return partitions > 0 ? static_cast<int32_t>(h % static_cast<uint32_t>(partitions)) : 0;
+}
+
 std::string QuotaKey(const std::string& wave, const std::string& wijk) {
   return Cat(wave, "/", wijk);
 }

@@ -68,6 +68,10 @@ v1::ProvisionalScores ComputeScores(const UnitRef& unit, const FieldworkState& s
 
 // "<wave>/<wijk>" and "<wave>/<level>/<unit>": the keys of the compacted topics.
 std::string QuotaKey(const std::string& wave, const std::string& wijk);
+// The responses partition whose owner publishes an output key (FNV-1a of the
+// key, modulo the partitions): with several instances each key has one
+// publisher, whichever wijken it counts.
+int32_t OutputOwner(std::string_view key, int32_t partitions);
 std::string ScoresKey(const std::string& wave, const UnitRef& unit);
 
 }  // namespace wijkpuls

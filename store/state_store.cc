@@ -488,6 +488,7 @@ class RocksStateStore : public StateStore {
   const std::string& dir() const override { return impl_->dir; }
   absl::StatusOr<OffsetMap> LoadOffsets() const override;
   absl::Status LoadAggregates(const Methodology& m, TaskStates& tasks) const override;
+  absl::Status LoadTask(const Methodology& m, int32_t task, FieldworkState& state) const override;
   absl::Status LoadWithdrawn(std::vector<Tombstone>& out) const override;
   absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view key) const override;
   std::unique_ptr<StateBatch> NewBatch(const StateBatch* previous) override;
@@ -508,6 +509,7 @@ class RocksStateStore : public StateStore {
   int64_t min_free_bytes() const override;
 
  private:
+  absl::Status LoadPrefix(const Methodology& m, const std::string& prefix, TaskStates& tasks) const;
   std::unique_ptr<StoreImpl> impl_;
 };
 
@@ -734,11 +736,22 @@ absl::StatusOr<OffsetMap> RocksStateStore::LoadOffsets() const {
 
 absl::Status RocksStateStore::LoadAggregates(const Methodology& m, TaskStates& tasks) const {
   tasks.clear();
+  return LoadPrefix(m, "", tasks);
+}
+
+absl::Status RocksStateStore::LoadTask(const Methodology& m, int32_t task, FieldworkState& state) const {
+  TaskStates tasks;
+  if (absl::Status st = LoadPrefix(m, TaskPrefix(task), tasks); !st.ok()) return st;
+  state = std::move(tasks[task]);
+  return absl::OkStatus();
+}
+
+absl::Status RocksStateStore::LoadPrefix(const Methodology& m, const std::string& prefix, TaskStates& tasks) const {
   const int k = static_cast<int>(m.indicators.size());
   std::map<std::string, WijkState> loaded;
   auto scan = [&](Cf cf, auto&& apply) -> absl::Status {
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(cf)));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       if (absl::Status st = apply(std::string(View(it->key())), View(it->value())); !st.ok()) return st;
     }
     return FromRocks(it->status(), "reading aggregates");

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <cctype>
+#include <map>
+#include <set>
 
 #include "process/file_source.h"
 #include "kafka/kafka_source.h"
@@ -99,12 +102,12 @@ TEST(KafkaSource, ARecordCarriesItsKeyValueContentTypeAndTheBytesOfItsHeaders) {
   (*source)->Close();
 }
 
-// wijkpuls runs as one instance per consumer group (issue 19, item 5): a
-// second member would take half of the partitions without their state and
-// publish gebied and city figures of a part. A member that holds only some of
-// the input partitions says so and consumes nothing; once alone again, it
-// reads everything.
-TEST(KafkaSource, AMemberThatSharesItsGroupPausesUntilItIsAloneAgain) {
+// Several instances share a group (issue 20): the responses partitions are
+// divided among the members (cooperative-sticky), each reading only its own,
+// while every member reads every withdrawal (assigned outside the group).
+// When a member leaves, the other takes its partitions over, without
+// stopping those it had.
+TEST(KafkaSource, MembersDivideTheResponsesAndEachReadsEveryWithdrawal) {
   absl::StatusOr<std::unique_ptr<MockCluster>> cluster = MockCluster::Start(1);
   ASSERT_TRUE(cluster.ok()) << cluster.status();
   KafkaSettings settings;
@@ -119,12 +122,14 @@ TEST(KafkaSource, AMemberThatSharesItsGroupPausesUntilItIsAloneAgain) {
   ASSERT_EQ(conf->set("bootstrap.servers", settings.brokers, err), RdKafka::Conf::CONF_OK) << err;
   std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
   ASSERT_TRUE(producer) << err;
-  for (int p = 0; p < 4; ++p) {
+  auto produce = [&](const std::string& topic, int p) {
     std::string value = "x";
-    ASSERT_EQ(producer->produce(settings.topics.responses, p, RdKafka::Producer::RK_MSG_COPY, value.data(), value.size(),
-                                nullptr, 0, 0, nullptr, nullptr),
+    ASSERT_EQ(producer->produce(topic, p, RdKafka::Producer::RK_MSG_COPY, value.data(), value.size(), nullptr, 0, 0,
+                                nullptr, nullptr),
               RdKafka::ERR_NO_ERROR);
-  }
+  };
+  for (int p = 0; p < 4; ++p) produce(settings.topics.responses, p);
+  for (int p = 0; p < 2; ++p) produce(settings.topics.withdrawals, p);
   ASSERT_EQ(producer->flush(10000), RdKafka::ERR_NO_ERROR);
 
   FromTheBeginning handler;
@@ -134,28 +139,49 @@ TEST(KafkaSource, AMemberThatSharesItsGroupPausesUntilItIsAloneAgain) {
   absl::StatusOr<std::unique_ptr<KafkaSource>> first = KafkaSource::Make(first_settings, &handler);
   absl::StatusOr<std::unique_ptr<KafkaSource>> second = KafkaSource::Make(second_settings, &handler);
   ASSERT_TRUE(first.ok() && second.ok());
-  int read = 0;
-  auto poll_both = [&] {
-    for (auto* s : {first->get(), second->get()}) read += s->Poll(std::chrono::milliseconds(50)).has_value();
+  std::map<std::string, std::vector<std::string>> read;  // member -> "topic/partition" of each record
+  auto poll = [&](const char* name, KafkaSource& s) {
+    if (std::optional<SourceRecord> r = s.Poll(std::chrono::milliseconds(20))) {
+      read[name].push_back(Cat(r->topic, "/", r->partition));
+    }
+  };
+  auto responses_of = [&](const char* name) {
+    std::set<std::string> out;
+    for (const std::string& tp : read[name]) {
+      if (tp.starts_with(settings.topics.responses)) out.insert(tp);
+    }
+    return out;
+  };
+  auto withdrawals_of = [&](const char* name) {
+    return std::count_if(read[name].begin(), read[name].end(),
+                         [&](const std::string& tp) { return tp.starts_with(settings.topics.withdrawals); });
   };
   ASSERT_TRUE(testing::WaitFor([&] {
-    poll_both();
-    return !(*first)->HeldBack().empty() && !(*second)->HeldBack().empty();
+    poll("first", **first);
+    poll("second", **second);
+    return responses_of("first").size() + responses_of("second").size() == 4 && withdrawals_of("first") == 2 &&
+           withdrawals_of("second") == 2 && (*first)->AtEnd() && (*second)->AtEnd();
   }, std::chrono::seconds(60)))
-      << "first: " << (*first)->HeldBack() << "; second: " << (*second)->HeldBack();
-  EXPECT_TRUE(Contains((*first)->HeldBack(), "of the 6 input partitions")) << (*first)->HeldBack();
-  // Paused: nothing is read, though every partition has a record.
-  for (int i = 0; i < 20; ++i) poll_both();
-  EXPECT_EQ(read, 0);
-  EXPECT_FALSE((*first)->AtEnd());
+      << "first read " << Join(read["first"], ",") << "; second read " << Join(read["second"], ",");
+  // Each response was read by one member, and each member read some.
+  EXPECT_EQ(read["first"].size() + read["second"].size(), 4u + 4u);
+  EXPECT_FALSE(responses_of("first").empty());
+  EXPECT_FALSE(responses_of("second").empty());
+  EXPECT_TRUE((*first)->HeldBack().empty()) << (*first)->HeldBack();
 
+  // The second leaves: the first takes its partitions over and reads them
+  // (from the beginning: this handler stores nothing), and nothing else again.
+  const std::set<std::string> had = responses_of("first");
   (*second)->Close();
   second->reset();
+  read["first"].clear();
   ASSERT_TRUE(testing::WaitFor([&] {
-    read += (*first)->Poll(std::chrono::milliseconds(100)).has_value();
-    return (*first)->HeldBack().empty() && read == 4;
+    poll("first", **first);
+    return responses_of("first").size() == 4 - had.size() && (*first)->AtEnd();
   }, std::chrono::seconds(60)))
-      << (*first)->HeldBack() << ", read " << read;
+      << "first read " << Join(read["first"], ",");
+  for (const std::string& tp : had) EXPECT_FALSE(responses_of("first").count(tp)) << tp << " was read again";
+  EXPECT_EQ(withdrawals_of("first"), 0);
   (*first)->Close();
 }
 
