@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <filesystem>
 #include <set>
 
 #include "model/text.h"
@@ -157,6 +158,108 @@ TEST(ScaleOut, AKilledInstancesPartitionsMoveAndTheEndStateIsThatOfOneInstance) 
   for (const std::string& source : want) EXPECT_TRUE(got.count(source)) << "dead letter of " << source << " missing";
   EXPECT_EQ(got.size(), want.size());
   for (Instance* i : {&reference, &a, &b}) EXPECT_EQ(i->daemon->Stop(), 0) << i->daemon->Log();
+}
+
+// The reference and the group under test on one cluster, with the season's
+// first part produced.
+struct Group {
+  std::unique_ptr<MockCluster> cluster = StartCluster(kCluster);
+  std::string brokers = cluster->bootstrap();
+  Instance reference;
+  Group() {
+    for (const std::string prefix : {"ref", "grp"}) {
+      for (const std::string t : {".rejected", ".quota", ".scores", ".summaries"}) {
+        EXPECT_TRUE(cluster->CreateTopic(prefix + t, 8).ok());
+      }
+    }
+    reference.Start(brokers, "it-ref", "ref", "reference.log");
+  }
+  // Once the reference has counted the first `produced` records: every
+  // instance in `live` shows what it shows.
+  void Finish(const std::vector<Instance*>& live, int64_t produced = Season().total()) {
+    ASSERT_TRUE(reference.daemon->WaitCommitted(produced, std::chrono::minutes(3))) << reference.daemon->Log();
+    std::vector<Daemon*> ds;
+    for (Instance* i : live) ds.push_back(i->daemon.get());
+    ExpectSameEndState(*reference.daemon, ds);
+  }
+};
+
+bool HoldsResponses(Instance& i) {
+  return i.daemon->Sum("wijkpuls_records_total", {"kind=\"response\""}) > 0;
+}
+
+// Membership changes: a fourth instance joins mid-season; every instance is
+// restarted in turn (SIGTERM, start again on its state directory); the group
+// shrinks to one. The end state is the reference's after each.
+TEST(ScaleOut, JoinsARollingRestartAndAShrinkToOneLeaveTheEndStateOfOneInstance) {
+  Group s;
+  const size_t n = Season().records.size();
+  ProduceRange(Season(), s.brokers, 0, n / 4);
+  Instance a, b, c, d;
+  for (Instance* i : {&a, &b, &c}) i->Start(s.brokers, "it-members", "grp", "first.log");
+  ASSERT_TRUE(WaitFor([&] { return HoldsResponses(a) && HoldsResponses(b) && HoldsResponses(c); }, std::chrono::minutes(2)));
+  ProduceRange(Season(), s.brokers, n / 4, n / 2);
+  d.Start(s.brokers, "it-members", "grp", "first.log");
+  ASSERT_TRUE(WaitFor([&] { return HoldsResponses(d); }, std::chrono::minutes(2))) << d.daemon->Log();
+  // A rolling restart: each stops and starts again on its state.
+  for (Instance* i : {&a, &b, &c, &d}) {
+    ASSERT_EQ(i->daemon->Stop(), 0) << i->daemon->Log();
+    i->Start(s.brokers, "it-members", "grp", "again.log");
+    ASSERT_TRUE(i->daemon->WaitUp()) << i->daemon->Log();
+  }
+  ProduceRange(Season(), s.brokers, n / 2, n * 3 / 4);
+  s.Finish({&a, &b, &c, &d}, static_cast<int64_t>(n * 3 / 4));
+  // Shrink to one: the last holds every partition, restoring those it never held.
+  for (Instance* i : {&a, &b, &c}) ASSERT_EQ(i->daemon->Stop(), 0) << i->daemon->Log();
+  ProduceRange(Season(), s.brokers, n * 3 / 4, n);
+  s.Finish({&d});
+  EXPECT_TRUE(WaitFor([&] { return HttpGet(d.port, "/readyz").status == 200; }, std::chrono::seconds(60)))
+      << HttpGet(d.port, "/readyz").body;
+  EXPECT_EQ(d.daemon->Stop(), 0);
+}
+
+// A zombie: an instance paused (SIGSTOP) past its session timeout while its
+// partitions move on, then resumed (SIGCONT). Its late writes (summaries at
+// older positions, dead letters again) change nothing: the end state read
+// from every instance, the zombie included, is the reference's.
+TEST(ScaleOut, AnInstancePausedPastItsSessionChangesNothingWhenItWakes) {
+  Group s;
+  const size_t n = Season().records.size();
+  ProduceRange(Season(), s.brokers, 0, n / 2);
+  Instance a, b;
+  for (Instance* i : {&a, &b}) i->Start(s.brokers, "it-zombie", "grp", "a.log");
+  ASSERT_TRUE(WaitFor([&] { return HoldsResponses(a) && HoldsResponses(b); }, std::chrono::minutes(2)));
+  b.daemon->process().Signal(SIGSTOP);
+  ProduceRange(Season(), s.brokers, n / 2, n);
+  // a takes b's partitions once b's session (6 s) expires, and reads them all.
+  ASSERT_TRUE(s.reference.daemon->WaitCommitted(Season().total(), std::chrono::minutes(3)));
+  ExpectSameEndState(*s.reference.daemon, {a.daemon.get()});
+  b.daemon->process().Signal(SIGCONT);
+  s.Finish({&a, &b});
+  EXPECT_TRUE(WaitFor([&] { return HttpGet(b.port, "/readyz").status == 200; }, std::chrono::seconds(90)))
+      << HttpGet(b.port, "/readyz").body;
+  for (Instance* i : {&a, &b}) EXPECT_EQ(i->daemon->Stop(), 0) << i->daemon->Log();
+}
+
+// Lost state: an instance's state directory is deleted while it is down; it
+// starts empty, restores whatever partitions it is given from the log, and
+// the end state is the reference's.
+TEST(ScaleOut, AnInstanceWhoseStateWasLostRestoresFromTheLog) {
+  Group s;
+  const size_t n = Season().records.size();
+  ProduceRange(Season(), s.brokers, 0, n / 2);
+  Instance a, b;
+  for (Instance* i : {&a, &b}) i->Start(s.brokers, "it-lost", "grp", "first.log");
+  ASSERT_TRUE(WaitFor([&] { return HoldsResponses(a) && HoldsResponses(b); }, std::chrono::minutes(2)));
+  b.daemon->process().Signal(SIGKILL);
+  ASSERT_TRUE(b.daemon->process().Wait(std::chrono::seconds(10)).has_value());
+  std::filesystem::remove_all(b.dir.File("state"));
+  ProduceRange(Season(), s.brokers, n / 2, n);
+  b.Start(s.brokers, "it-lost", "grp", "again.log");
+  ASSERT_TRUE(b.daemon->WaitUp()) << b.daemon->Log();
+  s.Finish({&a, &b});
+  EXPECT_TRUE(Contains(b.daemon->Log(), "from offset beginning")) << b.daemon->Log();
+  for (Instance* i : {&a, &b}) EXPECT_EQ(i->daemon->Stop(), 0) << i->daemon->Log();
 }
 
 }  // namespace
