@@ -1,6 +1,17 @@
 #include "app/commands.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
 
 #include <chrono>
 #include <filesystem>
@@ -100,6 +111,79 @@ int ServeCommand(const ServeArgs& args) {
   return kExitOk;
 }
 
+namespace {
+
+// A `wijkpuls serve` child of the demo.
+struct DemoInstance {
+  int number = 0;
+  pid_t pid = -1;
+  int port = 0;
+  std::string log;
+};
+
+// A TCP port that is free now (the child binds it a moment later).
+int FreeTcpPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  if (fd >= 0) ::close(fd);
+  return port;
+}
+
+// Instance `k`: the demo's configuration with its own state directory and
+// port, run as `wijkpuls serve` (this binary) with its output in a log file.
+absl::StatusOr<DemoInstance> StartDemoInstance(const Config& c, const std::string& dir, int k) {
+  DemoInstance d;
+  d.number = k;
+  d.port = FreeTcpPort();
+  if (d.port == 0) return absl::UnavailableError("no free TCP port for a demo instance");
+  const std::string config = Cat(dir, "/instance-", k, ".yaml");
+  d.log = Cat(dir, "/instance-", k, ".log");
+  std::ostringstream y;
+  y << "kafka:\n  brokers: \"" << c.kafka.brokers << "\"\n  group_id: " << c.kafka.group_id << "\n"
+    << "state:\n  dir: " << dir << "/state-" << k << "\n"
+    << "http:\n  listen: \"" << c.http.host << ":" << d.port << "\"\n"
+    << "methodology: " << c.methodology_path << "\n"
+    << "districts: " << c.districts_path << "\n"
+    << "pseudonymisation_key_file: " << c.pseudonymisation_key_file << "\n"
+    << "publish:\n  quota_debounce_ms: " << c.publish.quota_debounce.count()
+    << "\n  scores_interval_ms: " << c.publish.scores_interval.count() << "\n";
+  if (absl::Status st = WriteFile(config, y.str()); !st.ok()) return st;
+  std::error_code ec;
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec) return absl::UnavailableError(Cat("the demo cannot find its own binary: ", ec.message()));
+  d.pid = ::fork();
+  if (d.pid < 0) return absl::UnavailableError(Cat("fork: ", std::strerror(errno)));
+  if (d.pid == 0) {
+    const int out = ::open(d.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out >= 0) {
+      ::dup2(out, 1);
+      ::dup2(out, 2);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);  // the demo blocks the signals it waits for
+    ::execl(self.c_str(), self.c_str(), "serve", "--config", config.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return d;
+}
+
+// SIGTERM to every child still running, and their ends waited for.
+void StopDemoInstances(const std::vector<DemoInstance>& instances) {
+  for (const DemoInstance& d : instances) ::kill(d.pid, SIGTERM);
+  for (const DemoInstance& d : instances) ::waitpid(d.pid, nullptr, 0);
+}
+
+}  // namespace
+
 int DemoCommand(const DemoArgs& a) {
   SetUpLogging(a.log_format, "info");
   SignalWatcher::BlockInThisThread();
@@ -134,8 +218,30 @@ int DemoCommand(const DemoArgs& a) {
            {c.kafka.topics.quota, 4}, {c.kafka.topics.scores, 4}, {c.kafka.topics.summaries, 8}}) {
     if (absl::Status st = (*cluster)->CreateTopic(topic, partitions); !st.ok()) return Fail("demo", st);
   }
-  absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Make(c, DaemonOptions{false, true});
+  // Several instances share one pseudonymisation key (a task may move to
+  // any of them); one instance makes a random key of its own.
+  if (a.instances > 1) {
+    c.pseudonymisation_key_file = dir + "/key";
+    std::string key(64, '0');
+    std::ifstream random("/dev/urandom", std::ios::binary);
+    for (char& ch : key) {
+      char byte = 0;
+      random.read(&byte, 1);
+      ch = "0123456789abcdef"[static_cast<uint8_t>(byte) & 0xf];
+    }
+    if (absl::Status st = WriteFile(c.pseudonymisation_key_file, key + "\n"); !st.ok()) return Fail("demo", st);
+  }
+  absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Make(c, DaemonOptions{false, a.instances == 1});
   if (!daemon.ok()) return Fail("demo", daemon.status());
+  std::vector<DemoInstance> others;
+  for (int k = 2; k <= a.instances; ++k) {
+    absl::StatusOr<DemoInstance> child = StartDemoInstance(c, dir, k);
+    if (!child.ok()) {
+      StopDemoInstances(others);
+      return Fail("demo", child.status());
+    }
+    others.push_back(*child);
+  }
 
   absl::StatusOr<std::pair<Methodology, DistrictRegister>> defs = LoadDefinitions(c.methodology_path, c.districts_path);
   if (!defs.ok()) return Fail("demo", defs.status());
@@ -172,11 +278,20 @@ int DemoCommand(const DemoArgs& a) {
             << "  readiness        " << base << "/readyz\n"
             << "  kafka (mock)     " << c.kafka.brokers << "  (e.g. kcat -b " << c.kafka.brokers
             << " -C -t " << c.kafka.topics.quota << " -e)\n"
-            << "  state            " << c.store.dir << "\n"
-            << "Ctrl-C stops everything.\n\n"
-            << std::flush;
+            << "  state            " << c.store.dir << "\n";
+  for (const DemoInstance& o : others) {
+    std::cout << "  instance " << o.number << "       http://" << c.http.host << ":" << o.port << "/  (pid " << o.pid
+              << ", log " << o.log << ")\n";
+  }
+  if (!others.empty()) {
+    std::cout << "  The " << a.instances << " instances share the input partitions (group " << c.kafka.group_id
+              << "); every page shows every wijk. Try: kill -9 " << others.front().pid
+              << " — its partitions move to the others, which read them from the start.\n";
+  }
+  std::cout << "Ctrl-C stops everything.\n\n" << std::flush;
   absl::Status st = d->Run(stop);
   stop = true;
+  StopDemoInstances(others);
   producer.join();
   daemon->reset();
   cluster->reset();

@@ -22,6 +22,9 @@ struct DemoArgs {
   std::string listen = "127.0.0.1:8080";
   std::string state_dir;  // empty: a fresh temporary directory
   std::string log_format = "text";
+  // Instances in the consumer group: this process and instances - 1 child
+  // `wijkpuls serve` processes (each a PID that can be killed).
+  int instances = 1;
 };
 int DemoCommand(const DemoArgs& args);
 

@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
   d->add_option("--duration", demo.duration_seconds, "Seconds of real time the season is spread over (0: as fast as possible)")
       ->check(CLI::Range(0.0, 86400.0));
   d->add_option("--listen", demo.listen, "HTTP address");
+  d->add_option("--instances", demo.instances,
+                 "wijkpuls instances sharing the work (more than 1: the others are child processes; kill one and watch "
+                 "its wijken move)")
+      ->check(CLI::Range(1, 8));
   d->add_option("--state-dir", demo.state_dir, "Keep the demo's files here (default: a temporary directory)");
   d->add_option("--log-format", demo.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
 
