@@ -283,7 +283,7 @@ std::string Metrics::Scrape() {
     std::vector<std::string> problems;
     const bool ready = sources_.health->Ready(&problems);
     ready_.Set(ready ? 1 : 0);
-    for (const char* c : {"kafka", "consumer", "dead_letters", "storage"}) {
+    for (const char* c : {"kafka", "consumer", "dead_letters", "storage", "summaries", "restore"}) {
       not_ready_.Add({{"component", c}}).Set(sources_.health->Has(c) ? 1 : 0);
     }
   }

@@ -229,17 +229,21 @@ def subset(a, b):
 
 def check_k8s(ends, deb, image_uid, binary, tmp, problems):
     docs = k8s_docs()
-    for kind in ("StatefulSet", "Service", "ConfigMap", "ServiceMonitor", "PrometheusRule"):
+    for kind in ("StatefulSet", "Service", "ConfigMap", "ServiceMonitor", "PrometheusRule", "PodDisruptionBudget"):
         if kind not in docs:
             problems.append(f"deploy/k8s: no {kind}")
             return
     sts = docs["StatefulSet"][0]
     spec, pod = sts["spec"], sts["spec"]["template"]["spec"]
     labels = sts["spec"]["template"]["metadata"]["labels"]
-    if spec.get("replicas") != 1:
-        problems.append("StatefulSet: replicas must be 1 (one daemon per state and consumer group)")
+    if not isinstance(spec.get("replicas"), int) or spec["replicas"] < 2:
+        problems.append("StatefulSet: replicas must be 2 or more (the instances share the group: no blind period "
+                        "when one dies)")
     if not subset(spec["selector"]["matchLabels"], labels):
         problems.append("StatefulSet: selector does not match the pod labels")
+    pdb = docs["PodDisruptionBudget"][0]["spec"]
+    if pdb.get("maxUnavailable") != 1 or not subset(pdb["selector"]["matchLabels"], labels):
+        problems.append("PodDisruptionBudget: maxUnavailable 1 over the StatefulSet's pods (one restores at a time)")
     c = pod["containers"][0]
     ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
     mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
