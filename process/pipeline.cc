@@ -1,5 +1,6 @@
 #include "process/pipeline.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "model/log.h"
@@ -334,6 +335,7 @@ void Pipeline::FinishWrite() {
 }
 
 void Pipeline::OnRevoke(const std::vector<TopicPartition>& partitions) {
+  const auto started = Clock_::now();
   if (fatal_.ok()) {
     Drain();
     Commit(nullptr, Clock_::now() + options_.shutdown_budget, /*durable=*/true);
@@ -355,14 +357,21 @@ void Pipeline::OnRevoke(const std::vector<TopicPartition>& partitions) {
     restoring_.erase(tp.partition);
   }
   Publish();
+  if (observer_) observer_->OnRebalance(false, partitions.size(), SecondsSince(started));
 }
 
 OffsetMap Pipeline::OnAssign(const std::vector<TopicPartition>& partitions) {
+  const auto started = Clock_::now();
   if (fatal_.ok()) {
     Drain();
     Commit(nullptr, Clock_::now() + options_.shutdown_budget, /*durable=*/true);
   }
   const std::string& responses = processor_.options().responses_topic;
+  // The withdrawals are assigned outside the group: no task comes with them.
+  if (std::none_of(partitions.begin(), partitions.end(),
+                   [&](const TopicPartition& tp) { return tp.topic == responses; })) {
+    return offsets_;
+  }
   if (!owned_) {
     // The first assignment: the tasks loaded at start that it does not give
     // are other instances' now.
@@ -404,6 +413,9 @@ OffsetMap Pipeline::OnAssign(const std::vector<TopicPartition>& partitions) {
   // The tombstones' changes are written by the next commit, even if no
   // record comes.
   if (taken) changes_without_records_ = true;
+  size_t responses_partitions = 0;
+  for (const TopicPartition& tp : partitions) responses_partitions += tp.topic == responses;
+  if (observer_ && responses_partitions > 0) observer_->OnRebalance(true, responses_partitions, SecondsSince(started));
   return offsets_;
 }
 
@@ -490,6 +502,7 @@ void Pipeline::ReportProgress() {
   // A task assigned without state here is restored from its partition's
   // start; /readyz says so until it has read to the end once.
   int64_t restore_left = 0;
+  std::map<int32_t, int64_t> remaining;
   for (const PartitionProgress& p : source_->Progress()) {
     if (p.tp.topic != processor_.options().responses_topic || !restoring_.count(p.tp.partition)) continue;
     if (p.at_end) {
@@ -498,8 +511,10 @@ void Pipeline::ReportProgress() {
     }
     auto it = offsets_.find({p.tp.topic, p.tp.partition});
     const int64_t at = it == offsets_.end() ? 0 : it->second;
-    if (p.high_watermark > at) restore_left += p.high_watermark - at;
+    remaining[p.tp.partition] = std::max<int64_t>(0, p.high_watermark - at);
+    restore_left += remaining[p.tp.partition];
   }
+  if (observer_) observer_->OnTasks(owned_ ? owned_->size() : state_.tasks.size(), remaining);
   if (!restoring_.empty()) {
     health_.Set("restore", Cat("restoring ", restoring_.size(), " input partition(s) from the log (",
                                restore_left, " records to go)"), /*log=*/false);

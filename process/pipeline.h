@@ -45,6 +45,12 @@ class PipelineObserver {
   virtual void OnDeadLetters(size_t pending, uint64_t failures) = 0;
   virtual void OnStorageError() = 0;
   virtual void OnRollback() = 0;
+  // The group gave (assigned) or took (revoked) `partitions` of the
+  // responses topic; handling it held the pipeline for `seconds`.
+  virtual void OnRebalance(bool /*assigned*/, size_t /*partitions*/, double /*seconds*/) {}
+  // The responses partitions held, and per partition being restored (read
+  // from its start without state here) the records still to read.
+  virtual void OnTasks(size_t /*owned*/, const std::map<int32_t, int64_t>& /*restore_remaining*/) {}
 };
 
 struct PipelineOptions {

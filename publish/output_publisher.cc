@@ -151,6 +151,12 @@ void OutputPublisher::Loop() {
       Compute(*cs);
       seen_version_ = cs->version;
     }
+    if (options_.summary_refresh.count() > 0 && std::chrono::steady_clock::now() >= next_summary_refresh_) {
+      next_summary_refresh_ = std::chrono::steady_clock::now() + options_.summary_refresh;
+      for (auto& [key, k] : keys_) {
+        if (k.kind == OutputRecord::Kind::kSummary && k.in_flight.empty()) k.delivered.clear();
+      }
+    }
     Send(false);
     if (sink_) HandleDeliveries(sink_->Poll(std::chrono::milliseconds(0)));
   }

@@ -30,6 +30,11 @@ struct OutputOptions {
   // A task's summary of a wijk is sent at most this often (the summaries
   // topic: docs/design.md, "Several instances"); 0: never.
   std::chrono::milliseconds summary_interval{1000};
+  // Every held summary is sent again this often, changed or not: in the
+  // compacted topic a late write of an older summary (an instance paused past
+  // its session) may be a key's last value, which an instance that starts
+  // later would read; 0: never.
+  std::chrono::milliseconds summary_refresh{60000};
   std::string instance;  // named in the summaries
   ViewSettings views;
 };
@@ -86,6 +91,7 @@ class OutputPublisher {
     SummaryPosition position;
   };
   std::map<std::pair<int32_t, StateKey>, Encoded> summaries_;
+  std::chrono::steady_clock::time_point next_summary_refresh_ = std::chrono::steady_clock::now();
   std::map<uint64_t, std::string> in_flight_;  // delivery id -> key
   uint64_t next_id_ = 1;
   mutable std::mutex stats_mu_;

@@ -21,12 +21,12 @@ using nlohmann::json;
 json ToJson(const google::protobuf::Message& msg) { return json::parse(ViewJson(msg)); }
 json ScoresToJson(const v1::ProvisionalScores& scores) { return json::parse(ScoresJson(scores)); }
 
-ApiResponse Ok(const json& j) { return ApiResponse{200, j.dump(), "application/json", ""}; }
+ApiResponse Ok(const json& j) { return ApiResponse{200, j.dump(), "application/json", "", ""}; }
 ApiResponse Error(int status, const std::string& message) {
   // A message may echo what a client sent: bytes that are not UTF-8 are
   // replaced, never a reason to fail.
   return ApiResponse{status, json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace),
-                     "application/json", ""};
+                     "application/json", "", ""};
 }
 
 std::string Rfc3339(UnixNanos t) {
@@ -159,6 +159,9 @@ ApiResponse Api::Cached(const std::string& key,
   }
   ApiResponse r = make(*cs);
   r.etag = Cat("\"", instance_, "-", cs->version, "\"");
+  for (const auto& [task, position] : cs->reflected) {
+    if (task >= 0) r.input_offsets += Cat(r.input_offsets.empty() ? "" : ",", task, "=", position.responses);
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (cs->version == cache_version_ && r.status == 200) cache_[key] = r;
   return r;

@@ -23,6 +23,10 @@ struct ApiResponse {
   // nothing changed, and never equal across restarts (the version starts
   // again at 1, with other contents).
   std::string etag;
+  // The input the figures reflect (header Wijkpuls-Input-Offsets): per
+  // responses partition, the next offset counted, "partition=offset" joined
+  // by commas; with several instances, their summaries' positions.
+  std::string input_offsets;
 };
 
 struct ApiOptions {

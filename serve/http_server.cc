@@ -105,6 +105,7 @@ class RateLimitedLog {
 
 void Send(const httplib::Request& req, httplib::Response& res, const ApiResponse& r) {
   res.set_header("Cache-Control", "no-cache");
+  if (r.status == 200 && !r.input_offsets.empty()) res.set_header("Wijkpuls-Input-Offsets", r.input_offsets);
   if (r.status == 200 && !r.etag.empty()) {
     res.set_header("ETag", r.etag);
     if (req.get_header_value("If-None-Match") == r.etag) {

@@ -61,6 +61,24 @@ Metrics::Metrics(std::string version)
       high_watermark_(BuildGauge().Name("wijkpuls_partition_high_watermark")
                           .Help("High watermark of the input partition as last fetched")
                           .Register(*registry_)),
+      rebalances_(BuildCounter().Name("wijkpuls_rebalances_total")
+                      .Help("Responses partitions given to (assigned) or taken from (revoked) this instance, by the group")
+                      .Register(*registry_)),
+      rebalance_seconds_(MakeHistogram(*registry_, "wijkpuls_rebalance_pause_seconds",
+                                       "Time the pipeline was held by one assignment or revocation (the open batch "
+                                       "committed, tasks taken over loaded)",
+                                       {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})),
+      owned_partitions_(BuildGauge().Name("wijkpuls_owned_partitions")
+                            .Help("Responses partitions (tasks) this instance holds")
+                            .Register(*registry_).Add({})),
+      restore_remaining_(BuildGauge().Name("wijkpuls_restore_remaining_records")
+                             .Help("Records still to read of a partition given without its state here (read from "
+                                   "its start); 0 once read to its end")
+                             .Register(*registry_)),
+      summary_offset_(BuildGauge().Name("wijkpuls_summary_offset")
+                          .Help("Per responses partition, the next offset that the figures this instance shows "
+                                "reflect (its own tasks' and the summaries read from the other instances)")
+                          .Register(*registry_)),
       dead_letters_pending_(BuildGauge().Name("wijkpuls_dead_letters_pending")
                                 .Help("Dead letters of the open batch not yet delivered")
                                 .Register(*registry_).Add({})),
@@ -207,6 +225,17 @@ void Metrics::OnBatchCommitted(int records, double seconds) {
 }
 
 void Metrics::OnPartitions(const std::vector<PartitionStatus>& partitions) {
+  // A partition that moved to another instance is its series there: here they go.
+  std::set<std::pair<std::string, int32_t>> now;
+  for (const PartitionStatus& p : partitions) now.insert({p.tp.topic, p.tp.partition});
+  for (const auto& [topic, partition] : partitions_seen_) {
+    if (now.count({topic, partition})) continue;
+    const prometheus::Labels labels{{"topic", topic}, {"partition", std::to_string(partition)}};
+    for (auto* family : {&committed_offset_, &high_watermark_, &lag_}) {
+      if (family->Has(labels)) family->Remove(&family->Add(labels));
+    }
+  }
+  partitions_seen_ = std::move(now);
   for (const PartitionStatus& p : partitions) {
     const prometheus::Labels labels{{"topic", p.tp.topic}, {"partition", std::to_string(p.tp.partition)}};
     committed_offset_.Add(labels).Set(static_cast<double>(p.committed));
@@ -230,7 +259,26 @@ void Metrics::OnDeadLetters(size_t pending, uint64_t failures) {
 void Metrics::OnStorageError() { storage_errors_.Increment(); }
 void Metrics::OnRollback() { rollbacks_.Increment(); }
 
+void Metrics::OnRebalance(bool assigned, size_t partitions, double seconds) {
+  rebalances_.Add({{"kind", assigned ? "assigned" : "revoked"}}).Increment(static_cast<double>(partitions));
+  rebalance_seconds_.Observe(seconds);
+}
+
+void Metrics::OnTasks(size_t owned, const std::map<int32_t, int64_t>& restore_remaining) {
+  owned_partitions_.Set(static_cast<double>(owned));
+  for (int32_t p : restoring_seen_) {
+    if (!restore_remaining.count(p)) restore_remaining_.Add({{"partition", std::to_string(p)}}).Set(0);
+  }
+  for (const auto& [p, n] : restore_remaining) {
+    restore_remaining_.Add({{"partition", std::to_string(p)}}).Set(static_cast<double>(n));
+    restoring_seen_.insert(p);
+  }
+}
+
 void Metrics::RefreshFieldwork(const CommittedState& cs) {
+  for (const auto& [task, position] : cs.reflected) {
+    if (task >= 0) summary_offset_.Add({{"partition", std::to_string(task)}}).Set(static_cast<double>(position.responses));
+  }
   const Methodology& m = *cs.methodology;
   const DistrictRegister& d = *cs.districts;
   const std::set<std::string> waves = cs.state.Waves();

@@ -14,7 +14,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <map>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "process/health.h"
 #include "publish/output_publisher.h"
@@ -58,6 +61,8 @@ class Metrics : public PipelineObserver {
   void OnDeadLetters(size_t pending, uint64_t failures) override;
   void OnStorageError() override;
   void OnRollback() override;
+  void OnRebalance(bool assigned, size_t partitions, double seconds) override;
+  void OnTasks(size_t owned, const std::map<int32_t, int64_t>& restore_remaining) override;
 
   // The text exposition, after refreshing the scrape-time figures.
   std::string Scrape();
@@ -86,6 +91,13 @@ class Metrics : public PipelineObserver {
   prometheus::Family<prometheus::Gauge>& lag_;
   prometheus::Family<prometheus::Gauge>& committed_offset_;
   prometheus::Family<prometheus::Gauge>& high_watermark_;
+  std::set<std::pair<std::string, int32_t>> partitions_seen_;  // series of the partitions held
+  prometheus::Family<prometheus::Counter>& rebalances_;
+  prometheus::Histogram& rebalance_seconds_;
+  prometheus::Gauge& owned_partitions_;
+  prometheus::Family<prometheus::Gauge>& restore_remaining_;
+  std::set<int32_t> restoring_seen_;
+  prometheus::Family<prometheus::Gauge>& summary_offset_;
   prometheus::Gauge& dead_letters_pending_;
   prometheus::Counter& dead_letter_failures_;
   uint64_t dead_letter_failures_seen_ = 0;

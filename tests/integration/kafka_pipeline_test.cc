@@ -196,6 +196,17 @@ TEST(Summaries, AnInstanceThatHoldsNoInputShowsWhatAnotherCountedThroughTheSumma
         std::chrono::seconds(60));
     EXPECT_TRUE(same) << path << "\nA: " << from_a.dump().substr(0, 2000) << "\nB: " << from_b.dump().substr(0, 2000);
   }
+  // Both say which input their figures reflect: every partition, to its end.
+  const HttpResult from_a = HttpGet(a_port, "/api/v1/quotas"), from_b = HttpGet(b_port, "/api/v1/quotas");
+  EXPECT_EQ(from_a.headers.count("wijkpuls-input-offsets"), 1u);
+  EXPECT_EQ(from_a.headers.at("wijkpuls-input-offsets"), from_b.headers.at("wijkpuls-input-offsets"));
+  int64_t reflected = 0;
+  for (std::string_view part : Split(from_b.headers.at("wijkpuls-input-offsets"), ',')) {
+    reflected += std::stoll(std::string(part.substr(part.find('=') + 1)));
+  }
+  int64_t responses = 0;
+  for (const sim::SimRecord& r : Season().records) responses += r.topic == kResponses;
+  EXPECT_EQ(reflected, responses);
   // B counted nothing itself.
   EXPECT_EQ(b.Sum("wijkpuls_records_total"), 0);
   EXPECT_EQ(HttpGet(b_port, "/readyz").status, 200) << HttpGet(b_port, "/readyz").body;

@@ -1,5 +1,6 @@
 #include "tests/support/test_support.h"
 
+#include <cctype>
 #include <fcntl.h>
 #include <httplib.h>
 #include <librdkafka/rdkafkacpp.h>
@@ -174,7 +175,13 @@ HttpResult HttpGet(int port, const std::string& path) {
   client.set_read_timeout(30);
   httplib::Result r = client.Get(path.c_str());
   if (!r) return HttpResult{};
-  return HttpResult{r->status, r->body};
+  HttpResult out{r->status, r->body, {}};
+  for (const auto& [name, value] : r->headers) {
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[lower] = value;
+  }
+  return out;
 }
 
 HttpResult HttpPost(int port, const std::string& path) {

@@ -80,6 +80,7 @@ int RunCommand(const std::vector<std::string>& argv, std::string* output,
 struct HttpResult {
   int status = 0;  // 0: no connection
   std::string body;
+  std::map<std::string, std::string> headers;  // names in lower case
 };
 HttpResult HttpGet(int port, const std::string& path);
 // A POST with an empty JSON body (status and body; for what the API refuses).
