@@ -139,7 +139,9 @@ class Reader {
       if (c < 0x20 || c > 0x7e || c == '\\') return false;
       ++p_;
     }
-    if (p_ == end_) return false;
+    // An empty name: protobuf refuses it ("Proto fields must have a name"), even
+    // where it would ignore an unknown one.
+    if (p_ == end_ || p_ == start) return false;
     out = std::string_view(start, static_cast<size_t>(p_ - start));
     ++p_;
     return Eat(':');

@@ -152,6 +152,8 @@ TEST(JsonFast, LeavesEverythingOutsideTheSubsetToProtobuf) {
       "{\"wave\":\"\\x41\"}",                          // not a JSON escape
       "{\"x\":1e999}",                                 // beyond a double
       "{\"x\":[1,]}",                                  // a trailing comma (protobuf takes it)
+      "{\"\":1}",                                        // an empty key (protobuf refuses it)
+      "{\"answers\":[{\"item\":\"V12\",\"\":\"V05\"}]}",     // an empty key in an answer (found by the fuzzer)
       "{\"wave\":'2024'}",                             // single quotes (protobuf takes them)
       "{wave:\"2024\"}",                               // an unquoted key (protobuf takes it)
       "{\"x\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}",  // deeper than the fast path goes
