@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the record path for a bounded time: configures and builds the
-# libFuzzer target in build-fuzz/ (clang, ASan+UBSan, only record_fuzz and the
-# libraries it needs), writes a seed corpus from the simulator, replays the
+# libFuzzer target in the check tree build-check/ (clang, ASan+UBSan;
+# scripts/configure-check.sh), writes a seed corpus from the simulator, replays the
 # committed regression inputs, and fuzzes. By default (CI) the run is
 # reproducible: a fixed seed and a fixed number of inputs (WIJKPULS_FUZZ_RUNS,
 # default 30000, 1-1.5 minutes here; 60000 took 173 s of a 23-minute CI run on
@@ -9,36 +9,28 @@
 # WIJKPULS_FUZZ_SECONDS=N to fuzz for N seconds from a random seed instead
 # (what to do after touching the record path). Exits non-zero on a crash,
 # leak, timeout, out-of-memory, sanitizer report or broken invariant; the input is kept in
-# build-fuzz/artifacts/ and its path is printed. `--build-only`: configure
+# build-check/fuzz/artifacts/ and its path is printed. `--build-only`: configure
 # and build, run nothing (scripts/test.sh builds ahead while other tests run).
 set -euo pipefail
 build_only=false
 [[ ${1:-} == --build-only ]] && build_only=true
 cd "$(dirname "$0")/.."
 root=$(pwd)
-dir=build-fuzz
+dir=$(scripts/configure-check.sh)
 seconds=${WIJKPULS_FUZZ_SECONDS:-}
 runs=${WIJKPULS_FUZZ_RUNS:-30000}
 start=$SECONDS
 
-if [[ ! -f $dir/CMakeCache.txt ]]; then
-  # Debug with -O1: assertions stay on; -O1 is what libFuzzer recommends.
-  # Line tables only (-g1): all a report needs (file and line, inlined frames
-  # too). Unlike GCC's, clang's build time barely changes with it (one file
-  # measured: 19.9 s with -g, 21.3 s with -g1, single runs, 2026-12-02).
-  cmake -S . -B "$dir" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DCMAKE_C_FLAGS_DEBUG="-O1 -g1" \
-    -DWIJKPULS_FUZZ=ON -DWIJKPULS_BENCH=OFF
-fi
 cmake --build "$dir" -j "$(nproc)" --target record_fuzz
 fuzzer=$dir/tests/record_fuzz
 echo "fuzz: built in $((SECONDS - start)) s"
 if $build_only; then exit 0; fi
 
-seeds=$dir/seeds
-corpus=$dir/corpus        # what the fuzzer finds; kept between local runs
-artifacts=$dir/artifacts  # crash-*, leak-*, timeout-*, oom-* inputs
-tmp=$dir/tmp              # the fuzzer's RocksDB state directory
+work=$dir/fuzz
+seeds=$work/seeds
+corpus=$work/corpus        # what the fuzzer finds; kept between local runs
+artifacts=$work/artifacts  # crash-*, leak-*, timeout-*, oom-* inputs
+tmp=$work/tmp              # the fuzzer's RocksDB state directory
 rm -rf "$seeds" "$tmp"
 mkdir -p "$corpus" "$artifacts" "$tmp"
 export TMPDIR=$root/$tmp
@@ -48,7 +40,7 @@ export ASAN_OPTIONS="detect_leaks=1:quarantine_size_mb=16:malloc_context_size=10
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 "$fuzzer" --write-seeds "$seeds"
 
-log=$dir/fuzz.log
+log=$work/fuzz.log
 flags=(-dict=tests/fuzz/record.dict -timeout=10 -rss_limit_mb=2048 -max_len=16384
        -artifact_prefix="$artifacts/" -print_final_stats=1)
 status=0

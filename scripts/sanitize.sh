@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # The unit tests under AddressSanitizer (with LeakSanitizer) and
-# UndefinedBehaviorSanitizer, in build-asan/ (GCC, -O1): only the unit test
-# binaries and the wijkpuls binary that app_test runs. Fails on a failing
-# test and on any sanitizer report, also one of a child process (app_test runs
-# the binary): every report is also written to build-asan/sanitizer-logs/.
-# `--build-only`: configure and build, run nothing (scripts/test.sh builds
-# ahead while other tests run).
+# UndefinedBehaviorSanitizer, from the check tree build-check/ (clang, -O1;
+# scripts/configure-check.sh): the unit test binaries and the wijkpuls binary
+# that app_test runs. Fails on a failing test and on any sanitizer report, also
+# one of a child process (app_test runs the binary): every report is also
+# written to build-check/sanitizer-logs/. The unit tests run here only, not
+# in build/ too (scripts/test.sh).
+# `--build-only`: configure and build, also the fuzzer (scripts/fuzz.sh), and
+# run nothing (scripts/test.sh builds ahead while other tests run).
 set -euo pipefail
 build_only=false
 [[ ${1:-} == --build-only ]] && build_only=true
 cd "$(dirname "$0")/.."
 root=$(pwd)
-dir=build-asan
-jobs=$(nproc)
 start=$SECONDS
+dir=$(scripts/configure-check.sh)
+jobs=$(nproc)
 
 logs=$root/$dir/sanitizer-logs
 # Set before the build too: gtest_discover_tests runs the test binaries.
@@ -24,10 +26,6 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan"
 mkdir -p "$logs"
 rm -f "$logs"/*
 
-if [[ ! -f $dir/CMakeCache.txt ]]; then
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
-    -DCMAKE_C_FLAGS_DEBUG="-O1 -g1" -DWIJKPULS_SANITIZE=ON -DWIJKPULS_BENCH=OFF
-fi
 # Any log file is a report (ASan, LSan or UBSan), whoever wrote it.
 reports() {
   local found=1
@@ -49,7 +47,9 @@ if [[ ${#unit_tests[@]} -lt 5 ]]; then
   exit 1
 fi
 status=0
-cmake --build "$dir" -j "$jobs" --target wijkpuls "${unit_tests[@]}" || status=$?
+targets=(wijkpuls "${unit_tests[@]}")
+$build_only && targets+=(record_fuzz)
+cmake --build "$dir" -j "$jobs" --target "${targets[@]}" || status=$?
 echo "sanitize: built in $((SECONDS - start)) s"
 if $build_only; then exit $status; fi
 if [[ $status -eq 0 ]]; then

@@ -1,6 +1,7 @@
 # libFuzzer targets (WIJKPULS_FUZZ=ON, clang only). record_fuzz feeds
 # arbitrary bytes through decode, the field checks, the quality flags and the
-# record processor; scripts/fuzz.sh builds it in build-fuzz/ and runs it.
+# record processor; scripts/fuzz.sh builds it in build-check/ (with the sanitizer
+# tree: WIJKPULS_SANITIZE too) and runs it.
 # With WIJKPULS_FUZZ off this file defines nothing.
 if(WIJKPULS_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
