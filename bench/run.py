@@ -33,19 +33,20 @@ FULL = dict(e2e_records=500_000, e2e_partitions=128, replay_records=1_000_000, j
             partition_counts=[1, 4, 16, 64], partition_records=10_000,
             growth_records=[100_000, 500_000, 1_000_000], growth_partitions=256,
             latency_seconds=60, latency_warmup=5, latency_runs=3, profile_records=50_000,
-            restart_records=20_000,
+            restart_records=20_000, rebalance_records=[100_000, 1_000_000], rebalance_partitions=128,
             micro_args=["--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true"])
 QUICK = dict(e2e_records=50_000, e2e_partitions=64, replay_records=100_000, json_records=30_000,
              partition_counts=[1, 4, 16, 64], partition_records=5_000,
              growth_records=[25_000, 50_000, 100_000], growth_partitions=64,
              latency_seconds=15, latency_warmup=3, latency_runs=1, profile_records=10_000,
-             restart_records=5_000,
+             restart_records=5_000, rebalance_records=[20_000, 100_000], rebalance_partitions=32,
              micro_args=["--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true",
                          "--benchmark_min_time=0.05",
                          "--benchmark_filter=-stored:1000000"])
-SECTIONS = ["micro", "replay", "e2e", "json", "partitions", "growth", "latency", "restart", "profile"]
-# restart (--only restart) mostly waits for the consumer group: minutes of an idle machine.
-DEFAULT_SECTIONS = [s for s in SECTIONS if s not in ("profile", "restart")]
+SECTIONS = ["micro", "replay", "e2e", "json", "partitions", "growth", "latency", "restart", "rebalance", "profile"]
+# restart and rebalance (--only restart rebalance) mostly wait for the consumer
+# group: minutes of an idle machine.
+DEFAULT_SECTIONS = [s for s in SECTIONS if s not in ("profile", "restart", "rebalance")]
 
 
 def log(*a):
@@ -505,6 +506,100 @@ class Harness:
         self.results["restart"] = dict(records=n, partitions=16, consumer_properties=self.args.consumer_property,
                                        variants=out)
 
+    def rebalance(self):
+        """Several instances (issue 20): instance A counts a season alone; B joins
+        the group with an empty state directory and restores the partitions it is
+        given from the log (design (a): the input is the changelog); then A is
+        killed (-9) and B restores A's partitions too. Figures: the restore rate
+        (records of B's restoring partitions / seconds from B's assignment to the
+        last of them caught up, from /metrics polled every 0.1 s), the pause the
+        pipeline was held by each assignment or revocation
+        (wijkpuls_rebalance_pause_seconds), and the failover time from the kill to
+        B caught up. Group: the daemon's own settings (static membership, its
+        session), with --consumer-property on top."""
+        out = []
+        for n in self.sizes["rebalance_records"]:
+            parts = self.sizes["rebalance_partitions"]
+            with DevCluster(self.wijkpuls, parts, self.work) as c:
+                produced = self.simulate_to(c, n)
+                d = self.fresh("rebalance-%d" % n)
+                group = "rebalance-%d-%d" % (os.getpid(), self.seq)
+                ports, paths = {}, {}
+                for name in ("a", "b"):
+                    ports[name] = free_port()
+                    paths[name] = os.path.join(d, name + ".yaml")
+                    with open(paths[name], "w") as f:
+                        f.write(config_yaml(os.path.join(d, "state-" + name), brokers=c.brokers, group=group,
+                                            key_file=self.key, consumer_properties=self.args.consumer_property,
+                                            group_defaults=True, group_instance_id="bench-" + name,
+                                            listen="127.0.0.1:%d" % ports[name], batch_records=self.args.batch_records,
+                                            linger_ms=self.args.linger_ms))
+                a, a_err = self.start_until_committed(paths["a"], ports["a"], d, "a", produced)
+                a_alone = scrape(ports["a"])
+                err_b = open(os.path.join(d, "b.err"), "wb")
+                b = subprocess.Popen([self.wijkpuls, "serve", "--config", paths["b"]], stdout=subprocess.DEVNULL,
+                                     stderr=err_b)
+                try:
+                    join = self.until_restored(b, ports["b"], None)
+                    after_join_a = scrape(ports["a"])
+                    log("rebalance %d: B restored %d records of %d partitions in %.2f s (%.0f records/s)" % (
+                        n, join["records"], join["partitions"], join["seconds"], join["rate"]))
+                    killed_at = time.monotonic()
+                    a.kill()
+                    a.wait(timeout=60)
+                    a_err.close()
+                    failover = self.until_restored(b, ports["b"], join["owned"])
+                    failover["from_kill_s"] = round(time.monotonic() - killed_at, 2)
+                    log("rebalance %d: after kill -9 of A, B restored %d records of %d partitions in %.2f s "
+                        "(%.0f records/s), %.1f s after the kill" % (
+                            n, failover["records"], failover["partitions"], failover["seconds"], failover["rate"],
+                            failover["from_kill_s"]))
+                    b_end = scrape(ports["b"])
+                finally:
+                    b.send_signal(signal.SIGTERM)
+                    b.wait(timeout=60)
+                    err_b.close()
+                    if a.poll() is None:
+                        a.kill()
+                        a.wait()
+
+                def pauses(before, after):
+                    k = "wijkpuls_rebalance_pause_seconds"
+                    count = after.get(k + "_count", 0) - before.get(k + "_count", 0)
+                    total = after.get(k + "_sum", 0) - before.get(k + "_sum", 0)
+                    return dict(count=int(count), mean_ms=round(1000 * total / count, 1) if count else None)
+
+                out.append(dict(records=produced, partitions=parts, join=join, failover=failover,
+                                pause_a_revoke_on_join=pauses(a_alone, after_join_a),
+                                pause_b=pauses({}, b_end)))
+        self.results["rebalance"] = dict(consumer_properties=self.args.consumer_property, runs=out)
+
+    def until_restored(self, p, port, owned_before):
+        """Polls `serve`'s /metrics every 0.1 s until it holds more partitions than
+        `owned_before` (None: any) and none of them is restoring; returns the
+        partitions it restored, their records and the seconds from the
+        assignment to the end of the restore."""
+        t0 = time.monotonic()
+        assigned_at, restoring = None, set()
+        while time.monotonic() < t0 + 900:
+            if p.poll() is not None:
+                raise RuntimeError("serve exited %d during a restore" % p.returncode)
+            m = scrape(port, by_partition=True)
+            owned = int(m.get("wijkpuls_owned_partitions", 0))
+            remaining = m.get("partition:wijkpuls_restore_remaining_records", {})
+            if assigned_at is None and owned > (owned_before or 0):
+                assigned_at = time.monotonic()
+            if assigned_at is not None:
+                restoring |= {q for q, v in remaining.items() if v > 0}
+                if restoring and all(remaining.get(q, 0) == 0 for q in restoring):
+                    seconds = time.monotonic() - assigned_at
+                    offsets = m.get("partition:wijkpuls_partition_committed_offset", {})
+                    records = int(sum(offsets.get(q, 0) for q in restoring))
+                    return dict(owned=owned, partitions=len(restoring), records=records, seconds=round(seconds, 2),
+                                rate=round(records / max(seconds, 1e-9)))
+            time.sleep(0.1)
+        raise RuntimeError("no restore ended within 900 s")
+
     def start_until_committed(self, path, port, d, name, records):
         """Starts `serve`. With `records`: returns (process, log file) once that many
         are committed; without: stops it after its first commit and returns the
@@ -643,6 +738,32 @@ class MetricsScraper:
         return dict(batches=int(n), mean_commit_ms=round(1000 * m["wijkpuls_batch_commit_seconds_sum"] / n, 1),
                     mean_records=round(m["wijkpuls_batch_records_sum"] / m["wijkpuls_batch_records_count"]),
                     commit_seconds=round(m["wijkpuls_batch_commit_seconds_sum"], 2))
+
+
+def scrape(port, by_partition=False):
+    """The daemon's /metrics as {name: value} (series summed over labels); with
+    `by_partition` also {"partition:" + name: {partition: value}}."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=2) as r:
+            text = r.read().decode()
+    except OSError:
+        return {}
+    got = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        k, _, v = line.rpartition(" ")
+        name = k.split("{")[0]
+        try:
+            value = float(v)
+        except ValueError:
+            continue
+        got[name] = got.get(name, 0.0) + value
+        if by_partition:
+            m = re.search(r'partition="(\d+)"', k)
+            if m and ('topic="' not in k or RESPONSES in k):
+                got.setdefault("partition:" + name, {})[int(m.group(1))] = value
+    return got
 
 
 def threads_per_record(runs, records):

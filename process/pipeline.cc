@@ -53,6 +53,7 @@ struct Pipeline::Writing {
   OffsetMap offsets;                          // the next offsets it stores
   int records = 0;
   std::vector<PendingResult> results;
+  std::vector<int32_t> dropped;  // tasks whose key range and offset it deletes
   Clock_::time_point started;
   absl::Status status;  // set by the commit thread
 };
@@ -228,7 +229,7 @@ void Pipeline::Rollback(const std::string& why) {
 
 Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::time_point give_up,
                                         bool durable) {
-  if (batch_records_ == 0 && !changes_without_records_) {
+  if (batch_records_ == 0 && !changes_without_records_ && !DropDue()) {
     if (durable) FinishWrite();
     return fatal_.ok() ? CommitResult::kNothing : CommitResult::kRolledBack;
   }
@@ -274,6 +275,17 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   FinishWrite();
   if (!fatal_.ok()) return CommitResult::kRolledBack;
   auto w = std::make_unique<Writing>();
+  // Tasks not held here for options_.keep_revoked: their state goes.
+  const std::string& responses = processor_.options().responses_topic;
+  for (auto it = revoked_.begin(); it != revoked_.end();) {
+    if (Clock_::now() - it->second < options_.keep_revoked || (owned_ && owned_->count(it->first))) {
+      ++it;
+      continue;
+    }
+    batch_->DropTask(it->first, responses);
+    w->dropped.push_back(it->first);
+    it = revoked_.erase(it);
+  }
   w->offsets = batch_offsets_;
   w->records = batch_records_;
   w->results = std::move(pending_results_);
@@ -324,6 +336,11 @@ void Pipeline::FinishWrite() {
 
   // 3. Visible to readers and (informationally) to the consumer group.
   for (const auto& [tp, next] : w->offsets) offsets_[tp] = next;
+  for (int32_t task : w->dropped) {
+    offsets_.erase({processor_.options().responses_topic, task});
+    spdlog::info("dropped the stored state of {}/{}: not held here for {} s (pipeline.keep_revoked_s)",
+                 processor_.options().responses_topic, task, options_.keep_revoked.count());
+  }
   records_committed_ += w->records;
   hub_.Publish(std::move(w->published));
   if (source_ != nullptr) source_->Committed(offsets_);
@@ -332,6 +349,21 @@ void Pipeline::FinishWrite() {
     observer_->OnBatchCommitted(w->records, SecondsSince(w->started));
   }
   last_commit_ = Clock_::now();
+}
+
+void Pipeline::Unheld(const std::set<int32_t>& tasks, Clock_::time_point since) {
+  for (int32_t task : tasks) {
+    if (owned_ && owned_->count(task)) continue;
+    revoked_.emplace(task, since);  // an earlier time stays
+  }
+}
+
+bool Pipeline::DropDue() const {
+  const auto now = Clock_::now();
+  for (const auto& [task, since] : revoked_) {
+    if (now - since >= options_.keep_revoked && !(owned_ && owned_->count(task))) return true;
+  }
+  return false;
 }
 
 void Pipeline::OnRevoke(const std::vector<TopicPartition>& partitions) {
@@ -343,12 +375,17 @@ void Pipeline::OnRevoke(const std::vector<TopicPartition>& partitions) {
   // At shutdown the consumer gives everything back as it leaves the group:
   // this instance still publishes the last figures of what it held.
   if (stop_ != nullptr && stop_->load()) return;
-  // The tasks go: their state stays stored (a cache from which a later
-  // ownership goes on), their summaries stay in the global stage until their
+  // The tasks go: their state stays stored for options_.keep_revoked (a
+  // cache from which a later ownership goes on; then a commit drops it),
+  // their summaries stay in the global stage until their
   // new owner's newer ones replace them, and this instance no longer
   // publishes them.
   const std::string& responses = processor_.options().responses_topic;
   if (!owned_) owned_.emplace();
+  std::set<int32_t> revoked;
+  for (const TopicPartition& tp : partitions) {
+    if (tp.topic == responses) revoked.insert(tp.partition);
+  }
   for (const TopicPartition& tp : partitions) {
     if (tp.topic != responses) continue;
     owned_->erase(tp.partition);
@@ -356,6 +393,7 @@ void Pipeline::OnRevoke(const std::vector<TopicPartition>& partitions) {
     task_positions_.erase(tp.partition);
     restoring_.erase(tp.partition);
   }
+  Unheld(revoked, Clock_::now());
   Publish();
   if (observer_) observer_->OnRebalance(false, partitions.size(), SecondsSince(started));
 }
@@ -379,6 +417,13 @@ OffsetMap Pipeline::OnAssign(const std::vector<TopicPartition>& partitions) {
     for (const TopicPartition& tp : partitions) {
       if (tp.topic == responses) owned_->insert(tp.partition);
     }
+    // Stored tasks it does not give are kept for a while, then dropped.
+    std::set<int32_t> stored;
+    for (const auto& [task, state] : state_.tasks) stored.insert(task);
+    for (const auto& [tp, next] : offsets_) {
+      if (tp.first == responses) stored.insert(tp.second);
+    }
+    Unheld(stored, Clock_::now());
     std::erase_if(state_.tasks, [&](const auto& kv) { return !owned_->count(kv.first); });
     std::erase_if(task_positions_, [&](const auto& kv) { return !owned_->count(kv.first); });
   }
@@ -386,6 +431,7 @@ OffsetMap Pipeline::OnAssign(const std::vector<TopicPartition>& partitions) {
   for (const TopicPartition& tp : partitions) {
     if (tp.topic != responses || !fatal_.ok()) continue;
     owned_->insert(tp.partition);
+    revoked_.erase(tp.partition);
     if (!offsets_.count({tp.topic, tp.partition})) restoring_.insert(tp.partition);
     if (state_.tasks.count(tp.partition)) continue;
     // A task taken over: its stored state (if this instance held it before)
@@ -596,7 +642,7 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
     const bool due = (batch_records_ > 0 &&
                       (Clock_::now() - batch_started_ >= options_.linger ||
                        (source.AtEnd() && !HasReadAhead()))) ||
-                     changes_without_records_;
+                     changes_without_records_ || DropDue();
     if (due) {
       if (Commit(&stop, Clock_::now() + options_.shutdown_budget) == CommitResult::kRolledBack) {
         std::this_thread::sleep_for(options_.retry_backoff);

@@ -73,6 +73,11 @@ struct PipelineOptions {
   // Write a batch to RocksDB on a second thread while the next one is being
   // filled; it becomes visible (offsets, published state) once written.
   bool commit_thread = true;
+  // A task (input partition) no longer held here keeps its stored state this
+  // long, in case it comes back (then it goes on from its stored offset);
+  // after that its key range and offset are deleted in one batch, and it
+  // would be read again from the log's start.
+  std::chrono::seconds keep_revoked{3600};
 };
 
 // Records read from the source but not yet applied: copies of the source's
@@ -182,6 +187,12 @@ class Pipeline : public AssignmentHandler {
   std::optional<std::set<int32_t>> owned_;
   // Partitions assigned without state here: read from their start.
   std::set<int32_t> restoring_;
+  // Tasks with stored state that this instance does not hold, since when
+  // (options_.keep_revoked): dropped by a commit once they are due.
+  std::map<int32_t, std::chrono::steady_clock::time_point> revoked_;
+  // Marks tasks held by no one here since `since` (those of `tasks` not owned).
+  void Unheld(const std::set<int32_t>& tasks, std::chrono::steady_clock::time_point since);
+  bool DropDue() const;
   // Changes in the open batch that no record made (tombstones applied to a
   // task taken over): the next commit writes them.
   bool changes_without_records_ = false;

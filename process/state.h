@@ -128,6 +128,11 @@ class StateBatch {
                              const QualityTally& quality_change) = 0;
   virtual void PutOffset(const std::string& topic, int32_t partition, int64_t next_offset) = 0;
   virtual void PutMeta(std::string_view key, std::string_view value) = 0;
+  // Deletes a task's whole key range (responses, respondents, aggregates) and
+  // its stored offset on `topic`, in this batch: a task no longer held here,
+  // read again from the log's start if it ever comes back. The batch must
+  // hold no other write of that task.
+  virtual void DropTask(int32_t task, const std::string& topic) = 0;
 
   // The batch this one reads through (StateStore::NewBatch) is written:
   // read the store instead; it may be destroyed.

@@ -295,6 +295,9 @@ struct BatchImpl {
   char* chunk_at = nullptr;
   int ops = 0;
   size_t bytes = 0;
+  // Tasks whose key ranges go, and the offsets that go with them (DropTask).
+  std::vector<int32_t> dropped;
+  std::vector<std::string> deleted_offsets;
   std::string scratch;
   // Reused for every key and every counted response of the batch: their
   // buffers stay allocated (a key is longer than std::string's inline 15).
@@ -366,6 +369,15 @@ struct BatchImpl {
   }
   rocksdb::WriteBatch Build() const {
     rocksdb::WriteBatch batch(bytes + 64 * static_cast<size_t>(ops));
+    // Range deletions first: nothing else in the batch is of a dropped task.
+    for (int32_t task : dropped) {
+      const std::string begin = TaskPrefix(task);
+      const std::string end = TaskPrefix(task + 1);
+      for (Cf cf : {kResponses, kRespondents, kQuota, kStats, kQuality}) {
+        batch.DeleteRange(store->cf(cf), begin, end);
+      }
+    }
+    for (const std::string& key : deleted_offsets) batch.Delete(store->cf(kOffsets), key);
     std::vector<std::pair<std::string_view, std::string_view>> sorted;
     for (int cf = 0; cf < kCfCount; ++cf) {
       sorted.assign(written[cf].begin(), written[cf].end());
@@ -403,6 +415,11 @@ class RocksStateBatch : public StateBatch {
                      const QualityTally& quality_change) override;
   void PutOffset(const std::string& topic, int32_t partition, int64_t next_offset) override;
   void PutMeta(std::string_view key, std::string_view value) override;
+  void DropTask(int32_t task, const std::string& topic) override {
+    impl_->dropped.push_back(task);
+    impl_->deleted_offsets.push_back(OffsetKey(topic, task));
+    impl_->ops += 6;
+  }
   void PreviousWritten() override { impl_->previous = nullptr; }
   int Count() const override { return impl_->ops; }
   size_t ByteSize() const override { return impl_->bytes; }

@@ -272,12 +272,15 @@ class Reader {
   }
 
  private:
-  // A literal followed by what may follow a JSON value.
+  // A literal followed by what may follow a JSON value; consumed only then
+  // (`null"x"` is neither null nor "x").
   bool Literal(std::string_view word) {
     SkipSpace();
     if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) return false;
     p_ += word.size();
-    return Delimited();
+    if (Delimited()) return true;
+    p_ -= word.size();
+    return false;
   }
   bool Delimited() const {
     return p_ == end_ || *p_ == ',' || *p_ == '}' || *p_ == ']' || *p_ == ' ' || *p_ == '\t' ||

@@ -377,6 +377,124 @@ class NoAssignments : public AssignmentHandler {
   OffsetMap OnAssign(const std::vector<TopicPartition>&) override { return {}; }
 };
 
+// Partition 1 is taken away after everything is committed and given back
+// later, like a consumer group moving it twice.
+class MovingSource : public RecordSource {
+ public:
+  MovingSource(std::vector<Scripted> records, AssignmentHandler* handler) : handler_(handler) {
+    for (Scripted& r : records) by_partition_[r.partition].push_back(std::move(r));
+  }
+  std::optional<SourceRecord> Poll(std::chrono::milliseconds) override {
+    static const std::string topic = "wijkprofiel.responses.v1";  // a record's views outlive Poll
+    if (step_ == 0) {
+      step_ = 1;
+      Rewind(handler_->OnAssign({{topic, 0}, {topic, 1}}));
+    }
+    if (step_ == 1 && Drained()) {
+      step_ = 2;
+      handler_->OnRevoke({{topic, 1}});
+      held_.erase(1);
+    }
+    if (step_ == 2 && give_back()) {
+      step_ = 3;
+      held_.insert(1);
+      Rewind(handler_->OnAssign({{topic, 1}}));
+      reassigned_from = position_[1];
+    }
+    for (int32_t p : held_) {
+      int64_t& pos = position_[p];
+      if (pos < static_cast<int64_t>(by_partition_[p].size())) {
+        return SourceRecord{topic, p, pos, "cool", by_partition_[p][static_cast<size_t>(pos++)].value, ""};
+      }
+    }
+    return std::nullopt;
+  }
+  void Rewind(const OffsetMap& offsets) override {
+    for (int32_t p : held_) {
+      auto it = offsets.find({"wijkprofiel.responses.v1", p});
+      position_[p] = it == offsets.end() ? 0 : it->second;
+    }
+  }
+  void Committed(const OffsetMap&) override {}
+  bool AtEnd() const override { return step_ == 3 && Drained(); }
+  std::vector<PartitionProgress> Progress() const override { return {}; }
+  bool Assigned() const override { return step_ > 0; }
+  void Close() override {}
+  std::function<bool()> give_back;  // polled while partition 1 is away
+  int64_t reassigned_from = -1;     // where partition 1 was read from when given back
+
+ private:
+  bool Drained() const {
+    for (int32_t p : held_) {
+      auto it = position_.find(p);
+      if (it == position_.end() || it->second < static_cast<int64_t>(by_partition_.at(p).size())) return false;
+    }
+    return true;
+  }
+  AssignmentHandler* handler_;
+  std::map<int32_t, std::vector<Scripted>> by_partition_;
+  std::map<int32_t, int64_t> position_;
+  std::set<int32_t> held_ = {0, 1};
+  int step_ = 0;
+};
+
+TaskStates StoredTasks(const StateStore& store) {
+  TaskStates tasks;
+  EXPECT_TRUE(store.LoadAggregates(DefaultMethodology(), tasks).ok());
+  return tasks;
+}
+
+TEST(Pipeline, ARevokedPartitionsStateIsDroppedAfterKeepRevokedAndReadAgainWhenItComesBack) {
+  const std::vector<Scripted> season = SimulatedSeason();
+  Rig reference;
+  {
+    std::unique_ptr<Pipeline> p = reference.Make(Batches(7));
+    ScriptedSource source(season, p.get());
+    std::atomic<bool> stop{false};
+    ASSERT_TRUE(p->Run(source, stop).ok());
+  }
+  int64_t partition1 = 0;
+  for (const Scripted& r : season) partition1 += r.partition == 1;
+  ASSERT_GT(partition1, 50);
+
+  for (const bool keep : {false, true}) {
+    SCOPED_TRACE(keep ? "kept" : "dropped");
+    Rig rig;
+    PipelineOptions po = Batches(7);
+    po.keep_revoked = keep ? std::chrono::seconds(3600) : std::chrono::seconds(0);
+    std::unique_ptr<Pipeline> p = rig.Make(po);
+    MovingSource source(season, p.get());
+    const std::pair<std::string, int32_t> tp1{"wijkprofiel.responses.v1", 1};
+    bool seen_gone = false;
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    source.give_back = [&] {
+      // Given back once partition 1's state is gone (dropped), or at once
+      // (kept); or after 30 s, and then the test fails.
+      if (keep) return true;
+      if (!deadline) deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      if (std::chrono::steady_clock::now() > *deadline) return true;
+      const OffsetMap stored = *rig.store->LoadOffsets();
+      FieldworkState task1;
+      EXPECT_TRUE(rig.store->LoadTask(DefaultMethodology(), 1, task1).ok());
+      seen_gone = !stored.count(tp1) && task1.wijken().empty() && !StoredTasks(*rig.store).count(1) &&
+                  stored.count({"wijkprofiel.responses.v1", 0});
+      return seen_gone;
+    };
+    std::atomic<bool> stop{false};
+    ASSERT_TRUE(p->Run(source, stop).ok());
+    if (keep) {
+      EXPECT_EQ(source.reassigned_from, partition1);  // goes on from its stored offset
+    } else {
+      EXPECT_TRUE(seen_gone);
+      EXPECT_EQ(source.reassigned_from, 0);  // read again from the start
+    }
+    // Either way, the end state is that of one uninterrupted run.
+    EXPECT_EQ(*rig.store->LoadOffsets(), *reference.store->LoadOffsets());
+    EXPECT_TRUE(StoredTasks(*rig.store) == StoredTasks(*reference.store));
+    EXPECT_TRUE(rig.hub.Current()->state == reference.hub.Current()->state);
+  }
+}
+
 TEST(FileDeadLetters, WritesEveryRecordOnceInOrderAcrossFlushes) {
   testing::TempDir dir;
   const std::string path = dir.File("rejected.rec");

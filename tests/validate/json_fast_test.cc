@@ -154,6 +154,12 @@ TEST(JsonFast, LeavesEverythingOutsideTheSubsetToProtobuf) {
       "{\"x\":[1,]}",                                  // a trailing comma (protobuf takes it)
       "{\"\":1}",                                        // an empty key (protobuf refuses it)
       "{\"answers\":[{\"item\":\"V12\",\"\":\"V05\"}]}",     // an empty key in an answer (found by the fuzzer)
+      "{\"ageBand\":null\"AGE_15_29\"}",             // null run into a value (found by the fuzzer)
+      "{\"wave\":null\"2024\"}",                      // the same for a string
+      "{\"consent\":nulltrue}",                        // ... a bool
+      "{\"answers\":null[]}",                          // ... the answers
+      "{\"answers\":[{\"value\":null3}]}",           // ... an answer's value
+      "{\"submittedAt\":null\"2024-03-31T01:30:00Z\"}",  // ... a time
       "{\"wave\":'2024'}",                             // single quotes (protobuf takes them)
       "{wave:\"2024\"}",                               // an unquoted key (protobuf takes it)
       "{\"x\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}",  // deeper than the fast path goes
