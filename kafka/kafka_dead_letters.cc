@@ -20,10 +20,10 @@ absl::StatusOr<std::unique_ptr<KafkaDeadLetters>> KafkaDeadLetters::Make(const K
 
 void KafkaDeadLetters::Send(OutgoingRecord record) {
   // Produced at once, so that most are delivered by the time the batch
-  // commits and Flush only waits for the last ones (profiled: the pipeline
-  // thread spent 11% of its time waiting in Flush when they were produced
-  // there). Whether delivered or not, the batch still commits only after
-  // Flush has seen every one of them acknowledged.
+  // is written and the flush only waits for the last ones. Whether delivered
+  // or not, the batch is still written only after a flush has seen every one
+  // of them acknowledged.
+  std::lock_guard<std::mutex> lock(mu_);
   const uint64_t id = next_id_++;
   auto [it, inserted] = pending_.emplace(id, Letter{std::move(record), false, {}});
   if (!producer_->Fatal(nullptr) && producer_->Produce(it->second.record, id).ok()) {
@@ -31,7 +31,28 @@ void KafkaDeadLetters::Send(OutgoingRecord record) {
   }
 }
 
+uint64_t KafkaDeadLetters::Mark() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return next_id_ - 1;
+}
+
+size_t KafkaDeadLetters::Pending() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pending_.size();
+}
+
+uint64_t KafkaDeadLetters::Failures() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return failures_;
+}
+
+bool KafkaDeadLetters::Connected() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return producer_->Connected();
+}
+
 void KafkaDeadLetters::Discard() {
+  std::lock_guard<std::mutex> lock(mu_);
   // Abandoned undelivered: a failure, unless its attempt failed (and counted) already.
   if (gave_up_) {
     for (const auto& [id, letter] : pending_) failures_ += letter.failure_counted ? 0 : 1;
@@ -40,7 +61,7 @@ void KafkaDeadLetters::Discard() {
   pending_.clear();
 }
 
-absl::Status KafkaDeadLetters::ProduceWaiting() {
+void KafkaDeadLetters::ProduceWaiting() {
   const auto now = std::chrono::steady_clock::now();
   for (auto& [id, letter] : pending_) {
     if (letter.in_flight || letter.retry_at > now) continue;
@@ -49,7 +70,7 @@ absl::Status KafkaDeadLetters::ProduceWaiting() {
       letter.in_flight = true;
       letter.failure_counted = false;
     } else if (absl::IsResourceExhausted(st)) {
-      return absl::OkStatus();  // queue full: poll, then go on
+      return;  // queue full: poll, then go on
     } else {
       ++failures_;
       letter.failure_counted = true;
@@ -57,24 +78,31 @@ absl::Status KafkaDeadLetters::ProduceWaiting() {
       letter.retry_at = now + kRetryBackoff;
     }
   }
-  return absl::OkStatus();
 }
 
-absl::Status KafkaDeadLetters::Flush(std::chrono::milliseconds timeout) {
+absl::Status KafkaDeadLetters::FlushUpTo(std::chrono::milliseconds timeout, uint64_t mark) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pending_.empty()) {
-    std::string why;
-    if (producer_->Fatal(&why)) {
-      // The idempotent producer cannot go on; a new one resends what is pending.
-      spdlog::error("dead-letter producer failed fatally ({}); replacing it", why);
-      producer_->Flush(0);
-      absl::StatusOr<std::unique_ptr<KafkaProducer>> p = KafkaProducer::Make(settings_, "dead-letters");
-      if (!p.ok()) return p.status();
-      producer_ = std::move(*p);
-      for (auto& [id, letter] : pending_) letter.in_flight = false;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      // pending_ is ordered by id: the first one says whether any up to the mark is left.
+      if (pending_.empty() || pending_.begin()->first > mark) break;
+      std::string why;
+      if (producer_->Fatal(&why)) {
+        // The idempotent producer cannot go on; a new one resends what is pending.
+        spdlog::error("dead-letter producer failed fatally ({}); replacing it", why);
+        producer_->Flush(0);
+        absl::StatusOr<std::unique_ptr<KafkaProducer>> p = KafkaProducer::Make(settings_, "dead-letters");
+        if (!p.ok()) return p.status();
+        producer_ = std::move(*p);
+        for (auto& [id, letter] : pending_) letter.in_flight = false;
+      }
+      ProduceWaiting();
     }
-    if (absl::Status st = ProduceWaiting(); !st.ok()) return st;
-    for (const Delivery& d : producer_->Poll(20)) {
+    // Delivery reports are served here alone, without the lock: Send goes on.
+    std::vector<Delivery> deliveries = producer_->Poll(20);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const Delivery& d : deliveries) {
       auto it = pending_.find(d.id);
       // From a discarded batch: counted when it was discarded.
       if (it == pending_.end()) continue;
@@ -88,13 +116,16 @@ absl::Status KafkaDeadLetters::Flush(std::chrono::milliseconds timeout) {
         it->second.retry_at = std::chrono::steady_clock::now() + kRetryBackoff;
       }
     }
-    if (!pending_.empty() && std::chrono::steady_clock::now() >= deadline) {
+    if (!pending_.empty() && pending_.begin()->first <= mark && std::chrono::steady_clock::now() >= deadline) {
       gave_up_ = true;
-      return absl::UnavailableError(Cat(pending_.size(), " dead letters not yet delivered",
+      size_t left = 0;
+      for (auto it = pending_.begin(); it != pending_.end() && it->first <= mark; ++it) ++left;
+      return absl::UnavailableError(Cat(left, " dead letters not yet delivered",
                                         last_error_.empty() ? "" : " (last error: ", last_error_,
                                         last_error_.empty() ? "" : ")"));
     }
   }
+  std::lock_guard<std::mutex> lock(mu_);
   gave_up_ = false;
   return absl::OkStatus();
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -19,17 +20,21 @@ class KafkaDeadLetters : public DeadLetterSink {
  public:
   static absl::StatusOr<std::unique_ptr<KafkaDeadLetters>> Make(const KafkaSettings& settings);
   void Send(OutgoingRecord record) override;
-  absl::Status Flush(std::chrono::milliseconds timeout) override;
-  size_t Pending() const override { return pending_.size(); }
+  uint64_t Mark() const override;
+  absl::Status FlushUpTo(std::chrono::milliseconds timeout, uint64_t mark) override;
+  size_t Pending() const override;
   void Discard() override;
-  uint64_t Failures() const override { return failures_; }
-  bool Connected() const override { return producer_->Connected(); }
+  uint64_t Failures() const override;
+  bool Connected() const override;
 
  private:
   explicit KafkaDeadLetters(const KafkaSettings& settings) : settings_(settings) {}
-  absl::Status ProduceWaiting();
+  void ProduceWaiting();  // with mu_ held
 
-  KafkaSettings settings_;
+  const KafkaSettings settings_;
+  // Send (the pipeline thread) and a flush (the commit thread) share these.
+  mutable std::mutex mu_;
+  // Replaced only by a flush; it polls it without mu_.
   std::unique_ptr<KafkaProducer> producer_;
   uint64_t next_id_ = 1;
   struct Letter {

@@ -2,6 +2,8 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <atomic>
+
 #include "kafka/kafka_stats.h"
 #include "model/log.h"
 #include "model/text.h"
@@ -12,7 +14,7 @@ struct KafkaProducer::Impl : public RdKafka::DeliveryReportCb, public RdKafka::E
   std::string name;
   std::unique_ptr<RdKafka::Producer> producer;
   std::vector<Delivery> deliveries;
-  bool connected = true;
+  std::atomic<bool> connected{true};  // written by Poll, read from any thread
 
   void dr_cb(RdKafka::Message& message) override {
     Delivery d;

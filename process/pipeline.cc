@@ -55,7 +55,14 @@ struct Pipeline::Writing {
   std::vector<PendingResult> results;
   std::vector<int32_t> dropped;  // tasks whose key range and offset it deletes
   Clock_::time_point started;
-  absl::Status status;  // set by the commit thread
+  uint64_t letters = 0;  // the dead letters that must be delivered first (DeadLetterSink::Mark)
+  // How long they are waited for: at shutdown, until give_up.
+  const std::atomic<bool>* stop = nullptr;
+  Clock_::time_point give_up;
+  // Set by the commit thread: not ok when the dead letters were not all
+  // delivered (then nothing was written), else the write's.
+  absl::Status letters_status;
+  absl::Status status;
 };
 
 Pipeline::Pipeline(StateStore& store, std::shared_ptr<const Methodology> methodology,
@@ -196,7 +203,10 @@ void Pipeline::DeadLetter(const SourceRecord& record, const RecordResult& result
 void Pipeline::Rollback(const std::string& why) {
   spdlog::warn("abandoning the open batch of {} records ({}); they will be read again", batch_records_,
                why);
-  FinishWrite();  // what was handed over before stays committed
+  ++rollbacks_;
+  // What was handed over before stays committed, once written (or is
+  // abandoned too, when its dead letters were not delivered).
+  FinishWrite(/*rollback=*/false);
   dead_letters_.Discard();
   DiscardReadAhead();
   batch_ = store_.NewBatch();
@@ -210,6 +220,10 @@ void Pipeline::Rollback(const std::string& why) {
     fatal_ = absl::Status(st.code(), Cat("reloading the state after a failed batch: ", st.message()));
     return;
   }
+  // The stage may hold summaries of a batch handed over and then abandoned:
+  // this instance's tasks are summarised again from what is stored.
+  for (const auto& [task, at] : task_positions_) stage_.DropTask(task);
+  task_positions_.clear();
   Summarise(nullptr, offsets_);
   // A task taken over had the tombstones applied in the abandoned batch:
   // again (applying one twice changes nothing).
@@ -244,24 +258,7 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   }
   for (const auto& [tp, next] : batch_offsets_) batch_->PutOffset(tp.first, tp.second, next);
 
-  // 1. Dead letters first: offsets never pass an undelivered rejection.
-  while (true) {
-    absl::Status st = dead_letters_.Flush(std::chrono::milliseconds(500));
-    if (observer_) observer_->OnDeadLetters(dead_letters_.Pending(), dead_letters_.Failures());
-    if (st.ok()) break;
-    if (Clock_::now() - started >= std::chrono::seconds(5)) {
-      health_.Set("dead_letters", Cat("cannot deliver to the dead-letter topic: ", st.message()));
-    }
-    if (!dead_letters_.Connected()) health_.Set("kafka", "the Kafka brokers are unreachable");
-    const bool stopping = stop != nullptr && stop->load();
-    if ((stopping && Clock_::now() >= give_up) || Clock_::now() - started >= options_.dead_letter_wait) {
-      Rollback(Cat("dead letters not delivered: ", st.message()));
-      return CommitResult::kRolledBack;
-    }
-  }
-  health_.Clear("dead_letters");
-
-  // 2. State and offsets in one atomic write, if there is room for it.
+  // Room on disk for the write, checked before it is handed over.
   const int64_t free_bytes = store_.FreeBytes();
   if (free_bytes >= 0 && free_bytes < store_.min_free_bytes()) {
     health_.Set("storage", Cat("only ", free_bytes >> 20, " MB free for the state directory (",
@@ -271,9 +268,11 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
     low_disk_ = true;
     return CommitResult::kRolledBack;
   }
-  // One batch is written at a time, in order.
+  // One batch is written at a time, in order. (The one before may turn out
+  // abandoned: this one, which read through it, goes with it.)
+  const uint64_t rollbacks = rollbacks_;
   FinishWrite();
-  if (!fatal_.ok()) return CommitResult::kRolledBack;
+  if (!fatal_.ok() || rollbacks_ != rollbacks) return CommitResult::kRolledBack;
   auto w = std::make_unique<Writing>();
   // Tasks not held here for options_.keep_revoked: their state goes.
   const std::string& responses = processor_.options().responses_topic;
@@ -290,6 +289,9 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   w->records = batch_records_;
   w->results = std::move(pending_results_);
   w->started = started;
+  w->letters = dead_letters_.Mark();
+  w->stop = stop;
+  w->give_up = give_up;
   // What readers see once it is written: this batch's state and offsets.
   OffsetMap after = offsets_;
   for (const auto& [tp, next] : batch_offsets_) after[tp] = next;
@@ -303,9 +305,9 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
     // The next batch reads through this one until it is written.
     batch_ = store_.NewBatch(w->batch.get());
     writing_ = std::move(w);
-    writer_->Submit([this, w = writing_.get()] { w->status = store_.Commit(*w->batch); });
+    writer_->Submit([this, w = writing_.get()] { Write(*w); });
   } else {
-    w->status = store_.Commit(*w->batch);
+    Write(*w);
     writing_ = std::move(w);
     batch_ = store_.NewBatch();
   }
@@ -314,13 +316,46 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   pending_results_.clear();
   batch_records_ = 0;
   if (durable || !writer_) FinishWrite();
-  return fatal_.ok() ? CommitResult::kCommitted : CommitResult::kRolledBack;
+  return fatal_.ok() && rollbacks_ == rollbacks ? CommitResult::kCommitted : CommitResult::kRolledBack;
 }
 
-void Pipeline::FinishWrite() {
+void Pipeline::Write(Writing& w) {
+  // 1. Dead letters first: offsets never pass an undelivered rejection.
+  // Waited for here, on the commit thread, while the pipeline thread fills
+  // the next batch.
+  while (true) {
+    absl::Status st = dead_letters_.FlushUpTo(std::chrono::milliseconds(500), w.letters);
+    if (observer_) observer_->OnDeadLetters(dead_letters_.Pending(), dead_letters_.Failures());
+    if (st.ok()) break;
+    if (Clock_::now() - w.started >= std::chrono::seconds(5)) {
+      health_.Set("dead_letters", Cat("cannot deliver to the dead-letter topic: ", st.message()));
+    }
+    if (!dead_letters_.Connected()) health_.Set("kafka", "the Kafka brokers are unreachable");
+    const bool stopping = w.stop != nullptr && w.stop->load();
+    if ((stopping && Clock_::now() >= w.give_up) || Clock_::now() - w.started >= options_.dead_letter_wait) {
+      w.letters_status = st;
+      return;
+    }
+  }
+  health_.Clear("dead_letters");
+  // 2. State and offsets in one atomic write.
+  w.status = store_.Commit(*w.batch);
+}
+
+void Pipeline::FinishWrite(bool rollback) {
   if (!writing_) return;
   if (writer_) writer_->Wait();
   std::unique_ptr<Writing> w = std::move(writing_);
+  if (!w->letters_status.ok()) {
+    // Not written. The open batch read through it: it is abandoned too (by
+    // the caller, when that is Rollback), and both are read again.
+    batch_ = store_.NewBatch();
+    for (int32_t task : w->dropped) revoked_.emplace(task, Clock_::time_point{});  // due again
+    spdlog::warn("abandoning the batch of {} records handed over to be written (dead letters not delivered: "
+                 "{}); they will be read again", w->records, MessageOf(w->letters_status));
+    if (rollback) Rollback(Cat("dead letters not delivered: ", w->letters_status.message()));
+    return;
+  }
   batch_->PreviousWritten();
   if (!w->status.ok()) {
     // RocksDB cannot go on after a failed log write. What was committed is
@@ -631,7 +666,14 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
     }
     reading_ = 1 - reading_;
     // A written batch becomes visible at once when nothing else is to be done.
-    if (writing_ && (read.size == 0 || writer_->Idle())) FinishWrite();
+    if (writing_ && (read.size == 0 || writer_->Idle())) {
+      const uint64_t rollbacks = rollbacks_;
+      FinishWrite();
+      if (rollbacks_ != rollbacks) {
+        std::this_thread::sleep_for(options_.retry_backoff);
+        continue;
+      }
+    }
     if (!fatal_.ok()) break;
     if (!ApplyWindow(prepared)) {
       std::this_thread::sleep_for(options_.retry_backoff);

@@ -1,6 +1,7 @@
 // The pipeline loop: read records, decide each one, and commit them in
 // batches (group commit: up to N records or T ms). A batch commit is
-//   1. every dead letter of the batch delivered (retried until it is),
+//   1. every dead letter of the batch delivered (retried until it is; on the
+//      commit thread, while the next batch is filled),
 //   2. one RocksDB WriteBatch with the batch's state changes, the aggregates
 //      it touched and the next offset of every partition it read,
 //   3. the committed state published to readers.
@@ -28,7 +29,8 @@
 
 namespace wijkpuls {
 
-// Hooks for metrics; called on the pipeline thread.
+// Hooks for metrics; called on the pipeline thread, but OnDeadLetters on
+// the commit thread too (never two calls at a time).
 class PipelineObserver {
  public:
   virtual ~PipelineObserver() = default;
@@ -136,8 +138,13 @@ class Pipeline : public AssignmentHandler {
   CommitResult Commit(const std::atomic<bool>* stop, std::chrono::steady_clock::time_point give_up,
                       bool durable = false);
   // Waits for the batch being written (if any) and makes it visible; a failed
-  // write sets fatal_.
-  void FinishWrite();
+  // write sets fatal_. A batch whose dead letters were not delivered is not
+  // written: it is abandoned with the open batch (Rollback, unless `rollback`
+  // is false: the caller is Rollback).
+  void FinishWrite(bool rollback = true);
+  struct Writing;
+  // On the commit thread: waits for the batch's dead letters, then writes it.
+  void Write(Writing& w);
   std::shared_ptr<CommittedState> Snapshot() const;
   // Hands the state of the wijken in `keys` (all, when null) to the global
   // stage as their tasks' summaries, at `offsets`.
@@ -223,10 +230,10 @@ class Pipeline : public AssignmentHandler {
 
   // The batch being written on writer_ (null without commit_thread): the open
   // batch reads through it until it is written.
-  struct Writing;
   std::unique_ptr<JobThread> writer_;
   std::unique_ptr<Writing> writing_;
   absl::Status fatal_;  // set when nothing may be written any more
+  uint64_t rollbacks_ = 0;  // batches abandoned so far
   bool low_disk_ = false;  // paused: too little free space to write a batch
 
   std::mutex reload_mu_;

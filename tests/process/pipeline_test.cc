@@ -7,7 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "sim/simulator.h"
@@ -89,34 +93,75 @@ class ScriptedSource : public RecordSource {
   int64_t polled_ = 0;
 };
 
-// Delivers, or fails the first `failures` flushes.
+// Delivers, or fails the first `failures` flushes. Send runs on the pipeline
+// thread while a flush runs on the commit thread.
 class ScriptedDeadLetters : public DeadLetterSink {
  public:
-  void Send(OutgoingRecord r) override { pending_.push_back(std::move(r)); }
-  absl::Status Flush(std::chrono::milliseconds) override {
+  void Send(OutgoingRecord r) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.emplace_back(++sent_, std::move(r));
+    sent_cv_.notify_all();
+  }
+  uint64_t Mark() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return sent_;
+  }
+  absl::Status FlushUpTo(std::chrono::milliseconds, uint64_t mark) override {
+    if (hold_until_sent > 0) {
+      // The first flush waits (up to 10 s) until that many letters were sent.
+      std::unique_lock<std::mutex> lock(mu_);
+      sent_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return sent_ >= hold_until_sent; });
+      sent_while_held = sent_;
+      hold_until_sent = 0;
+    }
     if (failures > 0) {
       --failures;
       ++failed_;
       std::this_thread::sleep_for(std::chrono::milliseconds(2));  // an attempt takes time
       return absl::UnavailableError("scripted outage");
     }
-    for (const OutgoingRecord& r : pending_) {
-      for (const auto& [k, v] : r.headers) {
-        if (k == "wijkpuls-source") delivered.insert(v);
+    std::lock_guard<std::mutex> lock(mu_);
+    while (!pending_.empty() && pending_.front().first <= mark) {
+      for (const auto& [k, v] : pending_.front().second.headers) {
+        if (k == "wijkpuls-source") delivered_.insert(v);
       }
+      pending_.pop_front();
     }
-    pending_.clear();
     return absl::OkStatus();
   }
-  size_t Pending() const override { return pending_.size(); }
-  void Discard() override { pending_.clear(); }
+  size_t Pending() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pending_.size();
+  }
+  void Discard() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.clear();
+  }
   uint64_t Failures() const override { return failed_; }
-  int failures = 0;
-  std::set<std::string> delivered;  // "topic/partition/offset"
+  // "topic/partition/offset"
+  bool Delivered(const std::string& source) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return delivered_.count(source) > 0;
+  }
+  std::set<std::string> DeliveredSet() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return delivered_;
+  }
+  size_t DeliveredCount() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return delivered_.size();
+  }
+  std::atomic<int> failures = 0;
+  uint64_t hold_until_sent = 0;  // set before the run
+  uint64_t sent_while_held = 0;
 
  private:
-  std::vector<OutgoingRecord> pending_;
-  uint64_t failed_ = 0;
+  mutable std::mutex mu_;
+  std::condition_variable sent_cv_;
+  std::set<std::string> delivered_;
+  std::deque<std::pair<uint64_t, OutgoingRecord>> pending_;
+  uint64_t sent_ = 0;
+  std::atomic<uint64_t> failed_ = 0;
 };
 
 // Checks after every commit that no stored offset passed an undelivered rejection.
@@ -216,7 +261,7 @@ TEST(Pipeline, CommitsInGroupsAndStoresTheNextOffsetOfEveryPartition) {
   EXPECT_EQ(rig.watcher.batches, (std::vector<int>{3, 3, 3, 3, 3, 3, 2}));
   absl::StatusOr<OffsetMap> offsets = rig.store->LoadOffsets();
   EXPECT_EQ(*offsets, (OffsetMap{{{"wijkprofiel.responses.v1", 0}, 10}, {{"wijkprofiel.responses.v1", 1}, 10}}));
-  EXPECT_EQ(rig.dead.delivered.size(), 4u);  // offsets 0, 5, 10, 15 of the season
+  EXPECT_EQ(rig.dead.DeliveredCount(), 4u);  // offsets 0, 5, 10, 15 of the season
   const WijkState* s = rig.hub.Current()->state.Find(StateKey{"2024", "cool"});
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->cells[QuotaCellIndex(Instrument::kVeiligheidsmonitor, CellIndex(AgeBand::k30To44, Sex::kFemale))].accepted, 16);
@@ -250,7 +295,7 @@ TEST(Pipeline, OffsetsNeverPassARejectionThatWasNotDelivered) {
     for (const auto& [tp, next] : stored) {
       for (int64_t o = 0; o < next; ++o) {
         const int i = static_cast<int>(o * 2 + tp.second);  // Season(): record i is at partition i%2, offset i/2
-        if (i % 5 == 0 && !rig.dead.delivered.count("wijkprofiel.responses.v1/" + std::to_string(tp.second) + "/" + std::to_string(o))) {
+        if (i % 5 == 0 && !rig.dead.Delivered("wijkprofiel.responses.v1/" + std::to_string(tp.second) + "/" + std::to_string(o))) {
           ++violations;
         }
       }
@@ -263,10 +308,24 @@ TEST(Pipeline, OffsetsNeverPassARejectionThatWasNotDelivered) {
   EXPECT_GE(rig.watcher.rollbacks, 1);  // a failed attempt redoes its batch...
   EXPECT_EQ(rig.dead.failures, 0);
   EXPECT_EQ(p->records_committed(), 20);  // ...and nothing is lost or counted twice
-  EXPECT_EQ(rig.dead.delivered.size(), 4u);
+  EXPECT_EQ(rig.dead.DeliveredCount(), 4u);
   const WijkState* s = rig.hub.Current()->state.Find(StateKey{"2024", "cool"});
   EXPECT_EQ(s->cells[QuotaCellIndex(Instrument::kVeiligheidsmonitor, CellIndex(AgeBand::k30To44, Sex::kFemale))].accepted, 16);
   EXPECT_EQ(s->cells[QuotaCellIndex(Instrument::kVeiligheidsmonitor, CellIndex(AgeBand::k30To44, Sex::kFemale))].rejected, 4);
+}
+
+// The commit thread waits for a batch's dead letters; meanwhile the pipeline
+// thread decides the next batch's records (and sends their letters).
+TEST(Pipeline, DecidesTheNextBatchWhileTheLastOnesDeadLettersAreDelivered) {
+  Rig rig;
+  rig.dead.hold_until_sent = 2;  // the letters of records 0 (first batch) and 5 (second)
+  std::unique_ptr<Pipeline> p = rig.Make(Batches(4));
+  ScriptedSource source(Season(), p.get());
+  std::atomic<bool> stop{false};
+  ASSERT_TRUE(p->Run(source, stop).ok());
+  EXPECT_EQ(rig.dead.sent_while_held, 2u);  // 1 when the pipeline thread waits in the flush
+  EXPECT_EQ(p->records_committed(), 20);
+  EXPECT_EQ(rig.dead.DeliveredCount(), 4u);
 }
 
 TEST(Pipeline, TheLingerTimeClosesABatch) {
@@ -309,7 +368,7 @@ TEST(Pipeline, ReadingAheadAndWritingOnOtherThreadsChangeNothingInTheOutcome) {
     EXPECT_EQ(p->records_committed(), static_cast<int64_t>(season.size()));
     EXPECT_EQ(source.polled(), static_cast<int64_t>(season.size()));
     states.push_back(rig.hub.Current());
-    dead.push_back(rig.dead.delivered);
+    dead.push_back(rig.dead.DeliveredSet());
   }
   ASSERT_FALSE(dead[0].empty());
   for (size_t i = 1; i < states.size(); ++i) {
