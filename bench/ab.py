@@ -12,6 +12,8 @@ order in which they are started is swapped every round.
   bench/ab.py wijkpuls wijkpuls --config-b big-batches.yaml --records season.rec
 
 Prints each round and the median ratios B/A of wall and CPU (user + sys).
+A change meant to use idle cores (more threads) is judged with --sequential:
+one after the other, the order swapped every round.
 """
 import argparse
 import os
@@ -35,6 +37,20 @@ def start(binary, config, records, work):
         return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT), time.monotonic()
 
 
+def wait_all(running, got):
+    """Waits for every process in `running` ({pid: (side, start)}); puts each
+    side's (wall, CPU) in `got`."""
+    while running:
+        pid, status, ru = os.wait4(-1, 0)
+        if pid not in running:
+            continue
+        s, t0 = running.pop(pid)
+        if status != 0:
+            with open(os.path.join(s["work"], "out.txt")) as f:
+                sys.exit("%s exited with status %d:\n%s" % (s["binary"], os.waitstatus_to_exitcode(status), f.read()[-2000:]))
+        got[s["name"]] = (time.monotonic() - t0, ru.ru_utime + ru.ru_stime)
+
+
 def state_dir_of(config):
     """The config's state.dir (its first `dir:` line), resolved as wijkpuls does:
     against the config file's folder."""
@@ -56,6 +72,9 @@ def main():
     p.add_argument("--config-a", help="config file for A (its state.dir is emptied every round); "
                    "default: a generated one with a state directory of its own")
     p.add_argument("--config-b", help="the same for B")
+    p.add_argument("--sequential", action="store_true",
+                   help="one after the other (the order swapped every round), for a change meant to use "
+                        "idle cores: side by side, each sees the other's load, not idle cores")
     args = p.parse_args()
 
     root = tempfile.mkdtemp(prefix="wijkpuls-ab-")
@@ -83,19 +102,13 @@ def main():
                 rejected = os.path.join(s["work"], "rejected.rec")
                 if os.path.exists(rejected):
                     os.remove(rejected)  # replay appends to it
+            got = {}
             for s in order:
                 proc, t0 = start(s["binary"], s["config"], args.records, s["work"])
                 running[proc.pid] = (s, t0)
-            got = {}
-            while running:
-                pid, status, ru = os.wait4(-1, 0)
-                if pid not in running:
-                    continue
-                s, t0 = running.pop(pid)
-                if status != 0:
-                    with open(os.path.join(s["work"], "out.txt")) as f:
-                        sys.exit("%s exited with status %d:\n%s" % (s["binary"], os.waitstatus_to_exitcode(status), f.read()[-2000:]))
-                got[s["name"]] = (time.monotonic() - t0, ru.ru_utime + ru.ru_stime)
+                if args.sequential:
+                    wait_all(running, got)
+            wait_all(running, got)
             (wa, ca), (wb, cb) = got["A"], got["B"]
             ratios_wall.append(wb / wa)
             ratios_cpu.append(cb / ca)

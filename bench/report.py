@@ -148,6 +148,19 @@ def table(r):
             out.append("| restart after %s to its first commit (%s records, %d partitions%s) | %.1f s (runs: %s) | | |" % (
                 v["stop"], fmt(rs["records"]), rs["partitions"], "; " + props if props else "", v["median_s"],
                 ", ".join("%.1f" % x for x in v["runs"])))
+    rb = r.get("rebalance")
+    for g in (rb or {}).get("runs", []):
+        def restore(x):
+            if x.get("rate") is None:
+                return "%s records of %d partitions within one poll (0.1 s)" % (fmt(x["records"]), x["partitions"])
+            return "%s records of %d partitions in %.1f s: %s records/s" % (
+                fmt(x["records"]), x["partitions"], x["seconds"], fmt(x["rate"]))
+        pa, pb = g["pause_a_revoke_on_join"], g["pause_b"]
+        out.append("| rebalance, %s records on %d partitions: B joins with no state | restores %s; A's pause on "
+                   "revoke %s ms, B's per rebalance %s ms | | |" % (
+                       fmt(g["records"]), g["partitions"], restore(g["join"]), pa["mean_ms"], pb["mean_ms"]))
+        out.append("| rebalance, %s records: A killed (-9) | B restores %s, caught up %.1f s after the kill | | |" % (
+            fmt(g["records"]), restore(g["failover"]), g["failover"]["from_kill_s"]))
     for g in r.get("partitions", []):
         w = g["wijkpuls"]
         out.append("| %d partitions, %s records | wijkpuls steady %s records/s, wall %.2f s; kcat %s records/s; ratio %.3f "

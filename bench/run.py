@@ -110,7 +110,7 @@ def thread_group(name, is_main):
 
 def config_yaml(state_dir, brokers="127.0.0.1:9", group="bench", listen="127.0.0.1:0", key_file=None,
                 batch_records=5000, linger_ms=100, one_thread=False, log_level="info", consumer_properties=None,
-                group_defaults=False, group_instance_id=None):
+                group_defaults=False, group_instance_id=None, prepare_threads=1):
     """The wijkpuls configuration of a benchmark run (bench/ab.py's too). Without a
     key file the command must be given --ephemeral-key. `consumer_properties`
     (a dict) adds to or overrides the librdkafka consumer properties. The group
@@ -118,6 +118,7 @@ def config_yaml(state_dir, brokers="127.0.0.1:9", group="bench", listen="127.0.0
     `group_instance_id` sets kafka.group_instance_id ("" for none)."""
     key = "pseudonymisation_key_file: %s\n" % key_file if key_file else ""
     threads = "false" if one_thread else "true"
+    preparers = 0 if one_thread else prepare_threads
     props = {} if group_defaults else {"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}
     props.update(consumer_properties or {})
     props_yaml = ", ".join('%s: "%s"' % kv for kv in props.items())
@@ -137,7 +138,7 @@ districts: {REPO}/config/districts.csv
 {key}pipeline:
   batch_records: {batch_records}
   linger_ms: {linger_ms}
-  prepare_thread: {threads}
+  prepare_threads: {preparers}
   commit_thread: {threads}
 log:
   level: {log_level}
@@ -252,6 +253,7 @@ class Harness:
             f.write(config_yaml(os.path.join(d, "state"), brokers=brokers, group="bench-%d-%d" % (os.getpid(), self.seq),
                                 listen=listen, key_file=self.key, batch_records=self.args.batch_records,
                                 linger_ms=linger_ms or self.args.linger_ms, one_thread=self.args.one_thread,
+                                prepare_threads=self.args.prepare_threads,
                                 consumer_properties=self.args.consumer_property))
         return path
 
@@ -534,24 +536,28 @@ class Harness:
                                             group_defaults=True, group_instance_id="bench-" + name,
                                             listen="127.0.0.1:%d" % ports[name], batch_records=self.args.batch_records,
                                             linger_ms=self.args.linger_ms))
-                a, a_err = self.start_until_committed(paths["a"], ports["a"], d, "a", produced)
+                started = self.start_until_committed(paths["a"], ports["a"], d, "a", produced)
+                if started is None:
+                    raise RuntimeError("serve refused its configuration; see %s" % os.path.join(d, "a.err"))
+                a, a_err = started
                 a_alone = scrape(ports["a"])
                 err_b = open(os.path.join(d, "b.err"), "wb")
                 b = subprocess.Popen([self.wijkpuls, "serve", "--config", paths["b"]], stdout=subprocess.DEVNULL,
                                      stderr=err_b)
                 try:
-                    join = self.until_restored(b, ports["b"], None)
+                    join = self.until_restored(b, ports["b"], set())
                     after_join_a = scrape(ports["a"])
-                    log("rebalance %d: B restored %d records of %d partitions in %.2f s (%.0f records/s)" % (
+                    log("rebalance %d: B restored %d records of %d partitions in %.2f s (%s records/s)" % (
                         n, join["records"], join["partitions"], join["seconds"], join["rate"]))
                     killed_at = time.monotonic()
                     a.kill()
                     a.wait(timeout=60)
                     a_err.close()
-                    failover = self.until_restored(b, ports["b"], join["owned"])
+                    failover = self.until_restored(b, ports["b"], join.pop("held"))
+                    failover.pop("held")
                     failover["from_kill_s"] = round(time.monotonic() - killed_at, 2)
                     log("rebalance %d: after kill -9 of A, B restored %d records of %d partitions in %.2f s "
-                        "(%.0f records/s), %.1f s after the kill" % (
+                        "(%s records/s), %.1f s after the kill" % (
                             n, failover["records"], failover["partitions"], failover["seconds"], failover["rate"],
                             failover["from_kill_s"]))
                     b_end = scrape(ports["b"])
@@ -574,29 +580,30 @@ class Harness:
                                 pause_b=pauses({}, b_end)))
         self.results["rebalance"] = dict(consumer_properties=self.args.consumer_property, runs=out)
 
-    def until_restored(self, p, port, owned_before):
-        """Polls `serve`'s /metrics every 0.1 s until it holds more partitions than
-        `owned_before` (None: any) and none of them is restoring; returns the
-        partitions it restored, their records and the seconds from the
-        assignment to the end of the restore."""
+    def until_restored(self, p, port, held_before):
+        """Polls `serve`'s /metrics every 0.1 s until it holds partitions beyond
+        `held_before` (a set) and has caught up on them: no `restore` in
+        wijkpuls_not_ready and no lag on them. Returns the partitions it took,
+        their records, the seconds from the first poll that saw them to the end,
+        and every partition it then holds."""
         t0 = time.monotonic()
-        assigned_at, restoring = None, set()
+        assigned_at = None
         while time.monotonic() < t0 + 900:
             if p.poll() is not None:
                 raise RuntimeError("serve exited %d during a restore" % p.returncode)
             m = scrape(port, by_partition=True)
-            owned = int(m.get("wijkpuls_owned_partitions", 0))
-            remaining = m.get("partition:wijkpuls_restore_remaining_records", {})
-            if assigned_at is None and owned > (owned_before or 0):
+            offsets = m.get("partition:wijkpuls_partition_committed_offset", {})
+            lag = m.get("partition:wijkpuls_consumer_lag", {})
+            new = set(offsets) - held_before
+            if assigned_at is None and new:
                 assigned_at = time.monotonic()
-            if assigned_at is not None:
-                restoring |= {q for q, v in remaining.items() if v > 0}
-                if restoring and all(remaining.get(q, 0) == 0 for q in restoring):
-                    seconds = time.monotonic() - assigned_at
-                    offsets = m.get("partition:wijkpuls_partition_committed_offset", {})
-                    records = int(sum(offsets.get(q, 0) for q in restoring))
-                    return dict(owned=owned, partitions=len(restoring), records=records, seconds=round(seconds, 2),
-                                rate=round(records / max(seconds, 1e-9)))
+            restoring = m.get("component:wijkpuls_not_ready", {}).get("restore", 1)
+            if new and restoring == 0 and all(lag.get(q, 1) == 0 for q in new):
+                seconds = time.monotonic() - assigned_at
+                records = int(sum(offsets[q] for q in new))
+                # Under two polls: too short to give a rate.
+                return dict(held=set(offsets), partitions=len(new), records=records, seconds=round(seconds, 2),
+                            rate=round(records / seconds) if seconds >= 0.2 else None)
             time.sleep(0.1)
         raise RuntimeError("no restore ended within 900 s")
 
@@ -760,6 +767,9 @@ def scrape(port, by_partition=False):
             continue
         got[name] = got.get(name, 0.0) + value
         if by_partition:
+            c = re.search(r'component="([a-z_]+)"', k)
+            if c:
+                got.setdefault("component:" + name, {})[c.group(1)] = value
             m = re.search(r'partition="(\d+)"', k)
             if m and ('topic="' not in k or RESPONSES in k):
                 got.setdefault("partition:" + name, {})[int(m.group(1))] = value
@@ -865,7 +875,8 @@ def environment(args):
                 commit=first(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]),
                 kcat=first(["kcat", "-V"]), runs=args.runs, quick=args.quick,
                 pipeline=dict(batch_records=args.batch_records, linger_ms=args.linger_ms, sync_writes=True,
-                              threads=1 if args.one_thread else 3),
+                              threads=1 if args.one_thread else 2 + args.prepare_threads,
+                              prepare_threads=0 if args.one_thread else args.prepare_threads),
                 consumer_properties=args.consumer_property)
 
 
@@ -884,7 +895,8 @@ def main():
                     help="a librdkafka consumer property for `serve` (kafka.consumer_properties), e.g. "
                          "queued.max.messages.kbytes=65536; repeatable")
     ap.add_argument("--one-thread", action="store_true",
-                    help="pipeline.prepare_thread and commit_thread false (for an A/B)")
+                    help="pipeline.prepare_threads 0 and commit_thread false (for an A/B)")
+    ap.add_argument("--prepare-threads", type=int, default=1, help="pipeline.prepare_threads")
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"), help="where the results go")
     ap.add_argument("--tmp", default=None, help="scratch directory (default $TMPDIR)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")

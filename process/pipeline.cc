@@ -81,7 +81,9 @@ Pipeline::Pipeline(StateStore& store, std::shared_ptr<const Methodology> methodo
       observer_(observer),
       options_(options) {
   options_.window_records = std::max(1, options_.window_records);
-  if (options_.prepare_thread) preparer_ = std::make_unique<JobThread>("wp-prepare");
+  options_.prepare_threads = std::max(0, options_.prepare_threads);
+  for (int i = 0; i < options_.prepare_threads; ++i) preparers_.push_back(std::make_unique<JobThread>("wp-prepare"));
+  windows_.resize(static_cast<size_t>(std::max(1, options_.prepare_threads) + 1));
   for (ReadWindow& w : windows_) w.lookups = store_.NewReadAhead();
   if (options_.commit_thread) writer_ = std::make_unique<JobThread>("wp-commit");
 }
@@ -501,7 +503,7 @@ OffsetMap Pipeline::OnAssign(const std::vector<TopicPartition>& partitions) {
 }
 
 void Pipeline::Read(RecordSource& source, std::chrono::milliseconds timeout) {
-  ReadWindow& w = windows_[reading_];
+  ReadWindow& w = windows_[static_cast<size_t>(reading_)];
   while (w.size < static_cast<size_t>(options_.window_records)) {
     // Only the first record is waited for: what is there, is read.
     std::optional<SourceRecord> rec = source.Poll(w.size == 0 ? timeout : std::chrono::milliseconds(0));
@@ -549,15 +551,46 @@ bool Pipeline::ApplyWindow(ReadWindow& window) {
   return true;
 }
 
+void Pipeline::WaitForPreparers() {
+  for (auto& p : preparers_) p->Wait();
+}
+
+void Pipeline::Submit(int window, int preparer) {
+  if (preparer >= 0) {
+    preparers_[static_cast<size_t>(preparer)]->Submit([this, w = &windows_[static_cast<size_t>(window)]] {
+      w->lookups->Clear();
+      for (size_t i = 0; i < w->size; ++i) {
+        ReadWindow::Slot& s = w->slots[i];
+        processor_.Prepare(s.View(), *w->districts, w->now, s.prepared);
+        processor_.AddLookups(s.prepared, *w->lookups);
+      }
+      store_.Read(*w->lookups);
+    });
+  } else {
+    windows_[static_cast<size_t>(window)].lookups->Clear();  // nothing read ahead
+  }
+  in_flight_.push_back(InFlight{window, preparer});
+}
+
 void Pipeline::Drain() {
-  if (preparer_) preparer_->Wait();
-  // The older window first: it was read first.
-  if (!ApplyWindow(windows_[1 - reading_])) return;
-  ApplyWindow(windows_[reading_]);
+  WaitForPreparers();
+  // In the order read; the window being read last (its records are prepared
+  // as they are applied).
+  while (!in_flight_.empty()) {
+    const InFlight f = in_flight_.front();
+    in_flight_.pop_front();
+    if (!ApplyWindow(windows_[static_cast<size_t>(f.window)])) return;
+  }
+  ReadWindow& reading = windows_[static_cast<size_t>(reading_)];
+  if (reading.size > 0) {
+    reading.lookups->Clear();
+    ApplyWindow(reading);
+  }
 }
 
 void Pipeline::DiscardReadAhead() {
-  if (preparer_) preparer_->Wait();
+  WaitForPreparers();
+  in_flight_.clear();
   for (ReadWindow& w : windows_) {
     w.size = 0;
     w.districts.reset();
@@ -639,32 +672,58 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
     // Other instances' summaries: visible at the next commit, or now when
     // no batch is open.
     if (TakeSummaries() && batch_records_ == 0 && !writing_) Publish();
-    ReadWindow& prepared = windows_[1 - reading_];
     auto timeout = std::chrono::milliseconds(100);
-    if (prepared.size > 0) {
+    if (!in_flight_.empty()) {
       timeout = std::chrono::milliseconds(0);  // records are waiting to be applied
     } else if (batch_records_ > 0) {
       auto left = options_.linger - std::chrono::duration_cast<std::chrono::milliseconds>(
                                         Clock_::now() - batch_started_);
       timeout = std::max(std::chrono::milliseconds(0), std::min(timeout, left));
     }
-    // Read the next window while the worker prepares the previous one; then
-    // apply the previous one while the worker prepares the next.
-    Read(source, timeout);
-    if (preparer_) preparer_->Wait();
-    ReadWindow& read = windows_[reading_];
-    if (preparer_ && read.size > 0) {
-      preparer_->Submit([this, w = &read] {
-        w->lookups->Clear();
-        for (size_t i = 0; i < w->size; ++i) {
-          ReadWindow::Slot& s = w->slots[i];
-          processor_.Prepare(s.View(), *w->districts, w->now, s.prepared);
-          processor_.AddLookups(s.prepared, *w->lookups);
-        }
-        store_.Read(*w->lookups);
-      });
+    // Read the next window while the preparers prepare the ones before;
+    // then apply the oldest while they prepare the rest.
+    for (size_t i = 0; i < windows_.size(); ++i) {
+      const bool queued = std::any_of(in_flight_.begin(), in_flight_.end(),
+                                      [&](const InFlight& f) { return f.window == static_cast<int>(i); });
+      if (!queued) {
+        reading_ = static_cast<int>(i);
+        break;
+      }
     }
-    reading_ = 1 - reading_;
+    Read(source, timeout);
+    ReadWindow& read = windows_[static_cast<size_t>(reading_)];
+    // The oldest window is applied now when every preparer is busy, when
+    // nothing more was read, or when it is ready.
+    const size_t slots = std::max<size_t>(1, preparers_.size());
+    std::optional<InFlight> apply;
+    if (!in_flight_.empty()) {
+      const InFlight& front = in_flight_.front();
+      if (in_flight_.size() >= slots || read.size == 0 || front.preparer < 0 ||
+          preparers_[static_cast<size_t>(front.preparer)]->Idle()) {
+        apply = front;
+        in_flight_.pop_front();
+        if (apply->preparer >= 0) preparers_[static_cast<size_t>(apply->preparer)]->Wait();
+      }
+    }
+    if (read.size > 0) {
+      // To the preparer just freed, or to one without a window.
+      int preparer = -1;
+      if (!preparers_.empty()) {
+        if (apply && apply->preparer >= 0) {
+          preparer = apply->preparer;
+        } else {
+          for (size_t p = 0; p < preparers_.size(); ++p) {
+            const bool busy = std::any_of(in_flight_.begin(), in_flight_.end(),
+                                          [&](const InFlight& f) { return f.preparer == static_cast<int>(p); });
+            if (!busy) {
+              preparer = static_cast<int>(p);
+              break;
+            }
+          }
+        }
+      }
+      Submit(reading_, preparer);
+    }
     // A written batch becomes visible at once when nothing else is to be done.
     if (writing_ && (read.size == 0 || writer_->Idle())) {
       const uint64_t rollbacks = rollbacks_;
@@ -675,7 +734,7 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
       }
     }
     if (!fatal_.ok()) break;
-    if (!ApplyWindow(prepared)) {
+    if (apply && !ApplyWindow(windows_[static_cast<size_t>(apply->window)])) {
       std::this_thread::sleep_for(options_.retry_backoff);
       continue;
     }
@@ -690,7 +749,10 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
         std::this_thread::sleep_for(options_.retry_backoff);
       }
     }
-    if (Clock_::now() - last_report >= std::chrono::seconds(1)) {
+    // Every second; every 0.1 s while a restore runs, so that its end shows
+    // (in /readyz and the metrics) without a second's delay.
+    if (Clock_::now() - last_report >= (restoring_.empty() ? std::chrono::milliseconds(1000)
+                                                            : std::chrono::milliseconds(100))) {
       ReportProgress();
       last_report = Clock_::now();
     }

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -67,10 +68,12 @@ struct PipelineOptions {
   std::chrono::milliseconds retry_backoff{1000};
   // On SIGTERM, how long to try to commit the last batch.
   std::chrono::milliseconds shutdown_budget{7000};
-  // Decode, check and pseudonymise the next records on a second thread while
-  // this one applies the previous ones to the state (the outcome is the same).
-  bool prepare_thread = true;
-  // Records read ahead and prepared together (two such windows are in flight).
+  // Threads that decode, check and pseudonymise the next windows of records
+  // (and read their lookups ahead) while this one applies the ones before to
+  // the state; 0: this thread does it (the outcome is the same).
+  int prepare_threads = 1;
+  // Records read ahead and prepared together (prepare_threads + 1 such
+  // windows are in flight).
   int window_records = 256;
   // Write a batch to RocksDB on a second thread while the next one is being
   // filled; it becomes visible (offsets, published state) once written.
@@ -169,7 +172,9 @@ class Pipeline : public AssignmentHandler {
   void Drain();
   // Forgets every record read but not applied (they will be read again).
   void DiscardReadAhead();
-  bool HasReadAhead() const { return windows_[0].size > 0 || windows_[1].size > 0; }
+  bool HasReadAhead() const { return !in_flight_.empty() || windows_[reading_].size > 0; }
+  // Hands a window read to be prepared (on `preparer`, or none).
+  void Submit(int window, int preparer);
 
   StateStore& store_;
   std::shared_ptr<const Methodology> methodology_;
@@ -222,11 +227,20 @@ class Pipeline : public AssignmentHandler {
   };
   std::vector<PendingResult> pending_results_;
 
-  // Read-ahead: windows_[reading_] is filled from the source while the other
-  // one, read before, is prepared by the worker; then that one is applied.
-  ReadWindow windows_[2];
+  // Read-ahead: windows_[reading_] is filled from the source; then it is
+  // handed to a preparer and queued, and the windows are applied in the
+  // order read once prepared: up to one per preparer is being prepared while
+  // this thread applies another (prepare_threads + 1 windows; 2 without
+  // preparers, the one read before is applied while the next is read).
+  std::vector<ReadWindow> windows_;
   int reading_ = 0;
-  std::unique_ptr<JobThread> preparer_;  // null without prepare_thread
+  struct InFlight {
+    int window;
+    int preparer;  // -1: none (prepared as it is applied)
+  };
+  std::deque<InFlight> in_flight_;  // read and not applied, oldest first
+  std::vector<std::unique_ptr<JobThread>> preparers_;
+  void WaitForPreparers();
 
   // The batch being written on writer_ (null without commit_thread): the open
   // batch reads through it until it is written.

@@ -18,7 +18,7 @@ http:
 methodology: m.yaml
 districts: /etc/wijkpuls/d.csv
 pseudonymisation_key_file: key
-pipeline: {batch_records: 100, linger_ms: 20, prepare_thread: false, commit_thread: false}
+pipeline: {batch_records: 100, linger_ms: 20, prepare_threads: 0, commit_thread: false}
 )";
 
 TEST(Config, ReadsAGoodFileAndResolvesRelativePaths) {
@@ -32,7 +32,7 @@ TEST(Config, ReadsAGoodFileAndResolvesRelativePaths) {
   EXPECT_EQ(c->http.host, "0.0.0.0");
   EXPECT_EQ(c->http.port, 9000);
   EXPECT_EQ(c->pipeline.max_batch_records, 100);
-  EXPECT_FALSE(c->pipeline.prepare_thread);
+  EXPECT_EQ(c->pipeline.prepare_threads, 0);
   EXPECT_FALSE(c->pipeline.commit_thread);
   EXPECT_EQ(c->kafka.topics.responses, "wijkprofiel.responses.v1");
   EXPECT_EQ(c->processor.responses_topic, "wijkprofiel.responses.v1");
@@ -78,7 +78,7 @@ TEST(Config, ErrorsNameTheFileAndTheKey) {
       {"listen: \"0.0.0.0:9000\"", "listen: \"x:70000\"", "w.yaml: http.listen"},
       {"batch_records: 100", "batch_records: 0", "w.yaml: pipeline.batch_records: must be between 1 and"},
       {"linger_ms: 20", "linger_ms: soon", "w.yaml: pipeline.linger_ms: must be a whole number"},
-      {"prepare_thread: false", "prepare_thread: 2", "w.yaml: pipeline.prepare_thread: must be true or false"},
+      {"prepare_threads: 0", "prepare_threads: 9", "w.yaml: pipeline.prepare_threads: must be between 0 and 8"},
       {"methodology: m.yaml\n", "", "w.yaml: methodology: is required"},
       {"security.protocol: SASL_SSL", "enable.auto.commit: \"true\"", "enable.auto.commit is set by wijkpuls"},
       {"pseudonymisation_key_file: key", "pseudonymisation_key_file: key\nlog: {level: loud}", "w.yaml: log.level: must be"},

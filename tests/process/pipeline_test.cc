@@ -341,24 +341,24 @@ TEST(Pipeline, TheLingerTimeClosesABatch) {
 }
 
 // Records are read ahead in windows and decoded, checked and pseudonymised on
-// a second thread while the pipeline thread applies the window before, and a
-// batch is written on a third while the next one is filled: the outcome
-// (state, offsets, dead letters) is that of one record at a time.
+// one or more other threads while the pipeline thread applies the window
+// before, and a batch is written on another while the next one is filled: the
+// outcome (state, offsets, dead letters) is that of one record at a time.
 TEST(Pipeline, ReadingAheadAndWritingOnOtherThreadsChangeNothingInTheOutcome) {
   const std::vector<Scripted> season = SimulatedSeason();
   ASSERT_GT(season.size(), 1000u);
   struct Variant {
-    bool thread;
+    int threads;
     int window;
     bool commit_thread;
   };
   std::vector<std::shared_ptr<const CommittedState>> states;
   std::vector<std::set<std::string>> dead;
-  for (Variant v : {Variant{false, 1, false}, Variant{true, 256, true}, Variant{true, 7, true},
-                    Variant{false, 1, true}}) {
+  for (Variant v : {Variant{0, 1, false}, Variant{1, 256, true}, Variant{1, 7, true}, Variant{0, 1, true},
+                    Variant{2, 256, true}, Variant{3, 7, true}, Variant{4, 1, false}}) {
     Rig rig;
     PipelineOptions po = Batches(500);
-    po.prepare_thread = v.thread;
+    po.prepare_threads = v.threads;
     po.window_records = v.window;
     po.commit_thread = v.commit_thread;
     std::unique_ptr<Pipeline> p = rig.Make(po);
@@ -402,9 +402,15 @@ TEST(Pipeline, TheSecondThreadReadsEveryLookupAhead) {
 // record read before it is applied and committed before the partitions go,
 // and nothing is counted twice after they come back.
 TEST(Pipeline, ARebalanceCommitsEveryRecordReadAheadBeforeThePartitionsGo) {
+  // (preparers, window): with windows of 2 records, several are in flight.
+  for (auto [preparers, window] : {std::pair{1, 256}, std::pair{3, 2}, std::pair{0, 2}})
   for (int after : {1, 6, 13}) {
+    SCOPED_TRACE(Cat(preparers, " preparers, windows of ", window));
     Rig rig;
-    std::unique_ptr<Pipeline> p = rig.Make(Batches(1000));
+    PipelineOptions po = Batches(1000);
+    po.prepare_threads = preparers;
+    po.window_records = window;
+    std::unique_ptr<Pipeline> p = rig.Make(po);
     ScriptedSource source(Season(), p.get());
     source.rebalance_after = after;
     int64_t committed_at_revoke = -1;
