@@ -29,12 +29,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run import config_yaml  # noqa: E402  (bench/run.py: the harness's configuration)
 
 
-def start(binary, config, records, work):
+def start(binary, config, records, work, env=None):
     """Starts one replay; returns (process, start time)."""
     cmd = [binary, "replay", records, "--config", config, "--ephemeral-key",
            "--rejected-out", os.path.join(work, "rejected.rec")]
     with open(os.path.join(work, "out.txt"), "w") as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT), time.monotonic()
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                env=dict(os.environ, **(env or {}))), time.monotonic()
 
 
 def wait_all(running, got):
@@ -48,7 +49,7 @@ def wait_all(running, got):
         if status != 0:
             with open(os.path.join(s["work"], "out.txt")) as f:
                 sys.exit("%s exited with status %d:\n%s" % (s["binary"], os.waitstatus_to_exitcode(status), f.read()[-2000:]))
-        got[s["name"]] = (time.monotonic() - t0, ru.ru_utime + ru.ru_stime)
+        got[s["name"]] = (time.monotonic() - t0, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024)
 
 
 def state_dir_of(config):
@@ -72,6 +73,8 @@ def main():
     p.add_argument("--config-a", help="config file for A (its state.dir is emptied every round); "
                    "default: a generated one with a state directory of its own")
     p.add_argument("--config-b", help="the same for B")
+    p.add_argument("--env-a", metavar="KEY=VALUE", action="append", default=[], help="an environment variable for A")
+    p.add_argument("--env-b", metavar="KEY=VALUE", action="append", default=[], help="the same for B")
     p.add_argument("--sequential", action="store_true",
                    help="one after the other (the order swapped every round), for a change meant to use "
                         "idle cores: side by side, each sees the other's load, not idle cores")
@@ -79,7 +82,7 @@ def main():
 
     root = tempfile.mkdtemp(prefix="wijkpuls-ab-")
     sides = []
-    for name, binary, config in (("A", args.a, args.config_a), ("B", args.b, args.config_b)):
+    for name, binary, config, env in (("A", args.a, args.config_a, args.env_a), ("B", args.b, args.config_b, args.env_b)):
         work = os.path.join(root, name)
         os.makedirs(work)
         if config is None:
@@ -87,7 +90,7 @@ def main():
             with open(config, "w") as f:
                 f.write(config_yaml(os.path.join(work, "state"), group="ab", log_level="warn"))
         sides.append(dict(name=name, binary=os.path.abspath(binary), config=config,
-                          state=state_dir_of(config), work=work))
+                          state=state_dir_of(config), work=work, env=dict(e.split("=", 1) for e in env)))
     if sides[0]["state"] == sides[1]["state"]:
         sys.exit("A and B must not share a state directory")
 
@@ -104,16 +107,17 @@ def main():
                     os.remove(rejected)  # replay appends to it
             got = {}
             for s in order:
-                proc, t0 = start(s["binary"], s["config"], args.records, s["work"])
+                proc, t0 = start(s["binary"], s["config"], args.records, s["work"], s["env"])
                 running[proc.pid] = (s, t0)
                 if args.sequential:
                     wait_all(running, got)
             wait_all(running, got)
-            (wa, ca), (wb, cb) = got["A"], got["B"]
+            (wa, ca, ma), (wb, cb, mb) = got["A"], got["B"]
             ratios_wall.append(wb / wa)
             ratios_cpu.append(cb / ca)
-            print("round %d (%s first): A wall %.2f s cpu %.2f s | B wall %.2f s cpu %.2f s | B/A wall %.3f cpu %.3f"
-                  % (r + 1, order[0]["name"], wa, ca, wb, cb, wb / wa, cb / ca), flush=True)
+            print("round %d (%s first): A wall %.2f s cpu %.2f s %.0f MB | B wall %.2f s cpu %.2f s %.0f MB | "
+                  "B/A wall %.3f cpu %.3f" % (r + 1, order[0]["name"], wa, ca, ma, wb, cb, mb, wb / wa, cb / ca),
+                  flush=True)
     finally:
         for pid in running:  # the other side, when one failed or on Ctrl-C
             os.kill(pid, signal.SIGKILL)

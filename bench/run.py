@@ -43,10 +43,11 @@ QUICK = dict(e2e_records=50_000, e2e_partitions=64, replay_records=100_000, json
              micro_args=["--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true",
                          "--benchmark_min_time=0.05",
                          "--benchmark_filter=-stored:1000000"])
-SECTIONS = ["micro", "replay", "e2e", "json", "partitions", "growth", "latency", "restart", "rebalance", "profile"]
+SECTIONS = ["micro", "replay", "e2e", "json", "partitions", "growth", "latency", "restart", "rebalance", "profile",
+            "offcpu"]
 # restart and rebalance (--only restart rebalance) mostly wait for the consumer
 # group: minutes of an idle machine.
-DEFAULT_SECTIONS = [s for s in SECTIONS if s not in ("profile", "restart", "rebalance")]
+DEFAULT_SECTIONS = [s for s in SECTIONS if s not in ("profile", "restart", "rebalance", "offcpu")]
 
 
 def log(*a):
@@ -670,9 +671,16 @@ class Harness:
                                        batch_records=self.args.batch_records, instructions=total,
                                        instructions_per_record=round(total / records), **report)
         if shutil.which("perf"):
-            self.results["offcpu"] = self.offcpu(dest)
+            self.results["offcpu"] = self.offcpu_of_serve(dest)
 
-    def offcpu(self, dest):
+    def offcpu(self):
+        """(`--only offcpu`) The off-CPU part of `profile` alone."""
+        dest = os.path.join(self.args.out, "callgrind")
+        os.makedirs(dest, exist_ok=True)
+        self.results["offcpu"] = self.offcpu_of_serve(dest)
+        log("offcpu: %s" % json.dumps(self.results["offcpu"])[:3000])
+
+    def offcpu_of_serve(self, dest):
         """The pipeline thread of `serve` over 3 s of an e2e run: on CPU, waiting for one, blocked where."""
         import offcpu
         with DevCluster(self.wijkpuls, 64, self.work) as c:
@@ -683,7 +691,8 @@ class Harness:
                 p = subprocess.Popen([self.wijkpuls, "serve", "--config", self.config(d, c.brokers), "--exit-at-end"],
                                      stdout=subprocess.DEVNULL, stderr=err)
                 deadline = time.monotonic() + 30
-                while time.monotonic() < deadline and " assigned " not in open(err_path, errors="replace").read():
+                # The responses partitions (the withdrawals are assigned at once, before the group join).
+                while time.monotonic() < deadline and " assigned %s/" % RESPONSES not in open(err_path, errors="replace").read():
                     time.sleep(0.1)
                 time.sleep(1.0)
                 a, t = os.path.join(d, "all.data"), os.path.join(d, "stacks.data")

@@ -41,10 +41,14 @@ std::map<std::string, std::string> ConsumerProperties(const KafkaSettings& setti
       {"isolation.level", "read_committed"},
       {"fetch.wait.max.ms", "100"},
       {"statistics.interval.ms", "1000"},  // broker connectivity for /readyz
-      // Prefetched records held in memory (librdkafka's default is 64 MB): 16 MB
-      // is about 25,000 responses, far more than a batch, and keeps the daemon's
-      // memory bounded by configuration (bench/README.md).
-      {"queued.max.messages.kbytes", "16384"},
+      // Prefetched records held in memory (librdkafka's default, 64 MB). Once
+      // it is full, librdkafka 2.0.2 stops fetching for up to a second (2.2's
+      // fetch.queue.backoff.ms is not in Debian 12), so it must hold more than
+      // a second of records: with 16 MB (about 50,000 responses) the consumer
+      // ran dry after each fill, and serve's pipeline thread was blocked in
+      // consume 1.29 s of 3 s; with 64 MB, 0.10 s. Its memory is paid for by
+      // two malloc arenas (ServeCommand): bench/README.md.
+      {"queued.max.messages.kbytes", "65536"},
       // One fetch response is read into one buffer of up to fetch.max.bytes
       // (librdkafka's default 50 MB). 8 MB is still over 10,000 responses per
       // fetch; measured on 1M records over 256 partitions, peak RSS 319 -> 235 MB
