@@ -33,7 +33,7 @@ FULL = dict(e2e_records=500_000, e2e_partitions=128, replay_records=1_000_000, j
             partition_counts=[1, 4, 16, 64], partition_records=10_000,
             growth_records=[100_000, 500_000, 1_000_000], growth_partitions=256,
             latency_seconds=60, latency_warmup=5, latency_runs=3, profile_records=50_000,
-            restart_records=20_000, rebalance_records=[100_000, 1_000_000], rebalance_partitions=128,
+            restart_records=20_000, rebalance_records=[100_000, 1_000_000], rebalance_partitions=256,
             micro_args=["--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true"])
 QUICK = dict(e2e_records=50_000, e2e_partitions=64, replay_records=100_000, json_records=30_000,
              partition_counts=[1, 4, 16, 64], partition_records=5_000,
