@@ -278,10 +278,17 @@ std::optional<SourceRecord> KafkaSource::Poll(std::chrono::milliseconds timeout)
   Impl& in = *impl_;
   in.AssignWithdrawals();
   // Withdrawals are few: they are looked for every 20 ms (and read on while
-  // there are some), not before every response.
+  // there are some), not before every response. Events that are no record
+  // (a partition's end) are read on too: one per 20 ms made the ends of 256
+  // partitions take seconds to arrive, and AtEnd with them.
   const auto now = std::chrono::steady_clock::now();
   if (in.withdrawals_assigned && now >= in.next_withdrawal_poll) {
-    if (std::optional<SourceRecord> r = in.Take(in.withdrawals->consume(0))) return r;
+    for (int events = 0; events < 1024; ++events) {  // (bounded: errors are events too)
+      RdKafka::Message* m = in.withdrawals->consume(0);
+      const bool nothing = m->err() == RdKafka::ERR__TIMED_OUT;
+      if (std::optional<SourceRecord> r = in.Take(m)) return r;
+      if (nothing) break;
+    }
     in.next_withdrawal_poll = now + std::chrono::milliseconds(20);
   }
   return in.Take(in.consumer->consume(static_cast<int>(timeout.count())));
