@@ -510,9 +510,10 @@ class Harness:
                                        variants=out)
 
     def rebalance(self):
-        """Several instances (issue 20): instance A counts a season alone; B joins
-        the group with an empty state directory and restores the partitions it is
-        given from the log (design (a): the input is the changelog); then A is
+        """Several instances (issue 20): instance A counts a season; when it has
+        committed half, B joins the group with an empty state directory and
+        restores the partitions it is given from the log (design (a): the input
+        is the changelog) while A goes on with the rest; once all is counted, A is
         killed (-9) and B restores A's partitions too. Figures: the restore rate
         (records of B's restoring partitions / seconds from B's assignment to the
         last of them caught up, from /metrics polled every 0.1 s), the pause the
@@ -537,7 +538,8 @@ class Harness:
                                             group_defaults=True, group_instance_id="bench-" + name,
                                             listen="127.0.0.1:%d" % ports[name], batch_records=self.args.batch_records,
                                             linger_ms=self.args.linger_ms))
-                started = self.start_until_committed(paths["a"], ports["a"], d, "a", produced)
+                # B joins while A is counting: A has committed half.
+                started = self.start_until_committed(paths["a"], ports["a"], d, "a", produced // 2)
                 if started is None:
                     raise RuntimeError("serve refused its configuration; see %s" % os.path.join(d, "a.err"))
                 a, a_err = started
@@ -550,6 +552,15 @@ class Harness:
                     after_join_a = scrape(ports["a"])
                     log("rebalance %d: B restored %d records of %d partitions in %.2f s (%s records/s)" % (
                         n, join["records"], join["partitions"], join["seconds"], join["rate"]))
+                    # Everything counted before A is killed: B's failover restore is alone.
+                    t0 = time.monotonic()
+                    while time.monotonic() < t0 + 600:
+                        m = [scrape(ports[x]) for x in ("a", "b")]
+                        if all(x.get("wijkpuls_consumer_lag", 1) == 0 for x in m):
+                            break
+                        time.sleep(0.2)
+                    else:
+                        raise RuntimeError("A and B did not catch up within 600 s")
                     killed_at = time.monotonic()
                     a.kill()
                     a.wait(timeout=60)
