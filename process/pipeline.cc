@@ -278,8 +278,9 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   auto w = std::make_unique<Writing>();
   // Tasks not held here for options_.keep_revoked: their state goes.
   const std::string& responses = processor_.options().responses_topic;
+  const auto now = Clock_::now();
   for (auto it = revoked_.begin(); it != revoked_.end();) {
-    if (Clock_::now() - it->second < options_.keep_revoked || (owned_ && owned_->count(it->first))) {
+    if (!Due(*it, now)) {
       ++it;
       continue;
     }
@@ -395,12 +396,13 @@ void Pipeline::Unheld(const std::set<int32_t>& tasks, Clock_::time_point since) 
   }
 }
 
+bool Pipeline::Due(const std::pair<const int32_t, Clock_::time_point>& revoked, Clock_::time_point now) const {
+  return now - revoked.second >= options_.keep_revoked && !(owned_ && owned_->count(revoked.first));
+}
+
 bool Pipeline::DropDue() const {
   const auto now = Clock_::now();
-  for (const auto& [task, since] : revoked_) {
-    if (now - since >= options_.keep_revoked && !(owned_ && owned_->count(task))) return true;
-  }
-  return false;
+  return std::any_of(revoked_.begin(), revoked_.end(), [&](const auto& r) { return Due(r, now); });
 }
 
 void Pipeline::OnRevoke(const std::vector<TopicPartition>& partitions) {
@@ -421,10 +423,8 @@ void Pipeline::OnRevoke(const std::vector<TopicPartition>& partitions) {
   if (!owned_) owned_.emplace();
   std::set<int32_t> revoked;
   for (const TopicPartition& tp : partitions) {
-    if (tp.topic == responses) revoked.insert(tp.partition);
-  }
-  for (const TopicPartition& tp : partitions) {
     if (tp.topic != responses) continue;
+    revoked.insert(tp.partition);
     owned_->erase(tp.partition);
     state_.tasks.erase(tp.partition);
     task_positions_.erase(tp.partition);
@@ -549,6 +549,14 @@ bool Pipeline::ApplyWindow(ReadWindow& window) {
   window.size = 0;
   window.districts.reset();  // (its lookups are cleared by the next preparation)
   return true;
+}
+
+int Pipeline::FirstUnused(size_t n, int InFlight::*field) const {
+  for (size_t i = 0; i < n; ++i) {
+    const int k = static_cast<int>(i);
+    if (std::none_of(in_flight_.begin(), in_flight_.end(), [&](const InFlight& f) { return f.*field == k; })) return k;
+  }
+  return -1;
 }
 
 void Pipeline::WaitForPreparers() {
@@ -682,14 +690,7 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
     }
     // Read the next window while the preparers prepare the ones before;
     // then apply the oldest while they prepare the rest.
-    for (size_t i = 0; i < windows_.size(); ++i) {
-      const bool queued = std::any_of(in_flight_.begin(), in_flight_.end(),
-                                      [&](const InFlight& f) { return f.window == static_cast<int>(i); });
-      if (!queued) {
-        reading_ = static_cast<int>(i);
-        break;
-      }
-    }
+    reading_ = FirstUnused(windows_.size(), &InFlight::window);
     Read(source, timeout);
     ReadWindow& read = windows_[static_cast<size_t>(reading_)];
     // The oldest window is applied now when every preparer is busy, when
@@ -706,23 +707,9 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
       }
     }
     if (read.size > 0) {
-      // To the preparer just freed, or to one without a window.
-      int preparer = -1;
-      if (!preparers_.empty()) {
-        if (apply && apply->preparer >= 0) {
-          preparer = apply->preparer;
-        } else {
-          for (size_t p = 0; p < preparers_.size(); ++p) {
-            const bool busy = std::any_of(in_flight_.begin(), in_flight_.end(),
-                                          [&](const InFlight& f) { return f.preparer == static_cast<int>(p); });
-            if (!busy) {
-              preparer = static_cast<int>(p);
-              break;
-            }
-          }
-        }
-      }
-      Submit(reading_, preparer);
+      // To the preparer just freed, or to one without a window (-1: none).
+      Submit(reading_, apply && apply->preparer >= 0 ? apply->preparer
+                                                     : FirstUnused(preparers_.size(), &InFlight::preparer));
     }
     // A written batch becomes visible at once when nothing else is to be done.
     if (writing_ && (read.size == 0 || writer_->Idle())) {

@@ -204,6 +204,9 @@ class Pipeline : public AssignmentHandler {
   std::map<int32_t, std::chrono::steady_clock::time_point> revoked_;
   // Marks tasks held by no one here since `since` (those of `tasks` not owned).
   void Unheld(const std::set<int32_t>& tasks, std::chrono::steady_clock::time_point since);
+  // A task is dropped once it was not held here for keep_revoked.
+  bool Due(const std::pair<const int32_t, std::chrono::steady_clock::time_point>& revoked,
+           std::chrono::steady_clock::time_point now) const;
   bool DropDue() const;
   // Changes in the open batch that no record made (tombstones applied to a
   // task taken over): the next commit writes them.
@@ -241,6 +244,8 @@ class Pipeline : public AssignmentHandler {
   std::deque<InFlight> in_flight_;  // read and not applied, oldest first
   std::vector<std::unique_ptr<JobThread>> preparers_;
   void WaitForPreparers();
+  // The first index below n that no window in flight uses as `field`; -1: none.
+  int FirstUnused(size_t n, int InFlight::*field) const;
 
   // The batch being written on writer_ (null without commit_thread): the open
   // batch reads through it until it is written.
