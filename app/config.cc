@@ -161,7 +161,7 @@ void ReadHttp(const Field& root, const std::string& base, Config& c) {
 void ReadPipeline(const Field& root, Config& c) {
   if (auto p = root.Optional("pipeline")) {
     p->AllowOnly({"batch_records", "linger_ms", "max_record_bytes", "dead_letter_wait_ms",
-                  "stall_after_s", "prepare_threads", "commit_thread", "keep_revoked_s"});
+                  "stall_after_s", "prepare_threads", "commit_thread", "keep_revoked_s", "threads"});
     if (auto f = p->Optional("batch_records")) c.pipeline.max_batch_records = static_cast<int>(f->Int(1, 1'000'000));
     if (auto f = p->Optional("linger_ms")) c.pipeline.linger = std::chrono::milliseconds(f->Int(0, 60'000));
     if (auto f = p->Optional("max_record_bytes")) c.processor.max_record_bytes = f->Int(1024, 100 << 20);
@@ -169,6 +169,7 @@ void ReadPipeline(const Field& root, Config& c) {
       c.pipeline.dead_letter_wait = std::chrono::milliseconds(f->Int(1000, 3'600'000));
     }
     if (auto f = p->Optional("prepare_threads")) c.pipeline.prepare_threads = static_cast<int>(f->Int(0, 8));
+    if (auto f = p->Optional("threads")) c.pipeline.threads = static_cast<int>(f->Int(1, 16));
     if (auto f = p->Optional("commit_thread")) c.pipeline.commit_thread = f->Bool();
     if (auto f = p->Optional("stall_after_s")) c.pipeline.stall_after = std::chrono::seconds(f->Int(1, 86'400));
     if (auto f = p->Optional("keep_revoked_s")) c.pipeline.keep_revoked = std::chrono::seconds(f->Int(0, 30 * 86'400));

@@ -1,8 +1,10 @@
 #include "app/daemon.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "kafka/kafka_dead_letters.h"
 #include "kafka/kafka_output_sink.h"
@@ -12,7 +14,10 @@
 #include "kafka/kafka_summaries.h"
 #include "model/log.h"
 #include "publish/output_publisher.h"
+#include "process/instance_view.h"
+#include "process/observer_fan_in.h"
 #include "process/pipeline.h"
+#include "process/task_registry.h"
 #include "process/state_hub.h"
 #include "serve/api.h"
 #include "serve/http_server.h"
@@ -106,11 +111,17 @@ struct Daemon::Parts {
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<Api> api;
   std::unique_ptr<HttpServer> http;
-  std::unique_ptr<KafkaDeadLetters> dead_letters;
+  // One dead-letter producer per pipeline: each waits for its own letters
+  // before its write, and an abandoned batch forgets only its own.
+  std::vector<std::unique_ptr<KafkaDeadLetters>> dead_letters;
   std::unique_ptr<OutputPublisher> publisher;
-  std::unique_ptr<Pipeline> pipeline;
-  // Made by Make, run by Run; destroyed before the pipeline it reports to.
-  std::unique_ptr<KafkaSource> source;
+  // pipeline.threads pipelines, each a member of the group, over one store.
+  std::unique_ptr<InstanceView> view;
+  std::unique_ptr<TaskRegistry> registry;
+  std::unique_ptr<ObserverFanIn> observers;
+  std::vector<std::unique_ptr<Pipeline>> pipelines;
+  // Made by Make, run by Run; destroyed before the pipeline they report to.
+  std::vector<std::unique_ptr<KafkaSource>> sources;
   std::unique_ptr<SummariesReader> summaries;
 };
 
@@ -218,9 +229,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
 
   p.metrics = std::make_unique<Metrics>(WIJKPULS_VERSION);
   p.api = std::make_unique<Api>(p.hub, ApiOptions{ViewsOf(config)});
-  absl::StatusOr<std::unique_ptr<KafkaDeadLetters>> dl = KafkaDeadLetters::Make(config.kafka);
-  if (!dl.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": kafka: ", dl.status().message()));
-  p.dead_letters = std::move(*dl);
+
   absl::StatusOr<std::unique_ptr<KafkaOutputSink>> out = KafkaOutputSink::Make(config.kafka);
   if (!out.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": kafka: ", out.status().message()));
   OutputOptions oo;
@@ -231,23 +240,45 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
 
   PipelineOptions po = config.pipeline;
   po.exit_at_end = options.exit_at_end;
-  p.pipeline = std::make_unique<Pipeline>(*p.store, p.methodology, p.districts, *p.pseudonymiser,
-                                          SystemClock, config.processor, *p.dead_letters, p.hub,
-                                          p.health, p.metrics.get(), po);
-  if (absl::Status st = p.pipeline->Start(); !st.ok()) return st;
-  // The consumer is made (and its properties checked by librdkafka) before
-  // anything is served: a refused setting is a configuration error.
+  // Several pipelines: one view and one registry of tasks for all
+  // (docs/design.md, "Several instances"), and the metrics see their union.
+  const int threads = std::max(1, config.pipeline.threads);
+  if (threads > 1) {
+    p.view = std::make_unique<InstanceView>(p.hub);
+    p.registry = std::make_unique<TaskRegistry>();
+    p.observers = std::make_unique<ObserverFanIn>(p.metrics.get(), threads);
+  }
+  for (int i = 0; i < threads; ++i) {
+    absl::StatusOr<std::unique_ptr<KafkaDeadLetters>> dl = KafkaDeadLetters::Make(config.kafka);
+    if (!dl.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": kafka: ", dl.status().message()));
+    p.dead_letters.push_back(std::move(*dl));
+    auto pipeline = std::make_unique<Pipeline>(*p.store, p.methodology, p.districts, *p.pseudonymiser, SystemClock,
+                                               config.processor, *p.dead_letters.back(), p.hub, p.health,
+                                               threads > 1 ? p.observers->member(i) : p.metrics.get(), po);
+    if (threads > 1) pipeline->JoinInstance(*p.view, *p.registry, i);
+    if (absl::Status st = pipeline->Start(); !st.ok()) return st;
+    p.pipelines.push_back(std::move(pipeline));
+  }
+  // The consumers are made (and their properties checked by librdkafka)
+  // before anything is served: a refused setting is a configuration error.
   if (!p.config.kafka.group_instance_id) {
     std::error_code ec;
     const std::filesystem::path dir = std::filesystem::absolute(config.store.dir, ec).lexically_normal();
     p.config.kafka.group_instance_id = DefaultGroupInstanceId(HostName(), ec ? config.store.dir : dir.string());
   }
-  absl::StatusOr<std::unique_ptr<KafkaSource>> source = KafkaSource::Make(p.config.kafka, p.pipeline.get());
-  if (!source.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": kafka: ", source.status().message()));
-  p.source = std::move(*source);
+  for (int i = 0; i < threads; ++i) {
+    // Each pipeline is a member of its own: the second of instance "x" is "x-2".
+    KafkaSettings settings = p.config.kafka;
+    if (i > 0 && settings.group_instance_id && !settings.group_instance_id->empty()) {
+      *settings.group_instance_id += Cat("-", i + 1);
+    }
+    absl::StatusOr<std::unique_ptr<KafkaSource>> source = KafkaSource::Make(settings, p.pipelines[static_cast<size_t>(i)].get());
+    if (!source.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": kafka: ", source.status().message()));
+    p.sources.push_back(std::move(*source));
+  }
   oo.instance = p.config.kafka.group_instance_id.value_or("");
   p.publisher = std::make_unique<OutputPublisher>(p.hub, std::move(*out), oo);
-  Pipeline* pipeline = p.pipeline.get();
+  Pipeline* pipeline = p.pipelines.front().get();  // (one view for all of them)
   absl::StatusOr<std::unique_ptr<SummariesReader>> summaries = SummariesReader::Make(
       p.config.kafka, static_cast<int>(p.methodology->indicators.size()),
       [pipeline](std::vector<Summary> s) { pipeline->OfferSummaries(std::move(s)); }, &p.health);
@@ -302,18 +333,48 @@ void Daemon::Reload() {
 
 absl::Status Daemon::Run(const std::atomic<bool>& stop) {
   Parts& p = *parts_;
-  if (!p.source) return absl::FailedPreconditionError("the daemon has run already");
-  std::unique_ptr<KafkaSource> source = std::move(p.source);
+  if (p.sources.empty()) return absl::FailedPreconditionError("the daemon has run already");
+  std::vector<std::unique_ptr<KafkaSource>> sources = std::move(p.sources);
   p.publisher->Start();
   p.summaries->Start();
   const std::string& instance = p.config.kafka.group_instance_id.value_or("");
-  spdlog::info("consuming {} and {} from {} as group {} ({})", p.config.kafka.topics.responses,
+  spdlog::info("consuming {} and {} from {} as group {} ({}){}", p.config.kafka.topics.responses,
                p.config.kafka.topics.withdrawals, p.config.kafka.brokers, p.config.kafka.group_id,
-               instance.empty() ? std::string("dynamic membership") : "instance " + instance);
-  absl::Status st = p.pipeline->Run(*source, stop);
-  source.reset();
+               instance.empty() ? std::string("dynamic membership") : "instance " + instance,
+               sources.size() > 1 ? Cat(" with ", sources.size(), " pipelines, each a member of the group") : "");
+  absl::Status st;
+  if (sources.size() == 1) {
+    st = p.pipelines.front()->Run(*sources.front(), stop);
+  } else {
+    // Each pipeline on a thread of its own; one that fails stops the others
+    // (the service manager restarts the instance).
+    std::atomic<bool> halt{false};
+    std::mutex mu;
+    std::vector<std::thread> runs;
+    for (size_t i = 0; i < sources.size(); ++i) {
+      runs.emplace_back([&, i] {
+        pthread_setname_np(pthread_self(), Cat("wp-pipeline-", i + 1).c_str());
+        absl::Status s = p.pipelines[i]->Run(*sources[i], halt);
+        std::lock_guard<std::mutex> lock(mu);
+        if (!s.ok() && st.ok()) st = s;
+        if (!s.ok() || !p.options.exit_at_end) halt = true;
+      });
+    }
+    std::thread watch([&] {
+      while (!halt.load()) {
+        if (stop.load()) halt = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+    for (std::thread& t : runs) t.join();
+    halt = true;
+    watch.join();
+  }
+  sources.clear();
   p.summaries->Stop();
-  spdlog::info("input closed after {} committed records; flushing outputs", p.pipeline->records_committed());
+  int64_t committed = 0;
+  for (const auto& pipeline : p.pipelines) committed += pipeline->records_committed();
+  spdlog::info("input closed after {} committed records; flushing outputs", committed);
   p.publisher->Stop(std::chrono::seconds(2));
   p.http->Stop();
   if (st.ok()) spdlog::info("stopped cleanly");
@@ -337,7 +398,7 @@ void Daemon::ReloadDistricts() {
     return;
   }
   p.districts = std::make_shared<const DistrictRegister>(std::move(*reg));
-  p.pipeline->ReloadDistricts(p.districts);
+  for (const auto& pipeline : p.pipelines) pipeline->ReloadDistricts(p.districts);
 }
 
 }  // namespace wijkpuls

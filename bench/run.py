@@ -44,10 +44,10 @@ QUICK = dict(e2e_records=50_000, e2e_partitions=64, replay_records=100_000, json
                          "--benchmark_min_time=0.05",
                          "--benchmark_filter=-stored:1000000"])
 SECTIONS = ["micro", "replay", "e2e", "json", "partitions", "growth", "latency", "restart", "rebalance", "profile",
-            "offcpu"]
+            "offcpu", "threads"]
 # restart and rebalance (--only restart rebalance) mostly wait for the consumer
 # group: minutes of an idle machine.
-DEFAULT_SECTIONS = [s for s in SECTIONS if s not in ("profile", "restart", "rebalance", "offcpu")]
+DEFAULT_SECTIONS = [s for s in SECTIONS if s not in ("profile", "restart", "rebalance", "offcpu", "threads")]
 
 
 def log(*a):
@@ -111,7 +111,7 @@ def thread_group(name, is_main):
 
 def config_yaml(state_dir, brokers="127.0.0.1:9", group="bench", listen="127.0.0.1:0", key_file=None,
                 batch_records=5000, linger_ms=100, one_thread=False, log_level="info", consumer_properties=None,
-                group_defaults=False, group_instance_id=None, prepare_threads=1):
+                group_defaults=False, group_instance_id=None, prepare_threads=1, pipelines=1):
     """The wijkpuls configuration of a benchmark run (bench/ab.py's too). Without a
     key file the command must be given --ephemeral-key. `consumer_properties`
     (a dict) adds to or overrides the librdkafka consumer properties. The group
@@ -141,6 +141,7 @@ districts: {REPO}/config/districts.csv
   linger_ms: {linger_ms}
   prepare_threads: {preparers}
   commit_thread: {threads}
+  threads: {pipelines}
 log:
   level: {log_level}
 """
@@ -248,13 +249,14 @@ class Harness:
         os.makedirs(d)
         return d
 
-    def config(self, d, brokers, listen="127.0.0.1:0", linger_ms=None):
+    def config(self, d, brokers, listen="127.0.0.1:0", linger_ms=None, pipelines=None):
         path = os.path.join(d, "wijkpuls.yaml")
         with open(path, "w") as f:
             f.write(config_yaml(os.path.join(d, "state"), brokers=brokers, group="bench-%d-%d" % (os.getpid(), self.seq),
                                 listen=listen, key_file=self.key, batch_records=self.args.batch_records,
                                 linger_ms=linger_ms or self.args.linger_ms, one_thread=self.args.one_thread,
                                 prepare_threads=self.args.prepare_threads,
+                                pipelines=pipelines or self.args.pipeline_threads,
                                 consumer_properties=self.args.consumer_property))
         return path
 
@@ -277,21 +279,25 @@ class Harness:
         return Measured(["kcat", "-C", "-e", "-b", cluster.brokers, "-t", RESPONSES, "-o", "beginning", "-q"],
                         d, "kcat-%d" % self.seq, cluster=cluster)
 
-    def serve(self, cluster):
+    def serve(self, cluster, pipelines=None, cpus=None):
+        """`pipelines`: pipeline.threads; `cpus`: run it on these CPUs only (taskset -c)."""
         d = self.fresh("serve")
         port = free_port()
         scraper = MetricsScraper(port)
+        pin = ["taskset", "-c", cpus] if cpus else []
         try:
-            m = Measured([self.wijkpuls, "serve", "--config", self.config(d, cluster.brokers, "127.0.0.1:%d" % port),
-                          "--exit-at-end"], d, "serve", cluster=cluster)
+            m = Measured(pin + [self.wijkpuls, "serve", "--config",
+                                self.config(d, cluster.brokers, "127.0.0.1:%d" % port, pipelines=pipelines),
+                                "--exit-at-end"], d, "serve", cluster=cluster)
         finally:
             scraper.stop()
         m.batches = scraper.batches()
         err = m.text()
         committed = int(re.search(r"input closed after (\d+) committed records", err).group(1))
+        # From the first assignment to the last pipeline's end of input.
         stamps = [datetime.datetime.fromisoformat(x) for x in (
             re.search(r"^(\S+) \S+\s+assigned ", err, re.M).group(1),
-            re.search(r"^(\S+) \S+\s+every assigned partition is read", err, re.M).group(1))]
+            re.findall(r"^(\S+) \S+\s+every assigned partition is read", err, re.M)[-1])]
         m.committed = committed
         m.steady_s = (stamps[1] - stamps[0]).total_seconds()  # from the assignment to the end of input
         m.state_bytes = du(os.path.join(d, "state"))
@@ -315,6 +321,34 @@ class Harness:
                 log("e2e run %d: kcat %.2f s, serve %.2f s (steady %.2f s), %d committed" % (
                     i + 1, kc[-1].wall, sv[-1].wall, sv[-1].steady_s, sv[-1].committed))
         self.results["e2e"] = summarise_e2e(produced, responses, parts, kc, sv, median(empty_serve))
+
+    def threads(self):
+        """pipeline.threads 1 and 2 on one season (e2e size), taking turns, on every core
+        and on one core (taskset -c 0: what the split into several pipelines costs)."""
+        n, parts, runs = self.sizes["e2e_records"], self.sizes["e2e_partitions"], self.args.runs
+        out = dict(partitions=parts)
+        with DevCluster(self.wijkpuls, parts, self.work) as c:
+            produced = self.simulate_to(c, n)
+            out["records"] = produced
+            got = {}
+            for i in range(runs):
+                for cpus in (None, "0"):
+                    for k in (1, 2):
+                        m = self.serve(c, pipelines=k, cpus=cpus)
+                        got.setdefault((k, cpus), []).append(m)
+                        log("threads run %d: pipeline.threads %d%s: steady %.2f s, %.1f µs CPU per record" % (
+                            i + 1, k, " on CPU 0" if cpus else "", m.steady_s, m.cpu / produced * 1e6))
+        for (k, cpus), ms in got.items():
+            # Rates per record produced: each pipeline commits every withdrawal.
+            out["%d%s" % (k, "_one_core" if cpus else "")] = dict(
+                steady_records_per_s=round(produced / median([m.steady_s for m in ms])),
+                cpu_us_per_record=round(median([m.cpu for m in ms]) / produced * 1e6, 2),
+                max_rss_mb=round(max(m.maxrss_mb for m in ms), 1), runs=[m.figures() for m in ms])
+        out["ratio_rate_2_1"] = round(out["2"]["steady_records_per_s"] / out["1"]["steady_records_per_s"], 3)
+        out["ratio_rate_2_1_one_core"] = round(
+            out["2_one_core"]["steady_records_per_s"] / out["1_one_core"]["steady_records_per_s"], 3)
+        out["ratio_cpu_2_1"] = round(out["2"]["cpu_us_per_record"] / out["1"]["cpu_us_per_record"], 3)
+        self.results["threads"] = out
 
     def json(self):
         """The same season as protobuf binary and as JSON with the .proto's field names
@@ -917,6 +951,7 @@ def main():
     ap.add_argument("--one-thread", action="store_true",
                     help="pipeline.prepare_threads 0 and commit_thread false (for an A/B)")
     ap.add_argument("--prepare-threads", type=int, default=1, help="pipeline.prepare_threads")
+    ap.add_argument("--pipeline-threads", type=int, default=1, help="pipeline.threads")
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"), help="where the results go")
     ap.add_argument("--tmp", default=None, help="scratch directory (default $TMPDIR)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")

@@ -54,6 +54,8 @@ struct Pipeline::Writing {
   int records = 0;
   std::vector<PendingResult> results;
   std::vector<int32_t> dropped;  // tasks whose key range and offset it deletes
+  std::set<int32_t> tasks;       // the tasks it writes
+  std::vector<Summary> summaries;  // of the wijken it changed, for the global stage once written
   Clock_::time_point started;
   uint64_t letters = 0;  // the dead letters that must be delivered first (DeadLetterSink::Mark)
   // How long they are waited for: at shutdown, until give_up.
@@ -86,19 +88,36 @@ Pipeline::Pipeline(StateStore& store, std::shared_ptr<const Methodology> methodo
   windows_.resize(static_cast<size_t>(std::max(1, options_.prepare_threads) + 1));
   for (ReadWindow& w : windows_) w.lookups = store_.NewReadAhead();
   if (options_.commit_thread) writer_ = std::make_unique<JobThread>("wp-commit");
+  own_view_ = std::make_unique<InstanceView>(hub_);
+  own_registry_ = std::make_unique<TaskRegistry>();
+  view_ = own_view_.get();
+  registry_ = own_registry_.get();
 }
 
 Pipeline::~Pipeline() = default;
+
+void Pipeline::JoinInstance(InstanceView& view, TaskRegistry& registry, int index) {
+  view_ = &view;
+  registry_ = &registry;
+  member_ = index;
+  several_ = true;
+  own_view_.reset();
+  own_registry_.reset();
+}
+
+std::string Pipeline::Component(const char* name) const {
+  return member_ == 0 ? std::string(name) : Cat(name, " #", member_ + 1);
+}
 
 absl::Status Pipeline::Start() {
   absl::StatusOr<OffsetMap> offsets = store_.LoadOffsets();
   if (!offsets.ok()) return offsets.status();
   offsets_ = std::move(*offsets);
   if (absl::Status st = LoadState(); !st.ok()) return st;
-  Summarise(nullptr, offsets_);
+  std::vector<Summary> stored = Summarise(nullptr, offsets_);
   batch_ = store_.NewBatch();
   last_commit_ = Clock_::now();
-  Publish();
+  view_->Publish(member_, Snapshot(), std::move(stored));
   return absl::OkStatus();
 }
 
@@ -128,7 +147,8 @@ absl::Status Pipeline::LoadState() {
   return store_.LoadWithdrawn(state_.withdrawn);
 }
 
-void Pipeline::Summarise(const TaskChanges* keys, const OffsetMap& offsets) {
+std::vector<Summary> Pipeline::Summarise(const TaskChanges* keys, const OffsetMap& offsets) {
+  std::vector<Summary> out;
   const std::string& responses = processor_.options().responses_topic;
   const int64_t withdrawals = static_cast<int64_t>(state_.withdrawn.size());
   auto position = [&](int32_t task) {
@@ -141,38 +161,22 @@ void Pipeline::Summarise(const TaskChanges* keys, const OffsetMap& offsets) {
     for (const auto& [task, state] : state_.tasks) {
       const SummaryPosition at = position(task);
       task_positions_[task] = at;
-      for (const auto& [key, w] : state.wijken()) stage_.Put(task, key, at, w);
+      for (const auto& [key, w] : state.wijken()) out.push_back(Summary{task, key, at, w});
     }
-    return;
+    return out;
   }
   for (const auto& [task, changed] : *keys) {
     const SummaryPosition at = position(task);
     task_positions_[task] = at;
     const FieldworkState& state = state_.tasks.at(task);
-    for (const auto& [key, change] : changed) stage_.Put(task, key, at, state.wijken().at(key));
+    for (const auto& [key, change] : changed) out.push_back(Summary{task, key, at, state.wijken().at(key)});
   }
-}
-
-void Pipeline::OfferSummaries(std::vector<Summary> summaries) {
-  std::lock_guard<std::mutex> lock(summaries_mu_);
-  for (Summary& s : summaries) offered_.push_back(std::move(s));
-}
-
-bool Pipeline::TakeSummaries() {
-  std::vector<Summary> taken;
-  {
-    std::lock_guard<std::mutex> lock(summaries_mu_);
-    taken.swap(offered_);
-  }
-  bool changed = false;
-  for (Summary& s : taken) changed = stage_.Put(s.task, s.key, s.position, std::move(s.state)) || changed;
-  return changed;
+  return out;
 }
 
 std::shared_ptr<CommittedState> Pipeline::Snapshot() const {
   auto cs = std::make_shared<CommittedState>();
-  cs->state = stage_.Sum();
-  // Its summaries once the group has said which tasks are this instance's.
+  // Its summaries once the group has said which tasks are this pipeline's.
   if (owned_) {
     cs->tasks = state_.tasks;
     cs->task_positions = task_positions_;
@@ -181,8 +185,13 @@ std::shared_ptr<CommittedState> Pipeline::Snapshot() const {
       cs->input_partitions = source_->InputPartitions();
     }
   }
-  cs->reflected = stage_.Positions();
   cs->offsets = offsets_;
+  // Of the responses partitions, those it holds (another may hold one it
+  // still has a stored offset of).
+  if (owned_) {
+    const std::string& responses = processor_.options().responses_topic;
+    std::erase_if(cs->offsets, [&](const auto& kv) { return kv.first.first == responses && !owned_->count(kv.first.second); });
+  }
   cs->methodology = methodology_;
   cs->districts = districts_;
   cs->records_committed = records_committed_;
@@ -191,9 +200,7 @@ std::shared_ptr<CommittedState> Pipeline::Snapshot() const {
 
 void Pipeline::Publish() {
   FinishWrite();  // state_ holds the batch being written: publish it written
-  std::shared_ptr<CommittedState> cs = Snapshot();
-  cs->version = ++version_;
-  hub_.Publish(std::move(cs));
+  view_->Publish(member_, Snapshot(), {});
 }
 
 void Pipeline::DeadLetter(const SourceRecord& record, const RecordResult& result) {
@@ -222,9 +229,9 @@ void Pipeline::Rollback(const std::string& why) {
     fatal_ = absl::Status(st.code(), Cat("reloading the state after a failed batch: ", st.message()));
     return;
   }
-  // The stage may hold summaries of a batch handed over and then abandoned:
-  // this instance's tasks are summarised again from what is stored.
-  for (const auto& [task, at] : task_positions_) stage_.DropTask(task);
+  // The positions of a batch handed over and then abandoned go: this
+  // pipeline's tasks are at what is stored. (The global stage has only
+  // written summaries.)
   task_positions_.clear();
   Summarise(nullptr, offsets_);
   // A task taken over had the tombstones applied in the abandoned batch:
@@ -263,7 +270,7 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   // Room on disk for the write, checked before it is handed over.
   const int64_t free_bytes = store_.FreeBytes();
   if (free_bytes >= 0 && free_bytes < store_.min_free_bytes()) {
-    health_.Set("storage", Cat("only ", free_bytes >> 20, " MB free for the state directory (",
+    health_.Set(Component("storage"), Cat("only ", free_bytes >> 20, " MB free for the state directory (",
                                store_.dir(), "), below state.min_free_mb: consumption paused"));
     if (observer_) observer_->OnStorageError();
     Rollback("too little disk space to write the batch");
@@ -278,15 +285,13 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   auto w = std::make_unique<Writing>();
   // Tasks not held here for options_.keep_revoked: their state goes.
   const std::string& responses = processor_.options().responses_topic;
-  const auto now = Clock_::now();
-  for (auto it = revoked_.begin(); it != revoked_.end();) {
-    if (!Due(*it, now)) {
-      ++it;
-      continue;
-    }
-    batch_->DropTask(it->first, responses);
-    w->dropped.push_back(it->first);
-    it = revoked_.erase(it);
+  for (int32_t task : registry_->ClaimDrops(member_, Clock_::now(), options_.keep_revoked)) {
+    batch_->DropTask(task, responses);
+    w->dropped.push_back(task);
+  }
+  for (const auto& [task, changed] : dirty_) w->tasks.insert(task);
+  for (const auto& [tp, next] : batch_offsets_) {
+    if (tp.first == responses) w->tasks.insert(tp.second);
   }
   w->offsets = batch_offsets_;
   w->records = batch_records_;
@@ -298,11 +303,14 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   // What readers see once it is written: this batch's state and offsets.
   OffsetMap after = offsets_;
   for (const auto& [tp, next] : batch_offsets_) after[tp] = next;
-  Summarise(&dirty_, after);
+  w->summaries = Summarise(&dirty_, after);
   w->published = Snapshot();
   w->published->offsets = std::move(after);
+  if (owned_) {
+    std::erase_if(w->published->offsets,
+                  [&](const auto& kv) { return kv.first.first == responses && !owned_->count(kv.first.second); });
+  }
   w->published->records_committed += batch_records_;
-  w->published->version = ++version_;
   w->batch = std::move(batch_);
   if (writer_) {
     // The next batch reads through this one until it is written.
@@ -331,18 +339,27 @@ void Pipeline::Write(Writing& w) {
     if (observer_) observer_->OnDeadLetters(dead_letters_.Pending(), dead_letters_.Failures());
     if (st.ok()) break;
     if (Clock_::now() - w.started >= std::chrono::seconds(5)) {
-      health_.Set("dead_letters", Cat("cannot deliver to the dead-letter topic: ", st.message()));
+      health_.Set(Component("dead_letters"), Cat("cannot deliver to the dead-letter topic: ", st.message()));
     }
-    if (!dead_letters_.Connected()) health_.Set("kafka", "the Kafka brokers are unreachable");
+    if (!dead_letters_.Connected()) health_.Set(Component("kafka"), "the Kafka brokers are unreachable");
     const bool stopping = w.stop != nullptr && w.stop->load();
     if ((stopping && Clock_::now() >= w.give_up) || Clock_::now() - w.started >= options_.dead_letter_wait) {
       w.letters_status = st;
+      registry_->EndWrite(member_, /*written=*/false);
       return;
     }
   }
-  health_.Clear("dead_letters");
-  // 2. State and offsets in one atomic write.
+  health_.Clear(Component("dead_letters"));
+  // 2. Only tasks no other pipeline of this instance holds: one that lost
+  // its partitions without noticing yet writes nothing.
+  if (!registry_->BeginWrite(member_, w.tasks)) {
+    w.letters_status = absl::AbortedError("a task it writes is held by another pipeline thread of this instance now");
+    registry_->EndWrite(member_, /*written=*/false);
+    return;
+  }
+  // 3. State and offsets in one atomic write.
   w.status = store_.Commit(*w.batch);
+  registry_->EndWrite(member_, w.status.ok());
 }
 
 void Pipeline::FinishWrite(bool rollback) {
@@ -352,11 +369,10 @@ void Pipeline::FinishWrite(bool rollback) {
   if (!w->letters_status.ok()) {
     // Not written. The open batch read through it: it is abandoned too (by
     // the caller, when that is Rollback), and both are read again.
-    batch_ = store_.NewBatch();
-    for (int32_t task : w->dropped) revoked_.emplace(task, Clock_::time_point{});  // due again
-    spdlog::warn("abandoning the batch of {} records handed over to be written (dead letters not delivered: "
+    batch_ = store_.NewBatch();  // (its drops are due again: TaskRegistry::EndWrite)
+    spdlog::warn("abandoning the batch of {} records handed over to be written (not written: "
                  "{}); they will be read again", w->records, MessageOf(w->letters_status));
-    if (rollback) Rollback(Cat("dead letters not delivered: ", w->letters_status.message()));
+    if (rollback) Rollback(Cat("batch not written: ", w->letters_status.message()));
     return;
   }
   batch_->PreviousWritten();
@@ -364,13 +380,13 @@ void Pipeline::FinishWrite(bool rollback) {
     // RocksDB cannot go on after a failed log write. What was committed is
     // intact; the service manager restarts wijkpuls, which goes on from it.
     spdlog::critical("state write failed: {}; stopping (committed state is intact)", MessageOf(w->status));
-    health_.Set("storage", Cat("state writes fail: ", w->status.message()));
+    health_.Set(Component("storage"), Cat("state writes fail: ", w->status.message()));
     if (observer_) observer_->OnStorageError();
     fatal_ = absl::UnavailableError(Cat("state write failed: ", w->status.message()));
     return;
   }
   low_disk_ = false;
-  health_.Clear("storage");
+  health_.Clear(Component("storage"));
 
   // 3. Visible to readers and (informationally) to the consumer group.
   for (const auto& [tp, next] : w->offsets) offsets_[tp] = next;
@@ -380,7 +396,7 @@ void Pipeline::FinishWrite(bool rollback) {
                  processor_.options().responses_topic, task, options_.keep_revoked.count());
   }
   records_committed_ += w->records;
-  hub_.Publish(std::move(w->published));
+  view_->Publish(member_, std::move(w->published), std::move(w->summaries));
   if (source_ != nullptr) source_->Committed(offsets_);
   if (observer_) {
     for (const PendingResult& p : w->results) observer_->OnRecord(p.topic, p.result);
@@ -389,20 +405,8 @@ void Pipeline::FinishWrite(bool rollback) {
   last_commit_ = Clock_::now();
 }
 
-void Pipeline::Unheld(const std::set<int32_t>& tasks, Clock_::time_point since) {
-  for (int32_t task : tasks) {
-    if (owned_ && owned_->count(task)) continue;
-    revoked_.emplace(task, since);  // an earlier time stays
-  }
-}
-
-bool Pipeline::Due(const std::pair<const int32_t, Clock_::time_point>& revoked, Clock_::time_point now) const {
-  return now - revoked.second >= options_.keep_revoked && !(owned_ && owned_->count(revoked.first));
-}
-
 bool Pipeline::DropDue() const {
-  const auto now = Clock_::now();
-  return std::any_of(revoked_.begin(), revoked_.end(), [&](const auto& r) { return Due(r, now); });
+  return registry_->AnyDue(Clock_::now(), options_.keep_revoked);
 }
 
 void Pipeline::OnRevoke(const std::vector<TopicPartition>& partitions) {
@@ -421,16 +425,15 @@ void Pipeline::OnRevoke(const std::vector<TopicPartition>& partitions) {
   // publishes them.
   const std::string& responses = processor_.options().responses_topic;
   if (!owned_) owned_.emplace();
-  std::set<int32_t> revoked;
+  const auto now = Clock_::now();
   for (const TopicPartition& tp : partitions) {
     if (tp.topic != responses) continue;
-    revoked.insert(tp.partition);
     owned_->erase(tp.partition);
     state_.tasks.erase(tp.partition);
     task_positions_.erase(tp.partition);
     restoring_.erase(tp.partition);
+    registry_->Give(member_, tp.partition, now);
   }
-  Unheld(revoked, Clock_::now());
   Publish();
   if (observer_) observer_->OnRebalance(false, partitions.size(), SecondsSince(started));
 }
@@ -447,28 +450,56 @@ OffsetMap Pipeline::OnAssign(const std::vector<TopicPartition>& partitions) {
                    [&](const TopicPartition& tp) { return tp.topic == responses; })) {
     return offsets_;
   }
+  std::set<int32_t> given;
+  for (const TopicPartition& tp : partitions) {
+    if (tp.topic == responses) given.insert(tp.partition);
+  }
   if (!owned_) {
     // The first assignment: the tasks loaded at start that it does not give
-    // are other instances' now.
-    owned_.emplace();
-    for (const TopicPartition& tp : partitions) {
-      if (tp.topic == responses) owned_->insert(tp.partition);
-    }
-    // Stored tasks it does not give are kept for a while, then dropped.
+    // are other instances' (or other pipelines') now.
+    owned_.emplace(given);
+    // Stored tasks no pipeline here is given are kept for a while, then dropped.
     std::set<int32_t> stored;
     for (const auto& [task, state] : state_.tasks) stored.insert(task);
     for (const auto& [tp, next] : offsets_) {
       if (tp.first == responses) stored.insert(tp.second);
     }
-    Unheld(stored, Clock_::now());
-    std::erase_if(state_.tasks, [&](const auto& kv) { return !owned_->count(kv.first); });
-    std::erase_if(task_positions_, [&](const auto& kv) { return !owned_->count(kv.first); });
+    for (int32_t task : stored) {
+      if (!given.count(task)) registry_->Unheld(task, Clock_::now());
+    }
+    // What was loaded at start was shown until now; a task given is loaded
+    // as stored when taken, and has every withdrawal stored applied: the
+    // store may have been written by several pipelines (pipeline.threads),
+    // another of which may have written this task since, or stored a
+    // withdrawal that the pipeline which held it then had not yet read.
+    state_.tasks.clear();
+    task_positions_.clear();
   }
+  // No other pipeline here writes them from now on (their last writes, if
+  // any, have ended).
+  for (int32_t task : given) registry_->Take(member_, task);
+  if (several_ && fatal_.ok()) {
+    // Their stored offsets: another pipeline of this instance may have moved
+    // them on since this one read the store.
+    absl::StatusOr<OffsetMap> stored = store_.LoadOffsets();
+    if (!stored.ok()) {
+      fatal_ = absl::Status(stored.status().code(), Cat("reading the stored offsets: ", stored.status().message()));
+    } else {
+      for (int32_t task : given) {
+        auto it = stored->find({responses, task});
+        if (it == stored->end()) {
+          offsets_.erase({responses, task});
+        } else {
+          offsets_[{responses, task}] = it->second;
+        }
+      }
+    }
+  }
+  std::vector<Summary> loaded_summaries;
   bool taken = false;
   for (const TopicPartition& tp : partitions) {
     if (tp.topic != responses || !fatal_.ok()) continue;
     owned_->insert(tp.partition);
-    revoked_.erase(tp.partition);
     if (!offsets_.count({tp.topic, tp.partition})) restoring_.insert(tp.partition);
     if (state_.tasks.count(tp.partition)) continue;
     // A task taken over: its stored state (if this instance held it before)
@@ -483,11 +514,11 @@ OffsetMap Pipeline::OnAssign(const std::vector<TopicPartition>& partitions) {
     auto at = offsets_.find({tp.topic, tp.partition});
     const SummaryPosition position{at == offsets_.end() ? 0 : at->second,
                                    static_cast<int64_t>(state_.withdrawn.size())};
-    for (const auto& [key, w] : loaded.wijken()) stage_.Put(tp.partition, key, position, w);
+    for (const auto& [key, w] : loaded.wijken()) loaded_summaries.push_back(Summary{tp.partition, key, position, w});
     task_positions_[tp.partition] = position;
     state_.tasks[tp.partition] = std::move(loaded);
     if (absl::Status st = processor_.ApplyTombstones(tp.partition, *batch_, state_, dirty_); !st.ok()) {
-      health_.Set("storage", Cat("state reads fail: ", st.message()));
+      health_.Set(Component("storage"), Cat("state reads fail: ", st.message()));
       Rollback(Cat("state read failed: ", st.message()));
       break;
     }
@@ -496,6 +527,8 @@ OffsetMap Pipeline::OnAssign(const std::vector<TopicPartition>& partitions) {
   // The tombstones' changes are written by the next commit, even if no
   // record comes.
   if (taken) changes_without_records_ = true;
+  // Its stored (written) state is in the global stage from now.
+  if (!loaded_summaries.empty()) view_->Offer(std::move(loaded_summaries));
   size_t responses_partitions = 0;
   for (const TopicPartition& tp : partitions) responses_partitions += tp.topic == responses;
   if (observer_ && responses_partitions > 0) observer_->OnRebalance(true, responses_partitions, SecondsSince(started));
@@ -520,7 +553,7 @@ bool Pipeline::ApplyOne(const SourceRecord& record, PreparedRecord& prepared, co
   if (batch_records_ == 0) batch_started_ = Clock_::now();
   absl::StatusOr<RecordResult> result = processor_.Apply(record, prepared, *batch_, ahead, state_, dirty_);
   if (!result.ok()) {
-    health_.Set("storage", Cat("state reads fail: ", result.status().message()));
+    health_.Set(Component("storage"), Cat("state reads fail: ", result.status().message()));
     if (observer_) observer_->OnStorageError();
     Rollback(Cat("state read failed: ", result.status().message()));
     return false;
@@ -638,25 +671,25 @@ void Pipeline::ReportProgress() {
   }
   if (observer_) observer_->OnTasks(owned_ ? owned_->size() : state_.tasks.size(), remaining);
   if (!restoring_.empty()) {
-    health_.Set("restore", Cat("restoring ", restoring_.size(), " input partition(s) from the log (",
+    health_.Set(Component("restore"), Cat("restoring ", restoring_.size(), " input partition(s) from the log (",
                                restore_left, " records to go)"), /*log=*/false);
   } else {
-    health_.Clear("restore");
+    health_.Clear(Component("restore"));
   }
   if (source_->Disconnected() || !dead_letters_.Connected()) {
-    health_.Set("kafka", "the Kafka brokers are unreachable");
+    health_.Set(Component("kafka"), "the Kafka brokers are unreachable");
   } else {
-    health_.Clear("kafka");
+    health_.Clear(Component("kafka"));
   }
   if (const std::string held = source_->HeldBack(); !held.empty()) {
-    health_.Set("consumer", held);
+    health_.Set(Component("consumer"), held);
   } else if (!source_->Assigned()) {
-    health_.Set("consumer", "no input partitions assigned (yet)", /*log=*/Clock_::now() - started_ > std::chrono::seconds(30));
+    health_.Set(Component("consumer"), "no input partitions assigned (yet)", /*log=*/Clock_::now() - started_ > std::chrono::seconds(30));
   } else if (lag > 0 && Clock_::now() - last_commit_ > options_.stall_after) {
-    health_.Set("consumer", Cat("stalled: ", lag, " records behind and nothing committed for ",
+    health_.Set(Component("consumer"), Cat("stalled: ", lag, " records behind and nothing committed for ",
                                 static_cast<int64_t>(SecondsSince(last_commit_)), " s"));
   } else {
-    health_.Clear("consumer");
+    health_.Clear(Component("consumer"));
   }
 }
 
@@ -677,9 +710,6 @@ absl::Status Pipeline::Run(RecordSource& source, const std::atomic<bool>& stop) 
       low_disk_ = false;
     }
     if (batch_records_ == 0) ApplyPendingReload();
-    // Other instances' summaries: visible at the next commit, or now when
-    // no batch is open.
-    if (TakeSummaries() && batch_records_ == 0 && !writing_) Publish();
     auto timeout = std::chrono::milliseconds(100);
     if (!in_flight_.empty()) {
       timeout = std::chrono::milliseconds(0);  // records are waiting to be applied

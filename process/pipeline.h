@@ -21,10 +21,12 @@
 #include "absl/status/status.h"
 #include "process/dead_letters.h"
 #include "process/health.h"
+#include "process/instance_view.h"
 #include "process/record_processor.h"
 #include "process/record_source.h"
 #include "process/state_hub.h"
 #include "process/state.h"
+#include "process/task_registry.h"
 #include "score/aggregates_codec.h"
 #include "score/global_stage.h"
 
@@ -83,6 +85,10 @@ struct PipelineOptions {
   // after that its key range and offset are deleted in one batch, and it
   // would be read again from the log's start.
   std::chrono::seconds keep_revoked{3600};
+  // How many pipelines an instance runs (the daemon's setting: each is a
+  // member of the group with its own consumer and threads, over the one
+  // store; a Pipeline itself is one of them).
+  int threads = 1;
 };
 
 // Records read from the source but not yet applied: copies of the source's
@@ -114,6 +120,11 @@ class Pipeline : public AssignmentHandler {
            StateHub& hub, Health& health, PipelineObserver* observer, PipelineOptions options);
   ~Pipeline() override;
 
+  // Makes this pipeline member `index` of an instance that runs several
+  // (pipeline.threads) over one store: they share `view` and `registry`.
+  // Without it, the pipeline is the instance's only one. Before Start.
+  void JoinInstance(InstanceView& view, TaskRegistry& registry, int index);
+
   // Loads offsets and aggregates from the store and publishes them.
   absl::Status Start();
   // Runs until `stop` is set (then commits what it has) or, with exit_at_end,
@@ -125,9 +136,9 @@ class Pipeline : public AssignmentHandler {
 
   // Summaries of tasks read from the summaries topic (other instances', and
   // this one's own read back). Thread-safe; they reach the global stage, and
-  // so the views, on the pipeline thread (a newer position per task and key
-  // wins: a stale one is ignored).
-  void OfferSummaries(std::vector<Summary> summaries);
+  // so the views, at once (a newer position per task and key wins: a stale
+  // one is ignored).
+  void OfferSummaries(std::vector<Summary> summaries) { view_->Offer(std::move(summaries)); }
 
   // AssignmentHandler (called from within source.Poll).
   void OnRevoke(const std::vector<TopicPartition>& partitions) override;
@@ -148,15 +159,13 @@ class Pipeline : public AssignmentHandler {
   struct Writing;
   // On the commit thread: waits for the batch's dead letters, then writes it.
   void Write(Writing& w);
+  // This pipeline's part of the instance's state (InstanceView::Publish).
   std::shared_ptr<CommittedState> Snapshot() const;
-  // Hands the state of the wijken in `keys` (all, when null) to the global
-  // stage as their tasks' summaries, at `offsets`.
-  void Summarise(const TaskChanges* keys, const OffsetMap& offsets);
+  // The state of the wijken in `keys` (all, when null) as their tasks'
+  // summaries at `offsets` (for the global stage, once written).
+  std::vector<Summary> Summarise(const TaskChanges* keys, const OffsetMap& offsets);
   // Loads the committed aggregates and tombstones into state_.
   absl::Status LoadState();
-  // Puts the summaries offered by other instances into the global stage;
-  // true when one was newer than what it held.
-  bool TakeSummaries();
   void Rollback(const std::string& why);
   void Publish();
   void ApplyPendingReload();
@@ -190,29 +199,29 @@ class Pipeline : public AssignmentHandler {
   const std::atomic<bool>* stop_ = nullptr;  // Run's, while it runs
   InstanceState state_;        // committed state + the open batch, by task
   // What readers see is the global stage's sum of the tasks' summaries
-  // (docs/design.md, "Several instances"): with one instance, the summaries
-  // of its tasks, each at the offset its partition was read to.
-  GlobalStage stage_;
-  std::map<int32_t, SummaryPosition> task_positions_;  // of this instance's tasks
+  // (docs/design.md, "Several instances"), kept by the instance's view: with
+  // one instance, the summaries of its tasks, each at the offset its
+  // partition was read to.
+  std::unique_ptr<InstanceView> own_view_;
+  std::unique_ptr<TaskRegistry> own_registry_;
+  InstanceView* view_ = nullptr;
+  TaskRegistry* registry_ = nullptr;
+  int member_ = 0;   // this pipeline's index in the instance
+  bool several_ = false;  // one of several pipelines in the instance
+  // The /readyz component `name` of this pipeline ("name #2" for the second).
+  std::string Component(const char* name) const;
+  std::map<int32_t, SummaryPosition> task_positions_;  // of this pipeline's tasks
   // The responses partitions the group gave this instance; unset before the
   // first assignment (and for sources without a group: replay).
   std::optional<std::set<int32_t>> owned_;
   // Partitions assigned without state here: read from their start.
   std::set<int32_t> restoring_;
-  // Tasks with stored state that this instance does not hold, since when
-  // (options_.keep_revoked): dropped by a commit once they are due.
-  std::map<int32_t, std::chrono::steady_clock::time_point> revoked_;
-  // Marks tasks held by no one here since `since` (those of `tasks` not owned).
-  void Unheld(const std::set<int32_t>& tasks, std::chrono::steady_clock::time_point since);
-  // A task is dropped once it was not held here for keep_revoked.
-  bool Due(const std::pair<const int32_t, std::chrono::steady_clock::time_point>& revoked,
-           std::chrono::steady_clock::time_point now) const;
+  // A task with stored state that no pipeline here has held for
+  // options_.keep_revoked is dropped by a commit (registry_).
   bool DropDue() const;
   // Changes in the open batch that no record made (tombstones applied to a
   // task taken over): the next commit writes them.
   bool changes_without_records_ = false;
-  std::mutex summaries_mu_;
-  std::vector<Summary> offered_;  // by OfferSummaries, not yet in stage_
   OffsetMap offsets_;          // committed next offsets
   OffsetMap batch_offsets_;    // next offsets of the open batch
   std::unique_ptr<StateBatch> batch_;
@@ -221,7 +230,6 @@ class Pipeline : public AssignmentHandler {
   std::chrono::steady_clock::time_point batch_started_;
   std::chrono::steady_clock::time_point last_commit_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-  uint64_t version_ = 0;
   int64_t records_committed_ = 0;
 
   struct PendingResult {

@@ -172,8 +172,8 @@ struct StoreImpl {
   rocksdb::ReadOptions read_options;
   // Batches written so far: a prefetch read before the last write may miss it.
   std::atomic<uint64_t> writes{0};
-  // How read-aheads served the batches' lookups (pipeline thread only).
-  StateStore::ReadAheadCounts read_ahead_counts;
+  // How read-aheads served the batches' lookups (by every pipeline).
+  std::atomic<uint64_t> used{0}, stale{0}, direct{0};
 
   // Every write goes through here, so that no read-ahead outlives one.
   rocksdb::Status Write(rocksdb::WriteBatch& wb) {
@@ -240,14 +240,14 @@ const std::optional<std::string>* StoreImpl::Prefetched(const RocksReadAhead* ah
     if (auto it = ahead->values[slot].find(key); it != ahead->values[slot].end()) {
       // A batch written since may be one the caller no longer reads through.
       if (writes.load(std::memory_order_acquire) == ahead->writes_before) {
-        ++read_ahead_counts.used;
+        used.fetch_add(1, std::memory_order_relaxed);
         return &it->second;
       }
-      ++read_ahead_counts.stale;
+      stale.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
     }
   }
-  ++read_ahead_counts.direct;
+  direct.fetch_add(1, std::memory_order_relaxed);
   return nullptr;
 }
 
@@ -512,7 +512,9 @@ class RocksStateStore : public StateStore {
   absl::Status Commit(StateBatch& batch) override;
   std::unique_ptr<ReadAhead> NewReadAhead() const override { return std::make_unique<RocksReadAhead>(); }
   void Read(ReadAhead& ahead) const override;
-  ReadAheadCounts read_ahead_counts() const override { return impl_->read_ahead_counts; }
+  ReadAheadCounts read_ahead_counts() const override {
+    return ReadAheadCounts{impl_->used.load(), impl_->stale.load(), impl_->direct.load()};
+  }
   absl::Status ForEachResponse(const Methodology& m, const ResponseVisitor& visit) const override;
   absl::Status ForEachRespondent(
       const std::function<void(int32_t, std::string_view, std::string_view, const RespondentRecord&)>& visit)

@@ -28,8 +28,8 @@ const ProducedSeason& Season() {
 // An instance of `group` whose output, dead-letter and summaries topics are
 // `prefix`.*: the reference shares only the input with the group under test.
 std::string InstanceConfig(const TempDir& dir, const std::string& brokers, int port, const std::string& group,
-                           const std::string& prefix) {
-  std::string c = ReadFile(WriteTestConfig(dir, brokers, port, group));
+                           const std::string& prefix, const std::string& extra_yaml = "") {
+  std::string c = ReadFile(WriteTestConfig(dir, brokers, port, group, extra_yaml));
   const std::string g = "  group_id: " + group + "\n";
   c.replace(c.find(g), g.size(),
             g + "  topics: {rejected: " + prefix + ".rejected, quota: " + prefix + ".quota, scores: " + prefix +
@@ -54,8 +54,9 @@ struct Instance {
   int port = FreePort();
   std::unique_ptr<Daemon> daemon;
   std::string config;
-  void Start(const std::string& brokers, const std::string& group, const std::string& prefix, const std::string& log) {
-    if (config.empty()) config = InstanceConfig(dir, brokers, port, group, prefix);
+  void Start(const std::string& brokers, const std::string& group, const std::string& prefix, const std::string& log,
+             const std::string& extra_yaml = "") {
+    if (config.empty() || !extra_yaml.empty()) config = InstanceConfig(dir, brokers, port, group, prefix, extra_yaml);
     daemon = std::make_unique<Daemon>(dir, config, port, log);
   }
 };
@@ -259,6 +260,45 @@ TEST(ScaleOut, AnInstanceWhoseStateWasLostRestoresFromTheLog) {
   ASSERT_TRUE(b.daemon->WaitUp()) << b.daemon->Log();
   s.Finish({&a, &b});
   EXPECT_TRUE(Contains(b.daemon->Log(), "from offset beginning")) << b.daemon->Log();
+  for (Instance* i : {&a, &b}) EXPECT_EQ(i->daemon->Stop(), 0) << i->daemon->Log();
+}
+
+// pipeline.threads: an instance runs several pipelines, each a member of the
+// group, over one state store. Tasks move between the pipelines of one
+// instance as between instances: when a second instance joins, when the
+// first is killed (-9) and when it comes back with another number of
+// pipelines on the same state directory. The end state read from both is the
+// reference's.
+TEST(ScaleOut, PipelineThreadsShareOneStoreAndTheEndStateIsThatOfOneInstance) {
+  Group s;
+  const size_t n = Season().records.size();
+  ProduceRange(Season(), s.brokers, 0, n / 3);
+  Instance a, b;
+  a.Start(s.brokers, "it-threads", "grp", "a.log", "pipeline: {threads: 3}\n");
+  ASSERT_TRUE(a.daemon->WaitUp()) << a.daemon->Log();
+  ASSERT_TRUE(WaitFor([&] { return HoldsResponses(a); }, std::chrono::minutes(2))) << a.daemon->Log();
+  EXPECT_TRUE(Contains(a.daemon->Log(), "3 pipelines")) << a.daemon->Log();
+  b.Start(s.brokers, "it-threads", "grp", "b.log", "pipeline: {threads: 2}\n");
+  ASSERT_TRUE(WaitFor([&] { return HoldsResponses(b); }, std::chrono::minutes(2))) << b.daemon->Log();
+  ProduceRange(Season(), s.brokers, n / 3, n * 2 / 3);
+  // The five members (three pipelines of a, two of b) hold every partition between them.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return a.daemon->Sum("wijkpuls_owned_partitions", {}) + b.daemon->Sum("wijkpuls_owned_partitions", {}) ==
+               kCluster.response_partitions;
+      },
+      std::chrono::minutes(2)))
+      << a.daemon->Log() << b.daemon->Log();
+  a.daemon->process().Signal(SIGKILL);
+  ASSERT_TRUE(a.daemon->process().Wait(std::chrono::seconds(10)).has_value());
+  a.Start(s.brokers, "it-threads", "grp", "a-again.log", "pipeline: {threads: 1}\n");
+  ASSERT_TRUE(a.daemon->WaitUp()) << a.daemon->Log();
+  ProduceRange(Season(), s.brokers, n * 2 / 3, n);
+  s.Finish({&a, &b});
+  for (Instance* i : {&a, &b}) {
+    EXPECT_TRUE(WaitFor([&] { return HttpGet(i->port, "/readyz").status == 200; }, std::chrono::seconds(60)))
+        << HttpGet(i->port, "/readyz").body;
+  }
   for (Instance* i : {&a, &b}) EXPECT_EQ(i->daemon->Stop(), 0) << i->daemon->Log();
 }
 
