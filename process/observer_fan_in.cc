@@ -15,6 +15,10 @@ class ObserverFanIn::Member : public PipelineObserver {
     std::lock_guard<std::mutex> lock(in_.mu_);
     in_.target_->OnBatchCommitted(records, seconds);
   }
+  void OnErased(int responses) override {
+    std::lock_guard<std::mutex> lock(in_.mu_);
+    in_.target_->OnErased(responses);
+  }
   void OnPartitions(const std::vector<PartitionStatus>& partitions) override { in_.Partitions(index_, partitions); }
   void OnDeadLetters(size_t pending, uint64_t failures) override {
     // Each pipeline has its own sink: the instance's figures are their sums.

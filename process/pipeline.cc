@@ -56,6 +56,7 @@ struct Pipeline::Writing {
   std::vector<int32_t> dropped;  // tasks whose key range and offset it deletes
   std::set<int32_t> tasks;       // the tasks it writes
   std::vector<Summary> summaries;  // of the wijken it changed, for the global stage once written
+  int erased = 0;                  // responses erased by withdrawals another pipeline reports
   Clock_::time_point started;
   uint64_t letters = 0;  // the dead letters that must be delivered first (DeadLetterSink::Mark)
   // How long they are waited for: at shutdown, until give_up.
@@ -224,6 +225,7 @@ void Pipeline::Rollback(const std::string& why) {
   batch_records_ = 0;
   changes_without_records_ = false;
   pending_results_.clear();
+  batch_erased_ = 0;
   if (absl::Status st = LoadState(); !st.ok()) {
     // Without the committed aggregates in memory nothing may be written.
     fatal_ = absl::Status(st.code(), Cat("reloading the state after a failed batch: ", st.message()));
@@ -294,8 +296,10 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
     if (tp.first == responses) w->tasks.insert(tp.second);
   }
   w->offsets = batch_offsets_;
-  w->records = batch_records_;
+  w->records = static_cast<int>(pending_results_.size());  // (without withdrawals another pipeline reports)
   w->results = std::move(pending_results_);
+  w->erased = batch_erased_;
+  batch_erased_ = 0;
   w->started = started;
   w->letters = dead_letters_.Mark();
   w->stop = stop;
@@ -310,7 +314,7 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
     std::erase_if(w->published->offsets,
                   [&](const auto& kv) { return kv.first.first == responses && !owned_->count(kv.first.second); });
   }
-  w->published->records_committed += batch_records_;
+  w->published->records_committed += w->records;
   w->batch = std::move(batch_);
   if (writer_) {
     // The next batch reads through this one until it is written.
@@ -400,6 +404,7 @@ void Pipeline::FinishWrite(bool rollback) {
   if (source_ != nullptr) source_->Committed(offsets_);
   if (observer_) {
     for (const PendingResult& p : w->results) observer_->OnRecord(p.topic, p.result);
+    if (w->erased > 0) observer_->OnErased(w->erased);
     observer_->OnBatchCommitted(w->records, SecondsSince(w->started));
   }
   last_commit_ = Clock_::now();
@@ -558,10 +563,18 @@ bool Pipeline::ApplyOne(const SourceRecord& record, PreparedRecord& prepared, co
     Rollback(Cat("state read failed: ", result.status().message()));
     return false;
   }
-  if (result->DeadLetter()) DeadLetter(record, *result);
+  // Every pipeline of the instance reads every withdrawal and applies it to
+  // its tasks; the first one reports it (counts it, and dead-letters it when
+  // rejected: a withdrawal is rejected on its own content alone).
+  const bool echo = several_ && member_ > 0 && result->kind == RecordKind::kWithdrawal;
+  if (result->DeadLetter() && !echo) DeadLetter(record, *result);
   batch_offsets_[{std::string(record.topic), record.partition}] = record.offset + 1;
   ++batch_records_;
-  pending_results_.push_back(PendingResult{std::string(record.topic), std::move(*result)});
+  if (!echo) {
+    pending_results_.push_back(PendingResult{std::string(record.topic), std::move(*result)});
+  } else {
+    batch_erased_ += result->erased;
+  }
   if (batch_records_ >= options_.max_batch_records ||
       Clock_::now() - batch_started_ >= options_.linger) {
     if (Commit(stop_, Clock_::now() + options_.shutdown_budget) == CommitResult::kRolledBack) {

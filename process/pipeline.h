@@ -40,6 +40,9 @@ class PipelineObserver {
   // A committed record's outcome (reported at commit, so a redone batch is not counted twice).
   virtual void OnRecord(const std::string& topic, const RecordResult& result) = 0;
   virtual void OnBatchCommitted(int records, double seconds) = 0;
+  // Responses a withdrawal erased in the tasks of a pipeline that does not
+  // report the withdrawal itself (another of the instance does: OnRecord).
+  virtual void OnErased(int /*responses*/) {}
   struct PartitionStatus {
     TopicPartition tp;
     int64_t committed = 0;       // next offset stored with the state
@@ -227,6 +230,7 @@ class Pipeline : public AssignmentHandler {
   std::unique_ptr<StateBatch> batch_;
   TaskChanges dirty_;
   int batch_records_ = 0;
+  int batch_erased_ = 0;  // by withdrawals another pipeline of the instance reports
   std::chrono::steady_clock::time_point batch_started_;
   std::chrono::steady_clock::time_point last_commit_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

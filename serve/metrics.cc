@@ -216,6 +216,10 @@ void Metrics::OnRecord(const std::string&, const RecordResult& r) {
   if (r.unknown_fields > 0) unknown_fields_->Increment(r.unknown_fields);
 }
 
+void Metrics::OnErased(int responses) {
+  if (responses > 0) erased_->Increment(responses);
+}
+
 void Metrics::OnBatchCommitted(int records, double seconds) {
   commit_seconds_.Observe(seconds);
   batch_records_.Observe(records);

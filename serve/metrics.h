@@ -56,6 +56,7 @@ class Metrics : public PipelineObserver {
 
   // PipelineObserver
   void OnRecord(const std::string& topic, const RecordResult& result) override;
+  void OnErased(int responses) override;
   void OnBatchCommitted(int records, double seconds) override;
   void OnPartitions(const std::vector<PartitionStatus>& partitions) override;
   void OnDeadLetters(size_t pending, uint64_t failures) override;

@@ -408,10 +408,13 @@ TEST_F(GroupMembership, ADaemonStoppedWithSigtermLeavesItsGroupAndItsRestartResu
   ASSERT_TRUE(d.WaitCommitted(season.total(), std::chrono::minutes(2))) << d.Log();
   const std::string log = d.Log();
   EXPECT_NE(InstanceOf(log), "");
-  const size_t first_revoke = log.find("revoked ");
-  const auto assigned = Assignments(log, first_revoke == std::string::npos ? log.size() : first_revoke);
-  EXPECT_EQ(assigned.size(), static_cast<size_t>(kPartitions)) << "the first assignment:\n" << log;
-  for (const auto& [tp, from] : assigned) EXPECT_EQ(from, stored.count(tp) ? stored.at(tp) : "beginning") << tp;
+  // Each partition's first assignment (with pipeline.threads > 1 the group
+  // moves some between the pipelines as they join, and each pipeline reads
+  // the withdrawals): from the offset stored with the state.
+  std::map<std::string, std::string> first_from;
+  for (const auto& [tp, from] : Assignments(log, log.size())) first_from.emplace(tp, from);
+  EXPECT_EQ(first_from.size(), static_cast<size_t>(kPartitions)) << "the assignments:\n" << log;
+  for (const auto& [tp, from] : first_from) EXPECT_EQ(from, stored.count(tp) ? stored.at(tp) : "beginning") << tp;
   EXPECT_EQ(d.Stop(), 0) << d.Log();
 }
 
