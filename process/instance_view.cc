@@ -8,9 +8,12 @@ namespace {
 // One CommittedState of the parts of several pipelines: what each holds, by
 // task; offsets of a topic read by several (the withdrawals) at the least
 // any has written.
-std::shared_ptr<CommittedState> Merge(const std::map<int, std::shared_ptr<const CommittedState>>& parts) {
+// The configuration (a register reloaded between batches) is the latest's.
+std::shared_ptr<CommittedState> Merge(const std::map<int, std::shared_ptr<const CommittedState>>& parts,
+                                      const CommittedState& latest) {
   auto out = std::make_shared<CommittedState>();
-  bool first = true;
+  out->methodology = latest.methodology;
+  out->districts = latest.districts;
   for (const auto& [member, p] : parts) {
     for (const auto& [task, state] : p->tasks) out->tasks[task] = state;
     for (const auto& [task, at] : p->task_positions) out->task_positions[task] = at;
@@ -24,11 +27,6 @@ std::shared_ptr<CommittedState> Merge(const std::map<int, std::shared_ptr<const 
       if (!inserted) it->second = std::min(it->second, next);
     }
     out->records_committed += p->records_committed;
-    if (first || p->version > 0) {
-      out->methodology = p->methodology;
-      out->districts = p->districts;
-    }
-    first = false;
   }
   return out;
 }
@@ -40,7 +38,7 @@ void InstanceView::Publish(int member, std::shared_ptr<CommittedState> part, std
   for (Summary& s : summaries) stage_.Put(s.task, s.key, s.position, std::move(s.state));
   parts_[member] = part;
   // One pipeline: its part is the instance's (no copy).
-  PublishLocked(parts_.size() == 1 ? std::move(part) : Merge(parts_));
+  PublishLocked(parts_.size() == 1 ? std::move(part) : Merge(parts_, *part));
 }
 
 void InstanceView::Offer(std::vector<Summary> summaries) {
@@ -51,13 +49,8 @@ void InstanceView::Offer(std::vector<Summary> summaries) {
   if (parts_.size() == 1) {
     PublishLocked(std::make_shared<CommittedState>(*parts_.begin()->second));
   } else {
-    PublishLocked(Merge(parts_));
+    PublishLocked(Merge(parts_, *hub_.Current()));
   }
-}
-
-void InstanceView::Leave(int member) {
-  std::lock_guard<std::mutex> lock(mu_);
-  parts_.erase(member);
 }
 
 void InstanceView::PublishLocked(std::shared_ptr<CommittedState> merged) {

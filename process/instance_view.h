@@ -30,8 +30,6 @@ class InstanceView {
   // one's read back) or loaded from the store: a newer position per task
   // and key wins, an older one is ignored. Publishes when one was newer.
   void Offer(std::vector<Summary> summaries);
-  // The pipeline has stopped: its part goes (its summaries stay).
-  void Leave(int member);
 
  private:
   void PublishLocked(std::shared_ptr<CommittedState> merged);
