@@ -160,8 +160,6 @@ void ReadHttp(const Field& root, const std::string& base, Config& c) {
 }
 
 void ReadPipeline(const Field& root, Config& c) {
-  // One pipeline per core unless set (at most 16).
-  c.pipeline.threads = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 16);
   if (auto p = root.Optional("pipeline")) {
     p->AllowOnly({"batch_records", "linger_ms", "max_record_bytes", "dead_letter_wait_ms",
                   "stall_after_s", "prepare_threads", "commit_thread", "keep_revoked_s", "threads"});

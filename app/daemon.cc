@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
@@ -242,7 +243,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   po.exit_at_end = options.exit_at_end;
   // Several pipelines: one view and one registry of tasks for all
   // (docs/design.md, "Several instances"), and the metrics see their union.
-  const int threads = std::max(1, config.pipeline.threads);
+  const int threads = config.pipeline.threads > 0
+                          ? config.pipeline.threads
+                          : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 16);
   if (threads > 1) {
     p.view = std::make_unique<InstanceView>(p.hub);
     p.registry = std::make_unique<TaskRegistry>();
