@@ -30,7 +30,9 @@ bool Health::Ready(std::vector<std::string>* problems) const {
 
 bool Health::Has(const std::string& component) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return problems_.count(component) > 0;
+  // "consumer" also when only "consumer #2" (a second pipeline's) is set.
+  auto it = problems_.lower_bound(component);
+  return it != problems_.end() && (it->first == component || it->first.rfind(component + " #", 0) == 0);
 }
 
 }  // namespace wijkpuls

@@ -18,6 +18,8 @@ class Health {
   void Clear(const std::string& component) { Set(component, ""); }
   // Ready when no problem is set. `problems` lists "component: sentence".
   bool Ready(std::vector<std::string>* problems = nullptr) const;
+  // Whether `component` has a problem, in any pipeline of the instance
+  // ("consumer" is also set by a second pipeline's "consumer #2").
   bool Has(const std::string& component) const;
 
  private:
