@@ -1,12 +1,15 @@
 #include "app/daemon.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "kafka/kafka_dead_letters.h"
 #include "kafka/kafka_output_sink.h"
 #include "validate/decode.h"
@@ -88,6 +91,23 @@ absl::StatusOr<Definitions> LoadConfiguredDefinitions(const Config& config) {
   if (absl::Status st = CheckReferences(*m, *d); !st.ok()) return st;
   return Definitions{std::make_shared<const Methodology>(std::move(*m)),
                      std::make_shared<const DistrictRegister>(std::move(*d))};
+}
+
+int UsableCores() {
+  // The CPUs this process may run on (taskset, cpusets)...
+  cpu_set_t set;
+  int cores = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+                                                            : static_cast<int>(std::thread::hardware_concurrency());
+  // ... and no more than a cgroup v2 CPU limit allows (a container's
+  // `limits.cpu`: "200000 100000" is 2 cores; "max" is none).
+  std::ifstream max("/sys/fs/cgroup/cpu.max");
+  std::string quota;
+  int64_t period = 0;
+  if (max >> quota >> period && quota != "max" && period > 0) {
+    int64_t q = 0;
+    if (absl::SimpleAtoi(quota, &q) && q > 0) cores = std::min<int64_t>(cores, (q + period - 1) / period);
+  }
+  return std::max(1, cores);
 }
 
 absl::Status ConfigKeyError(const absl::Status& st, const Config& config, std::string_view key) {
@@ -243,9 +263,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
   po.exit_at_end = options.exit_at_end;
   // Several pipelines: one view and one registry of tasks for all
   // (docs/design.md, "Several instances"), and the metrics see their union.
-  const int threads = config.pipeline.threads > 0
-                          ? config.pipeline.threads
-                          : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 16);
+  const int threads = config.pipeline.threads > 0 ? config.pipeline.threads : std::clamp(UsableCores(), 1, 16);
   if (threads > 1) {
     p.view = std::make_unique<InstanceView>(p.hub);
     p.registry = std::make_unique<TaskRegistry>();

@@ -24,6 +24,11 @@ inline constexpr int kExitConfig = 2;
 // else is a runtime failure (exit 1).
 int ExitCodeOf(const absl::Status& status);
 
+// The cores this process may use: its CPU affinity (taskset, cpusets),
+// capped by a cgroup v2 CPU limit (a container's limits.cpu). The default
+// of pipeline.threads.
+int UsableCores();
+
 // The configuration's methodology and register, loaded and checked against
 // each other and the configuration (closed_waves, references): what serve,
 // replay, rebuild, check-config and the reports all start from.

@@ -1,8 +1,11 @@
 // The configuration file: every error names the file and the key.
 #include "app/config.h"
 
+#include <sched.h>
+
 #include <gtest/gtest.h>
 
+#include "app/daemon.h"
 #include "model/text.h"
 
 namespace wijkpuls {
@@ -166,6 +169,27 @@ TEST(Config, BrokenYamlGivesTheLine) {
   absl::StatusOr<Config> c = ParseConfig("kafka:\n  brokers: [\n", "w.yaml");
   ASSERT_FALSE(c.ok());
   EXPECT_TRUE(Contains(MessageOf(c.status()), "w.yaml: line")) << c.status();
+}
+
+// pipeline.threads' default: the cores this process may run on, not the
+// machine's (a taskset, a cpuset, a container's CPU limit).
+TEST(Config, ThePipelineCountDefaultsToTheCoresTheProcessMayUse) {
+  cpu_set_t all;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(all), &all), 0);
+  EXPECT_GE(UsableCores(), 1);
+  EXPECT_LE(UsableCores(), CPU_COUNT(&all));
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &all)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  }
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  const int cores = UsableCores();
+  ASSERT_EQ(sched_setaffinity(0, sizeof(all), &all), 0);
+  EXPECT_EQ(cores, 1);
 }
 
 }  // namespace
