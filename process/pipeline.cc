@@ -116,6 +116,7 @@ absl::Status Pipeline::Start() {
   offsets_ = std::move(*offsets);
   if (absl::Status st = LoadState(); !st.ok()) return st;
   std::vector<Summary> stored = Summarise(nullptr, offsets_);
+  ForgetUnheldTasks();
   batch_ = store_.NewBatch();
   last_commit_ = Clock_::now();
   view_->Publish(member_, Snapshot(), std::move(stored));
@@ -146,6 +147,17 @@ absl::Status Pipeline::LoadState() {
   // Stored tasks that belong to other instances now are caches, not held.
   if (owned_) std::erase_if(state_.tasks, [&](const auto& kv) { return !owned_->count(kv.first); });
   return store_.LoadWithdrawn(state_.withdrawn);
+}
+
+void Pipeline::ForgetUnheldTasks() {
+  // One of several pipelines over one store holds no task before the group
+  // gives it some: a stored task it applied a withdrawal to would be written
+  // from the copy it loaded at start, over what another pipeline has written
+  // since (and TaskRegistry::BeginWrite refuses that write).
+  if (several_ && !owned_) {
+    state_.tasks.clear();
+    task_positions_.clear();
+  }
 }
 
 std::vector<Summary> Pipeline::Summarise(const TaskChanges* keys, const OffsetMap& offsets) {
@@ -234,6 +246,7 @@ void Pipeline::Rollback(const std::string& why) {
   // The positions of a batch handed over and then abandoned go: this
   // pipeline's tasks are at what is stored. (The global stage has only
   // written summaries.)
+  ForgetUnheldTasks();
   task_positions_.clear();
   Summarise(nullptr, offsets_);
   // A task taken over had the tombstones applied in the abandoned batch:
@@ -356,7 +369,7 @@ void Pipeline::Write(Writing& w) {
   health_.Clear(Component("dead_letters"));
   // 2. Only tasks no other pipeline of this instance holds: one that lost
   // its partitions without noticing yet writes nothing.
-  if (!registry_->BeginWrite(member_, w.tasks)) {
+  if (!registry_->BeginWrite(member_, w.tasks, /*held_only=*/several_)) {
     w.letters_status = absl::AbortedError("a task it writes is held by another pipeline thread of this instance now");
     registry_->EndWrite(member_, /*written=*/false);
     return;

@@ -169,6 +169,8 @@ class Pipeline : public AssignmentHandler {
   std::vector<Summary> Summarise(const TaskChanges* keys, const OffsetMap& offsets);
   // Loads the committed aggregates and tombstones into state_.
   absl::Status LoadState();
+  // Before the first assignment, one of several pipelines holds no task.
+  void ForgetUnheldTasks();
   void Rollback(const std::string& why);
   void Publish();
   void ApplyPendingReload();

@@ -71,11 +71,11 @@ std::vector<int32_t> TaskRegistry::ClaimDrops(int member, TimePoint now, std::ch
   return out;
 }
 
-bool TaskRegistry::BeginWrite(int member, const std::set<int32_t>& tasks) {
+bool TaskRegistry::BeginWrite(int member, const std::set<int32_t>& tasks, bool held_only) {
   std::lock_guard<std::mutex> lock(mu_);
   for (int32_t task : tasks) {
     auto it = holder_.find(task);
-    if (it != holder_.end() && it->second != member) return false;
+    if (it == holder_.end() ? held_only : it->second != member) return false;
   }
   for (int32_t task : tasks) busy_[task] = member;
   return true;

@@ -45,8 +45,10 @@ class TaskRegistry {
   // takes them until EndWrite.
   std::vector<int32_t> ClaimDrops(int member, TimePoint now, std::chrono::seconds keep);
   // Before `member` writes a batch of `tasks`: false (and nothing marked) if
-  // another member holds one of them; else they are marked being written.
-  bool BeginWrite(int member, const std::set<int32_t>& tasks);
+  // another member holds one of them, or (`held_only`: the instance runs
+  // several pipelines) if `member` does not hold one; else they are marked
+  // being written.
+  bool BeginWrite(int member, const std::set<int32_t>& tasks, bool held_only = false);
   // After the write (or instead of it): the tasks are free to be taken; the
   // drops claimed are done when `written`, else due again.
   void EndWrite(int member, bool written);

@@ -74,8 +74,8 @@ void ExpectSameEndState(Daemon& reference, const std::vector<Daemon*>& instances
             return got == want;
           },
           std::chrono::seconds(90));
-      EXPECT_TRUE(same) << path << " from instance " << i << "\nwant: " << want.dump().substr(0, 1500)
-                        << "\ngot:  " << got.dump().substr(0, 1500) << "\n"
+      EXPECT_TRUE(same) << path << " from instance " << i << "\ndifferences (JSON patch from want to got): "
+                        << json::diff(want, got).dump().substr(0, 3000) << "\n"
                         << instances[i]->Log().substr(0, 20000);
     }
   }

@@ -32,6 +32,13 @@ TEST(TaskRegistry, ALateWriteOfATaskAnotherPipelineTookIsRefused) {
   // it is this instance's cache of it.
   EXPECT_TRUE(r.BeginWrite(0, {3}));
   r.EndWrite(0, true);
+  // With several pipelines over one store, a pipeline writes only what it
+  // holds: a task it loaded at start and nobody holds now may have been
+  // written by another pipeline since, and its copy is stale.
+  EXPECT_FALSE(r.BeginWrite(0, {3}, /*held_only=*/true));
+  r.EndWrite(0, false);
+  EXPECT_TRUE(r.BeginWrite(1, {7}, /*held_only=*/true));
+  r.EndWrite(1, true);
   // The zombie's revoke comes late: it does not take 7 from its holder.
   r.Give(0, 7, TimePoint{});
   EXPECT_EQ(r.Holder(7), 1);
