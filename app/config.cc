@@ -170,7 +170,7 @@ void ReadPipeline(const Field& root, Config& c) {
       c.pipeline.dead_letter_wait = std::chrono::milliseconds(f->Int(1000, 3'600'000));
     }
     if (auto f = p->Optional("prepare_threads")) c.pipeline.prepare_threads = static_cast<int>(f->Int(0, 8));
-    if (auto f = p->Optional("threads")) c.pipeline.threads = static_cast<int>(f->Int(1, 16));
+    if (auto f = p->Optional("threads")) c.pipeline.threads = static_cast<int>(f->Int(0, 16));
     if (auto f = p->Optional("commit_thread")) c.pipeline.commit_thread = f->Bool();
     if (auto f = p->Optional("stall_after_s")) c.pipeline.stall_after = std::chrono::seconds(f->Int(1, 86'400));
     if (auto f = p->Optional("keep_revoked_s")) c.pipeline.keep_revoked = std::chrono::seconds(f->Int(0, 30 * 86'400));
