@@ -295,10 +295,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Make(const Config& config, Daemo
     }
     // The prefetch (kafka/kafka_settings.cc: more than a second of records)
     // divided among the consumers, each of which reads its share of the
-    // partitions: the instance's memory stays that of one pipeline.
+    // partitions: the instance prefetches no more than one pipeline would
+    // (its peak RSS still rose: bench/README.md, pipeline.threads).
     const std::string prefetch = "queued.max.messages.kbytes";
     if (threads > 1 && !settings.properties.count(prefetch) && !settings.consumer_properties.count(prefetch)) {
-      settings.consumer_properties[prefetch] = std::to_string(std::max(16384, 65536 / threads));
+      settings.consumer_properties[prefetch] = std::to_string(std::max(16384, kDefaultPrefetchKbytes / threads));
     }
     absl::StatusOr<std::unique_ptr<KafkaSource>> source = KafkaSource::Make(settings, p.pipelines[static_cast<size_t>(i)].get());
     if (!source.ok()) return absl::InvalidArgumentError(Cat("config ", config.path, ": kafka: ", source.status().message()));

@@ -48,7 +48,7 @@ std::map<std::string, std::string> ConsumerProperties(const KafkaSettings& setti
       // ran dry after each fill, and serve's pipeline thread was blocked in
       // consume 1.29 s of 3 s; with 64 MB, 0.10 s. Its memory is paid for by
       // two malloc arenas (ServeCommand): bench/README.md.
-      {"queued.max.messages.kbytes", "65536"},
+      {"queued.max.messages.kbytes", std::to_string(kDefaultPrefetchKbytes)},
       // One fetch response is read into one buffer of up to fetch.max.bytes
       // (librdkafka's default 50 MB). 8 MB is still over 10,000 responses per
       // fetch; measured on 1M records over 256 partitions, peak RSS 319 -> 235 MB

@@ -47,6 +47,9 @@ struct KafkaSettings {
 // joins), unless it comes back with its group.instance.id to a broker that
 // knows static membership.
 inline constexpr int kDefaultSessionTimeoutMs = 10000;
+// The consumer's prefetch (queued.max.messages.kbytes) unless configured
+// (kafka_settings.cc says why this much).
+inline constexpr int kDefaultPrefetchKbytes = 65536;
 
 // "wijkpuls-<host>-<first 12 hex digits of SHA-256 of the state directory>":
 // the same after every restart, and different for every state directory on

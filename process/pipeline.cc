@@ -119,7 +119,7 @@ absl::Status Pipeline::Start() {
   ForgetUnheldTasks();
   batch_ = store_.NewBatch();
   last_commit_ = Clock_::now();
-  view_->Publish(member_, Snapshot(), std::move(stored));
+  view_->Publish(member_, Snapshot(offsets_), std::move(stored));
   return absl::OkStatus();
 }
 
@@ -160,14 +160,14 @@ void Pipeline::ForgetUnheldTasks() {
   }
 }
 
+SummaryPosition Pipeline::PositionOf(int32_t task, const OffsetMap& offsets) const {
+  auto it = offsets.find({processor_.options().responses_topic, task});
+  return SummaryPosition{it == offsets.end() ? 0 : it->second, static_cast<int64_t>(state_.withdrawn.size())};
+}
+
 std::vector<Summary> Pipeline::Summarise(const TaskChanges* keys, const OffsetMap& offsets) {
   std::vector<Summary> out;
-  const std::string& responses = processor_.options().responses_topic;
-  const int64_t withdrawals = static_cast<int64_t>(state_.withdrawn.size());
-  auto position = [&](int32_t task) {
-    auto it = offsets.find({responses, task});
-    return SummaryPosition{it == offsets.end() ? 0 : it->second, withdrawals};
-  };
+  auto position = [&](int32_t task) { return PositionOf(task, offsets); };
   if (keys == nullptr) {
     // Other instances' summaries stay: only this instance's are replaced
     // (an older position of its own is not taken over a newer one).
@@ -187,7 +187,7 @@ std::vector<Summary> Pipeline::Summarise(const TaskChanges* keys, const OffsetMa
   return out;
 }
 
-std::shared_ptr<CommittedState> Pipeline::Snapshot() const {
+std::shared_ptr<CommittedState> Pipeline::Snapshot(OffsetMap offsets) const {
   auto cs = std::make_shared<CommittedState>();
   // Its summaries once the group has said which tasks are this pipeline's.
   if (owned_) {
@@ -198,13 +198,13 @@ std::shared_ptr<CommittedState> Pipeline::Snapshot() const {
       cs->input_partitions = source_->InputPartitions();
     }
   }
-  cs->offsets = offsets_;
   // Of the responses partitions, those it holds (another may hold one it
   // still has a stored offset of).
   if (owned_) {
     const std::string& responses = processor_.options().responses_topic;
-    std::erase_if(cs->offsets, [&](const auto& kv) { return kv.first.first == responses && !owned_->count(kv.first.second); });
+    std::erase_if(offsets, [&](const auto& kv) { return kv.first.first == responses && !owned_->count(kv.first.second); });
   }
+  cs->offsets = std::move(offsets);
   cs->methodology = methodology_;
   cs->districts = districts_;
   cs->records_committed = records_committed_;
@@ -213,7 +213,7 @@ std::shared_ptr<CommittedState> Pipeline::Snapshot() const {
 
 void Pipeline::Publish() {
   FinishWrite();  // state_ holds the batch being written: publish it written
-  view_->Publish(member_, Snapshot(), {});
+  view_->Publish(member_, Snapshot(offsets_), {});
 }
 
 void Pipeline::DeadLetter(const SourceRecord& record, const RecordResult& result) {
@@ -248,7 +248,7 @@ void Pipeline::Rollback(const std::string& why) {
   // written summaries.)
   ForgetUnheldTasks();
   task_positions_.clear();
-  Summarise(nullptr, offsets_);
+  for (const auto& [task, state] : state_.tasks) task_positions_[task] = PositionOf(task, offsets_);
   // A task taken over had the tombstones applied in the abandoned batch:
   // again (applying one twice changes nothing).
   for (auto& [task, state] : state_.tasks) {
@@ -321,12 +321,7 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   OffsetMap after = offsets_;
   for (const auto& [tp, next] : batch_offsets_) after[tp] = next;
   w->summaries = Summarise(&dirty_, after);
-  w->published = Snapshot();
-  w->published->offsets = std::move(after);
-  if (owned_) {
-    std::erase_if(w->published->offsets,
-                  [&](const auto& kv) { return kv.first.first == responses && !owned_->count(kv.first.second); });
-  }
+  w->published = Snapshot(std::move(after));
   w->published->records_committed += w->records;
   w->batch = std::move(batch_);
   if (writer_) {
@@ -529,9 +524,7 @@ OffsetMap Pipeline::OnAssign(const std::vector<TopicPartition>& partitions) {
     }
     if (loaded.wijken().empty()) continue;  // never held here: it starts at its first record
     // Its stored (committed) state is its summary until the next commit.
-    auto at = offsets_.find({tp.topic, tp.partition});
-    const SummaryPosition position{at == offsets_.end() ? 0 : at->second,
-                                   static_cast<int64_t>(state_.withdrawn.size())};
+    const SummaryPosition position = PositionOf(tp.partition, offsets_);
     for (const auto& [key, w] : loaded.wijken()) loaded_summaries.push_back(Summary{tp.partition, key, position, w});
     task_positions_[tp.partition] = position;
     state_.tasks[tp.partition] = std::move(loaded);

@@ -163,8 +163,11 @@ class Pipeline : public AssignmentHandler {
   struct Writing;
   // On the commit thread: waits for the batch's dead letters, then writes it.
   void Write(Writing& w);
-  // This pipeline's part of the instance's state (InstanceView::Publish).
-  std::shared_ptr<CommittedState> Snapshot() const;
+  // This pipeline's part of the instance's state (InstanceView::Publish),
+  // with the input at `offsets` (of the responses partitions, those it holds).
+  std::shared_ptr<CommittedState> Snapshot(OffsetMap offsets) const;
+  // Where task `task`'s summary stands with its partition read to `offsets`.
+  SummaryPosition PositionOf(int32_t task, const OffsetMap& offsets) const;
   // The state of the wijken in `keys` (all, when null) as their tasks'
   // summaries at `offsets` (for the global stage, once written).
   std::vector<Summary> Summarise(const TaskChanges* keys, const OffsetMap& offsets);

@@ -35,11 +35,6 @@ int TaskRegistry::waiting() const {
   return waiting_;
 }
 
-bool TaskRegistry::Held(int32_t task) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return holder_.count(task) > 0;
-}
-
 int TaskRegistry::Holder(int32_t task) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = holder_.find(task);

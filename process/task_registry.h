@@ -35,7 +35,6 @@ class TaskRegistry {
   // A task stored here that no member was given (at the first assignment):
   // unheld since `since`, unless a member holds it. An earlier time stays.
   void Unheld(int32_t task, TimePoint since);
-  bool Held(int32_t task) const;
   // The member holding `task`; -1: none.
   int Holder(int32_t task) const;
 
