@@ -6,7 +6,9 @@
 #include <atomic>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <set>
+#include <vector>
 
 #include "validate/decode.h"
 #include "kafka/kafka_stats.h"
@@ -35,6 +37,12 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
   std::set<TopicPartition> at_end;
   std::atomic<bool> disconnected{false};
   bool closed = false;
+  // The group has given this consumer an assignment (or taken one away) at
+  // least once: librdkafka has the assignor state it asserts on at destroy.
+  bool synced = false;
+  // Set once the consumer is kept past its source (see ~KafkaSource): its
+  // threads may still log, and nothing of it is reported any more.
+  std::atomic<bool> muted{false};
   // Per assigned partition, the offset its first record must have (stored,
   // or 0: the beginning) until that record is seen. A first record further
   // on is either after transaction markers, or the log was cut by retention
@@ -134,6 +142,7 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
   void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     const bool cooperative = c->rebalance_protocol() == "COOPERATIVE";
+    synced = true;
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       if (const int32_t n = PartitionsOf(c, settings.topics.responses); n > 0) input_partitions = n;
       const OffsetMap stored = handler->OnAssign(ToList(partitions));
@@ -203,6 +212,7 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
   std::optional<SourceRecord> Take(RdKafka::Message* m);
 
   void event_cb(RdKafka::Event& event) override {
+    if (muted) return;
     switch (event.type()) {
       case RdKafka::Event::EVENT_ERROR:
         if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) disconnected = true;
@@ -229,7 +239,33 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
 };
 
 KafkaSource::KafkaSource(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-KafkaSource::~KafkaSource() { Close(); }
+namespace {
+
+// librdkafka before 2.3.0 (Debian 12 has 2.0.2) aborts the process when it
+// destroys a cooperative-sticky consumer that joined its group but was never
+// synced (JoinGroup answered, no SyncGroup yet): the assignor's state is still
+// NULL and its destroy asserts on it (librdkafka issue #4312, fixed by #4381).
+// A SIGTERM in that window (a member starting, or rejoining after its session
+// expired) killed a daemon of two pipelines once, after all was committed.
+constexpr int kStickyDestroyFixed = 0x020300ff;
+
+}  // namespace
+
+KafkaSource::~KafkaSource() {
+  Close();
+  if (!impl_ || !impl_->consumer || impl_->synced || RdKafka::version() >= kStickyDestroyFixed) return;
+  spdlog::info("kafka consumer: closed before the group ever synced it; its handle is kept until the process "
+               "exits (librdkafka {} aborts destroying it: librdkafka issue #4312)", RdKafka::version_str());
+  impl_->withdrawals.reset();  // in no group: destroyed as usual
+  impl_->current.reset();
+  impl_->muted = true;
+  // Kept: the consumer has left its group (closed); its handle lives on,
+  // muted, until the process exits, and is let go then without a destroy.
+  static auto* kept_mu = new std::mutex();                                // never destroyed
+  static auto* kept = new std::vector<std::unique_ptr<Impl>>();           // never destroyed
+  std::lock_guard<std::mutex> lock(*kept_mu);
+  kept->push_back(std::move(impl_));
+}
 
 absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Make(const KafkaSettings& settings,
                                                                AssignmentHandler* handler) {

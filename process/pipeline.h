@@ -90,9 +90,9 @@ struct PipelineOptions {
   std::chrono::seconds keep_revoked{3600};
   // How many pipelines an instance runs (the daemon's setting: each is a
   // member of the group with its own consumer and threads, over the one
-  // store; a Pipeline itself is one of them). 0: one per core the process
-  // may use (at most 16). 1 by default: see README ("pipeline").
-  int threads = 1;
+  // store; a Pipeline itself is one of them). 0 (the default): one per core
+  // the process may use (at most 16).
+  int threads = 0;
 };
 
 // Records read from the source but not yet applied: copies of the source's

@@ -174,6 +174,9 @@ TEST(Config, BrokenYamlGivesTheLine) {
 // pipeline.threads' default: the cores this process may run on, not the
 // machine's (a taskset, a cpuset, a container's CPU limit).
 TEST(Config, ThePipelineCountDefaultsToTheCoresTheProcessMayUse) {
+  absl::StatusOr<Config> config = ParseConfig(kGood, "/etc/wijkpuls/wijkpuls.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->pipeline.threads, 0);  // 0: UsableCores() (app/daemon.cc)
   cpu_set_t all;
   ASSERT_EQ(sched_getaffinity(0, sizeof(all), &all), 0);
   EXPECT_GE(UsableCores(), 1);
