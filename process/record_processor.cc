@@ -91,22 +91,23 @@ void RecordProcessor::Prepare(const SourceRecord& record, const DistrictRegister
   out.raw = std::move(*raw);
   const RuleContext ctx{methodology_, districts, now};
   out.check = CheckFields(out.raw, ctx);
-  out.lookups.response = IsValidResponseId(out.raw.response_id);
-  if (!out.check.reason) {
-    out.respondent = pseudonymiser_.Of(out.check.response.wave, out.raw.respondent_ref);
-    out.lookups.respondent = true;
-  }
+  const RawResponse& sent = out.raw;
+  out.lookups.response = IsValidResponseId(sent.response_id);
+  // A record that passes the field checks has all four, and its wave and
+  // wijk are the register's ids: its claim is the key its respondent is
+  // counted under.
+  out.lookups.claim =
+      out.lookups.response && !sent.wave.empty() && !sent.wijk.empty() && !sent.respondent_ref.empty();
+  if (out.lookups.claim) out.respondent = pseudonymiser_.Of(sent.wave, sent.respondent_ref);
+  out.lookups.respondent = !out.check.reason;
 }
 
 void RecordProcessor::AddLookups(const PreparedRecord& prepared, ReadAhead& out) const {
   if (!prepared.done) return;
   const RawResponse& raw = prepared.raw;
   if (prepared.lookups.response) out.AddResponse(prepared.task, raw.wave, raw.wijk, raw.response_id);
-  if (prepared.lookups.respondent) {
-    const CountedResponse& r = prepared.check.response;
-    out.AddRespondent(prepared.task, r.wave, prepared.districts->wijken()[r.wijk].id, prepared.respondent);
-    out.AddRespondent(prepared.task, r.wave, "", prepared.respondent);
-  }
+  if (prepared.lookups.claim) out.AddRespondent(prepared.task, raw.wave, raw.wijk, prepared.respondent);
+  if (prepared.lookups.respondent) out.AddRespondent(prepared.task, raw.wave, "", prepared.respondent);
 }
 
 absl::StatusOr<RecordResult> RecordProcessor::Apply(const SourceRecord& record,
@@ -176,12 +177,23 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
     return result;
   }
   const RawResponse& raw = prepared.raw;
+  // A response_id seen before is a duplicate: one that was not counted is
+  // stored under its id, a counted one in its respondent's claim.
   if (prepared.lookups.response) {
     result.response_id = raw.response_id;
     absl::StatusOr<std::optional<ResponseRecord>> seen =
         batch.GetResponse(task, raw.wave, raw.wijk, raw.response_id, methodology_, ahead);
     if (!seen.ok()) return seen.status();
     if (seen->has_value()) {
+      result.outcome = Outcome::kDuplicate;
+      return result;
+    }
+  }
+  absl::StatusOr<RespondentRecord> here = RespondentRecord{};
+  if (prepared.lookups.claim) {
+    here = batch.GetRespondent(task, raw.wave, raw.wijk, prepared.respondent, ahead);
+    if (!here.ok()) return here.status();
+    if (here->state == RespondentState::kClaimed && here->response_id == raw.response_id) {
       result.outcome = Outcome::kDuplicate;
       return result;
     }
@@ -197,11 +209,10 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
   CountedResponse& r = fc.response;
   const std::string& wijk_id = districts_->wijken()[r.wijk].id;
   result.wijk = wijk_id;
+  // The field checks passed: lookups.claim and lookups.respondent hold, and
+  // the claim read above is the respondent's in r.wave and wijk_id (the ids
+  // sent are the register's).
   r.respondent = prepared.respondent;
-
-  // prepared.lookups.respondent holds here: the field checks passed.
-  absl::StatusOr<RespondentRecord> here = batch.GetRespondent(task, r.wave, wijk_id, r.respondent, ahead);
-  if (!here.ok()) return here.status();
   absl::StatusOr<RespondentRecord> anywhere = batch.GetRespondent(task, r.wave, "", r.respondent, ahead);
   if (!anywhere.ok()) return anywhere.status();
   // One rule whatever order the two topics are read in: a withdrawn
@@ -225,7 +236,7 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
     } else if (here->state != RespondentState::kWithdrawn) {
       // As a withdrawal naming the wijk would leave it: the same state in
       // either order.
-      batch.PutRespondent(task, r.wave, wijk_id, r.respondent, RespondentRecord{RespondentState::kWithdrawn, "", {}});
+      batch.PutRespondent(task, r.wave, wijk_id, r.respondent, RespondentRecord{RespondentState::kWithdrawn, "", {}, {}});
     }
     return result;
   }
@@ -233,9 +244,7 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessResponse(const SourceRecord
   r.flags = EvaluateFlags(r, methodology_);
   result.flags = r.flags;
   result.outcome = r.flags.Empty() ? Outcome::kAccepted : Outcome::kFlagged;
-  batch.PutCounted(task, r, wijk_id, result.outcome);
-  batch.PutRespondent(task, r.wave, wijk_id, r.respondent,
-                      RespondentRecord{RespondentState::kClaimed, r.response_id, {}});
+  batch.PutCounted(task, r, wijk_id, result.outcome);  // the claim, holding the response
   const StateKey key{r.wave, wijk_id};
   WijkState& ws = state.Mutable(key);
   ApplyCounted(ws, r, result.outcome, methodology_, +1, &dirty[key]);
@@ -251,8 +260,7 @@ absl::Status RecordProcessor::Unclaim(int32_t task, const Wave& wave, const std:
                                       const RespondentRecord& claim, StateBatch& batch,
                                       FieldworkState& state, ChangedAggregates& dirty) {
   const StateKey key{wave.id, wijk};
-  absl::StatusOr<std::optional<ResponseRecord>> stored =
-      batch.GetResponse(task, wave.id, wijk, claim.response_id, methodology_);
+  absl::StatusOr<std::optional<ResponseRecord>> stored = batch.GetClaimed(task, wave.id, wijk, claim, methodology_);
   if (!stored.ok()) return stored.status();
   if (!stored->has_value() || !(*stored)->response) {
     return absl::DataLossError(Cat("the counted response ", claim.response_id, " of a respondent in ",
@@ -293,7 +301,7 @@ absl::StatusOr<int> RecordProcessor::Withdraw(int32_t task, const Tombstone& t, 
       if (key.wave == t.wave && !key.wijk.empty()) wijken.push_back(key.wijk);
     }
   }
-  const RespondentRecord withdrawn{RespondentState::kWithdrawn, "", {}};
+  const RespondentRecord withdrawn{RespondentState::kWithdrawn, "", {}, {}};
   int erased = 0;
   for (const std::string& wijk : wijken) {
     absl::StatusOr<RespondentRecord> rec = batch.GetRespondent(task, wave->id, wijk, t.respondent);
@@ -354,7 +362,7 @@ absl::StatusOr<RecordResult> RecordProcessor::ProcessWithdrawal(const SourceReco
   // applies it to every task it holds.
   Tombstone t{wave->id, w->wijk, pseudonymiser_.Of(wave->id, w->respondent_ref)};
   batch.PutRespondent(kInstanceTask, t.wave, t.wijk, t.respondent,
-                      RespondentRecord{RespondentState::kWithdrawn, "", {}});
+                      RespondentRecord{RespondentState::kWithdrawn, "", {}, {}});
   for (auto& [task, task_state] : state.tasks) {
     absl::StatusOr<int> n = Withdraw(task, t, batch, task_state, dirty[task]);
     if (!n.ok()) return n.status();

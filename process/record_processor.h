@@ -83,12 +83,16 @@ struct PreparedRecord {
   absl::Status decode_error;                   // ok: decoded into `raw`
   RawResponse raw;
   FieldCheck check;
-  Digest256 respondent{};                      // when the field checks passed
+  Digest256 respondent{};                      // when lookups.claim: of the wave sent
   // The stored keys the decision reads, declared here once: read ahead for a
   // window (RecordProcessor::AddLookups) and read by Apply, in the same cases.
   struct Lookups {
     bool response = false;    // the response_id, in the wave and wijk sent
-    bool respondent = false;  // the pseudonym, in the response's wijk and wave-wide
+    // The respondent's claim in the wave and wijk sent (a counted response
+    // is stored there: a redelivery of one is found there), whenever the
+    // record names a response_id, wave, wijk and respondent_ref.
+    bool claim = false;
+    bool respondent = false;  // the field checks passed: the pseudonym wave-wide too
   } lookups;
 };
 

@@ -39,10 +39,16 @@ struct ResponseRecord {
   std::optional<UnixNanos> submitted_at;
 };
 
+// What is remembered of a respondent in a wave and wijk. A counted response
+// is stored in its respondent's claim: one key per counted response.
 struct RespondentRecord {
   RespondentState state = RespondentState::kUnseen;
   std::string response_id;              // claimed: the counted response
   std::vector<std::string> duplicates;  // claimed: later responses, rejected DUPLICATE_RESPONDENT
+  // Claimed: the counted response itself, in the store's encoding (opaque
+  // here: StateBatch::GetClaimed decodes it; a claim written back keeps it).
+  // Empty in a claim stored by schema 4, whose response is under its id.
+  std::string counted;
 };
 
 // Stored state is kept per task: the input partition of the responses topic
@@ -104,7 +110,9 @@ class StateBatch {
  public:
   virtual ~StateBatch() = default;
 
-  // Every key is in a task's range (its first argument).
+  // Every key is in a task's range (its first argument). What is stored
+  // under a response_id: a record that was not counted (and, in a directory
+  // of schema 4, a counted one).
   virtual absl::StatusOr<std::optional<ResponseRecord>> GetResponse(int32_t task, std::string_view wave,
                                                                     std::string_view wijk,
                                                                     std::string_view response_id,
@@ -114,7 +122,18 @@ class StateBatch {
                                                          const Digest256& respondent,
                                                          const ReadAhead* ahead = nullptr) = 0;
 
-  // wijk is the register id of the response's wijk.
+  // The counted response of `claim`, a claimed RespondentRecord read by
+  // GetRespondent in `wave` and `wijk`: held by the claim, or (stored by
+  // schema 4) under its response_id. Nullopt when it is in neither.
+  virtual absl::StatusOr<std::optional<ResponseRecord>> GetClaimed(int32_t task, std::string_view wave,
+                                                                   std::string_view wijk,
+                                                                   const RespondentRecord& claim,
+                                                                   const Methodology& m) = 0;
+
+  // A counted response, stored as its respondent's claim (r.respondent) in
+  // the wave and wijk, holding the response: one key. wijk is the register
+  // id of the response's wijk. GetResponse does not find it; a redelivery is
+  // found through the claim.
   virtual void PutCounted(int32_t task, const CountedResponse& r, std::string_view wijk, Outcome outcome) = 0;
   // A rejected record, under the wave/wijk it was sent with.
   virtual void PutRejected(int32_t task, std::string_view wave, std::string_view wijk, std::string_view response_id,
@@ -178,7 +197,9 @@ class StateStore {
   };
   virtual ReadAheadCounts read_ahead_counts() const = 0;
 
-  // Visits every stored response record in key order (for rebuild and tests).
+  // Visits every stored response record (for rebuild and tests): those under
+  // their response_id in key order, then the counted ones held by claims, in
+  // key order of the claims.
   using ResponseVisitor = std::function<absl::Status(int32_t task, std::string_view wave, std::string_view wijk,
                                                      std::string_view response_id, const ResponseRecord&)>;
   virtual absl::Status ForEachResponse(const Methodology& m, const ResponseVisitor& visit) const = 0;

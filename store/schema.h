@@ -27,14 +27,21 @@ namespace wijkpuls::store {
 //      3 did not keep which partition a wijk's records came from, so a
 //      version 3 directory cannot be upgraded: it is refused with a message
 //      (move it aside; the state is read again from the input topics).
-inline constexpr int kSchemaVersion = 4;
+//   5: a counted response is stored in its respondent's claim (respondents,
+//      RespondentEntry.counted), not under its response_id as well: one key
+//      per counted response (docs/design.md, "Storage"). A version 4
+//      directory is a valid version 5 one: its counted responses stay under
+//      their ids and are read there (StateBatch::GetClaimed, ForEachResponse),
+//      so upgrading only writes the number. A release of version 4 would miss
+//      the counted responses held by claims, and refuses the directory.
+inline constexpr int kSchemaVersion = 5;
 // The oldest version this release opens.
 inline constexpr int kOldestSchemaVersion = 4;
 
 inline constexpr std::string_view kCfMeta = "default";         // schema version, methodology hash
 inline constexpr std::string_view kCfOffsets = "offsets";      // topic | partition -> next offset
-inline constexpr std::string_view kCfResponses = "responses";  // task | wave | wijk | response_id
-inline constexpr std::string_view kCfRespondents = "respondents";  // task | wave | wijk | pseudonym
+inline constexpr std::string_view kCfResponses = "responses";  // task | wave | wijk | response_id (not counted)
+inline constexpr std::string_view kCfRespondents = "respondents";  // task | wave | wijk | pseudonym (claims hold the counted response)
 inline constexpr std::string_view kCfQuota = "quota";          // task | wave | wijk
 inline constexpr std::string_view kCfStats = "stats";          // task | wave | wijk
 inline constexpr std::string_view kCfQuality = "quality";      // task | wave | wijk

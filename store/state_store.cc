@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "model/log.h"
 #include "model/text.h"
 #include "store/codec.h"
 #include "store/schema.h"
@@ -303,6 +304,7 @@ struct BatchImpl {
   // buffers stay allocated (a key is longer than std::string's inline 15).
   std::string key_scratch;
   StoredResponse counted;
+  RespondentEntry claim;
 
   const std::string& Key(int32_t task, std::string_view wave, std::string_view wijk, std::string_view id) {
     KeyOf(task, wave, wijk, id, &key_scratch);
@@ -406,6 +408,8 @@ class RocksStateBatch : public StateBatch {
                                                             const Methodology& m, const ReadAhead* ahead) override;
   absl::StatusOr<RespondentRecord> GetRespondent(int32_t task, std::string_view wave, std::string_view wijk,
                                                  const Digest256& respondent, const ReadAhead* ahead) override;
+  absl::StatusOr<std::optional<ResponseRecord>> GetClaimed(int32_t task, std::string_view wave, std::string_view wijk,
+                                                           const RespondentRecord& claim, const Methodology& m) override;
   void PutCounted(int32_t task, const CountedResponse& r, std::string_view wijk, Outcome outcome) override;
   void PutRejected(int32_t task, std::string_view wave, std::string_view wijk, std::string_view response_id,
                    RejectReason reason, const Attribution& a, bool passed_checks) override;
@@ -460,12 +464,28 @@ absl::StatusOr<RespondentRecord> RocksStateBatch::GetRespondent(int32_t task, st
   rec.state = static_cast<RespondentState>(e.state());
   rec.response_id = e.response_id();
   rec.duplicates.assign(e.duplicates().begin(), e.duplicates().end());
+  rec.counted = std::move(*e.mutable_counted());
   return rec;
 }
 
+absl::StatusOr<std::optional<ResponseRecord>> RocksStateBatch::GetClaimed(int32_t task, std::string_view wave,
+                                                                     std::string_view wijk,
+                                                                     const RespondentRecord& claim,
+                                                                     const Methodology& m) {
+  if (claim.counted.empty()) return GetResponse(task, wave, wijk, claim.response_id, m, nullptr);  // schema 4
+  absl::StatusOr<ResponseRecord> rec = DecodeResponse(claim.counted, wave, claim.response_id, m);
+  if (!rec.ok()) return rec.status();
+  return std::optional<ResponseRecord>(std::move(*rec));
+}
+
 void RocksStateBatch::PutCounted(int32_t task, const CountedResponse& r, std::string_view wijk, Outcome outcome) {
-  EncodeCounted(r, outcome, &impl_->counted);
-  impl_->Put(kResponses, impl_->Key(task, r.wave, wijk, r.response_id), impl_->counted);
+  BatchImpl& in = *impl_;
+  EncodeCounted(r, outcome, &in.counted);
+  in.claim.Clear();
+  in.claim.set_state(static_cast<uint32_t>(RespondentState::kClaimed));
+  in.claim.set_response_id(r.response_id);
+  in.counted.AppendToString(in.claim.mutable_counted());
+  in.Put(kRespondents, in.Key(task, r.wave, wijk, IdOf(r.respondent)), in.claim);
 }
 
 void RocksStateBatch::PutRejected(int32_t task, std::string_view wave, std::string_view wijk,
@@ -480,6 +500,7 @@ void RocksStateBatch::PutRespondent(int32_t task, std::string_view wave, std::st
   e.set_state(static_cast<uint32_t>(record.state));
   e.set_response_id(record.response_id);
   for (const std::string& d : record.duplicates) e.add_duplicates(d);
+  e.set_counted(record.counted);
   impl_->Put(kRespondents, impl_->Key(task, wave, wijk, IdOf(respondent)), e);
 }
 
@@ -723,6 +744,8 @@ absl::StatusOr<std::unique_ptr<StateStore>> OpenStateStore(const StoreOptions& o
       std::unique_ptr<StateBatch> b = store->NewBatch();
       b->PutMeta(kMetaSchemaVersion, std::to_string(kSchemaVersion));
       if (absl::Status st = store->Commit(*b); !st.ok()) return st;
+      spdlog::info("state directory {}: upgraded from schema version {} to {}", dir, v, kSchemaVersion);
+      fs::remove(marker, ec);  // written again below, with the new number
     }
   }
   if (!options.read_only && !fs::exists(marker, ec)) {
@@ -906,7 +929,23 @@ absl::Status RocksStateStore::ForEachResponse(const Methodology& m, const Respon
     if (!rec.ok()) return rec.status();
     if (absl::Status st = visit(task, wave, wijk, id, *rec); !st.ok()) return st;
   }
-  return FromRocks(it->status(), "reading responses");
+  if (absl::Status st = FromRocks(it->status(), "reading responses"); !st.ok()) return st;
+  // The counted responses held by their claims (schema 5).
+  it.reset(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kRespondents)));
+  RespondentEntry e;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    int32_t task = 0;
+    std::string_view wave, wijk, id;
+    if (!SplitKey(View(it->key()), &task, &wave, &wijk, &id) ||
+        !e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(Cat("state directory ", impl_->dir, ": a respondent entry is corrupt"));
+    }
+    if (e.state() != static_cast<uint32_t>(RespondentState::kClaimed) || e.counted().empty()) continue;
+    absl::StatusOr<ResponseRecord> rec = DecodeResponse(e.counted(), wave, e.response_id(), m);
+    if (!rec.ok()) return rec.status();
+    if (absl::Status st = visit(task, wave, wijk, e.response_id(), *rec); !st.ok()) return st;
+  }
+  return FromRocks(it->status(), "reading respondents");
 }
 
 absl::Status RocksStateStore::ForEachRespondent(
@@ -924,7 +963,8 @@ absl::Status RocksStateStore::ForEachRespondent(
     }
     visit(task, wave, wijk,
           RespondentRecord{static_cast<RespondentState>(e.state()), e.response_id(),
-                           std::vector<std::string>(e.duplicates().begin(), e.duplicates().end())});
+                           std::vector<std::string>(e.duplicates().begin(), e.duplicates().end()),
+                           std::move(*e.mutable_counted())});
   }
   return FromRocks(it->status(), "reading respondents");
 }

@@ -204,6 +204,61 @@ TEST(Cli, ReplayWritesTheSnapshotsAsJsonLines) {
 
 // The replay's input is checked before anything is written: a directory is
 // refused and leaves no state directory behind.
+// A state directory written by the previous release (schema 4: every counted
+// response stored under its id and in its respondent's claim; the fixture is
+// half of a simulated season replayed by commit 8c3c643, tests/store/
+// fixtures/README.md) is upgraded in place and goes on: the rest of the season
+// replayed onto it ends in the state of a fresh run of the whole season, and
+// a rebuild reads the counted responses of both layouts.
+TEST(Cli, AStateDirectoryOfTheLastReleaseIsUpgradedAndGoesOnToTheSameState) {
+  TempDir old_dir;
+  TempDir fresh_dir;
+  std::string out;
+  ASSERT_EQ(testing::RunCommand({"/bin/tar", "xzf", testing::SourceDir() + "/tests/store/fixtures/schema4-state.tar.gz",
+                                 "-C", old_dir.path()},
+                                &out),
+            0)
+      << out;
+  ASSERT_EQ(testing::ReadFile(old_dir.File("state/WIJKPULS_SCHEMA")), "4\n");
+  const std::string old_config = testing::WriteTestConfig(old_dir, "127.0.0.1:9", 8080, "g");
+  const std::string fresh_config = testing::WriteTestConfig(fresh_dir, "127.0.0.1:9", 8080, "g");
+  const std::string season = old_dir.File("season.rec");
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "replay", season, "--config", old_config}, &out), 0) << out;
+  EXPECT_TRUE(Contains(out, "replayed 1499 records")) << out;  // the second half only
+  EXPECT_TRUE(Contains(out, "upgraded from schema version 4 to 5")) << out;
+  EXPECT_EQ(testing::ReadFile(old_dir.File("state/WIJKPULS_SCHEMA")), "5\n");
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "replay", season, "--config", fresh_config}, &out), 0) << out;
+  EXPECT_TRUE(Contains(out, "replayed 2997 records")) << out;
+  auto views = [&](const std::string& config) {
+    std::string quotas, scores;
+    EXPECT_EQ(testing::RunCommand({BinaryPath(), "quotas", "--config", config, "--json"}, &quotas), 0) << quotas;
+    EXPECT_EQ(testing::RunCommand({BinaryPath(), "scores", "--config", config, "--json"}, &scores), 0) << scores;
+    return std::make_pair(nlohmann::json::parse(quotas, nullptr, false), nlohmann::json::parse(scores, nullptr, false));
+  };
+  const auto fresh = views(fresh_config);
+  ASSERT_FALSE(fresh.first.is_discarded());
+  ASSERT_FALSE(fresh.second.is_discarded());
+  EXPECT_GT(fresh.first.dump().size(), 1000u);
+  const auto upgraded = views(old_config);
+  EXPECT_EQ(upgraded.first, fresh.first) << nlohmann::json::diff(upgraded.first, fresh.first).dump();
+  EXPECT_EQ(upgraded.second, fresh.second) << nlohmann::json::diff(upgraded.second, fresh.second).dump();
+  // The same again once recomputed from the stored responses, and the same
+  // numbers of them: the first half's counted ones under their ids, the
+  // second half's in their claims.
+  std::string rebuilt_old, rebuilt_fresh;
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "rebuild", "--config", old_config}, &rebuilt_old), 0) << rebuilt_old;
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "rebuild", "--config", fresh_config}, &rebuilt_fresh), 0) << rebuilt_fresh;
+  auto counts = [](const std::string& text) {
+    const size_t from = text.find(" from ");
+    return from == std::string::npos ? text : text.substr(from, text.find(" responses in ") - from);
+  };
+  EXPECT_TRUE(Contains(rebuilt_fresh, "responses in")) << rebuilt_fresh;
+  EXPECT_EQ(counts(rebuilt_old), counts(rebuilt_fresh)) << rebuilt_old << "\n" << rebuilt_fresh;
+  const auto after_rebuild = views(old_config);
+  EXPECT_EQ(after_rebuild.first, fresh.first) << nlohmann::json::diff(after_rebuild.first, fresh.first).dump();
+  EXPECT_EQ(after_rebuild.second, fresh.second);
+}
+
 TEST(Cli, ReplayRefusesADirectoryAsInputBeforeItCreatesTheState) {
   TempDir dir;
   const std::string config = testing::WriteTestConfig(dir, "127.0.0.1:9", 8080, "g");

@@ -259,8 +259,15 @@ void CheckStored(const SourceRecord& record, StateBatch& batch) {
   CountedResponse& expected = fc.response;
   expected.respondent = env->pseudonymiser->Of(expected.wave, raw->respondent_ref);
   expected.flags = EvaluateFlags(expected, env->methodology);
-  absl::StatusOr<std::optional<ResponseRecord>> stored =
+  // Stored in its respondent's claim (one key), not under its id.
+  absl::StatusOr<std::optional<ResponseRecord>> by_id =
       batch.GetResponse(0, raw->wave, raw->wijk, raw->response_id, env->methodology);
+  Require(by_id.ok() && !by_id->has_value(), "a counted response is not stored under its id");
+  absl::StatusOr<RespondentRecord> claim = batch.GetRespondent(0, raw->wave, raw->wijk, expected.respondent);
+  Require(claim.ok() && claim->state == RespondentState::kClaimed && claim->response_id == raw->response_id,
+          "a counted response claims its respondent");
+  absl::StatusOr<std::optional<ResponseRecord>> stored =
+      batch.GetClaimed(0, raw->wave, raw->wijk, *claim, env->methodology);
   Require(stored.ok(), "a counted response reads back");
   Require(stored->has_value() && (*stored)->response.has_value(), "a counted response is stored");
   const std::string_view field = Differs(*(*stored)->response, expected);

@@ -382,8 +382,8 @@ TEST(Pipeline, ReadingAheadAndWritingOnOtherThreadsChangeNothingInTheOutcome) {
 // dedup lookups will read (ReadingAhead... above: with the same outcome). Here
 // nothing is written between the read-ahead and the lookups, so every lookup
 // is answered by it: a record that passed its checks looks up its response_id
-// and its respondent in the wijk and wave-wide; one without consent only its
-// response_id.
+// and its respondent in the wijk (its claim, where a counted response is
+// stored) and wave-wide; one without consent its response_id and its claim.
 TEST(Pipeline, TheSecondThreadReadsEveryLookupAhead) {
   Rig rig;
   PipelineOptions po = Batches(1000);
@@ -393,7 +393,7 @@ TEST(Pipeline, TheSecondThreadReadsEveryLookupAhead) {
   ASSERT_TRUE(p->Run(source, stop).ok());
   EXPECT_EQ(p->records_committed(), 20);
   const StateStore::ReadAheadCounts counts = rig.store->read_ahead_counts();
-  EXPECT_EQ(counts.used, 16u * 3 + 4);
+  EXPECT_EQ(counts.used, 16u * 3 + 4 * 2);
   EXPECT_EQ(counts.stale, 0u);
   EXPECT_EQ(counts.direct, 0u);
 }

@@ -157,6 +157,43 @@ TEST_F(Processor, ASecondResponseOfTheRespondentIsADuplicateRespondent) {
   EXPECT_EQ(Cell().rejected, 1);
 }
 
+// A counted response is stored once, in its respondent's claim (schema 5):
+// a redelivery is found there, also after the claim was written again for a
+// later response of the respondent, and also once the register no longer
+// has its wijk (the duplicate check comes before the field checks). What
+// the redelivery names decides: the same response_id from another
+// respondent is another response.
+TEST_F(Processor, ACountedResponseIsFoundThroughItsClaim) {
+  const v1::SurveyResponse r = Response("r-40", "INV-40");
+  EXPECT_EQ(Feed(r).outcome, Outcome::kAccepted);
+  Commit();
+  EXPECT_FALSE(batch_->GetResponse(0, "2024", "cool", "r-40", DefaultMethodology())->has_value());
+  EXPECT_EQ(Feed(Response("r-41", "INV-40")).reason, RejectReason::kDuplicateRespondent);
+  Commit();
+  EXPECT_EQ(Feed(r).outcome, Outcome::kDuplicate);
+  std::string csv = testing::ReadFile(testing::SourceDir() + "/config/districts.csv");
+  const size_t at = csv.find("rotterdam-centrum,Rotterdam Centrum,cool,");
+  ASSERT_NE(at, std::string::npos);
+  csv.erase(at, csv.find('\n', at) + 1 - at);
+  absl::StatusOr<DistrictRegister> without_cool = DistrictRegister::Parse(csv, "test.csv");
+  ASSERT_TRUE(without_cool.ok()) << without_cool.status();
+  processor_.SetDistricts(*without_cool);
+  const RecordResult after_reload = Feed(r);
+  EXPECT_EQ(after_reload.outcome, Outcome::kDuplicate);
+  EXPECT_FALSE(after_reload.DeadLetter());
+  processor_.SetDistricts(DefaultDistricts());
+  EXPECT_EQ(Cell().accepted, 1);
+  EXPECT_EQ(Cell().rejected, 1);
+  EXPECT_EQ(Feed(Response("r-40", "INV-42")).outcome, Outcome::kAccepted);
+  EXPECT_EQ(Cell().accepted, 2);
+  // The withdrawal finds the counted response in the claim, also after the
+  // claim was written again, and erases it.
+  EXPECT_EQ(Withdraw("INV-40", "cool").erased, 1);
+  EXPECT_EQ(Cell().accepted, 1);
+  EXPECT_EQ(Cell().rejected, 0);
+  EXPECT_EQ(Feed(r).outcome, Outcome::kDuplicate);  // its id stays known
+}
+
 TEST_F(Processor, AFlaggedResponseClaimsTheRespondentToo) {
   v1::SurveyResponse speeder = Response("r-5", "INV-5");
   speeder.set_mode(v1::WEB);

@@ -63,7 +63,7 @@ TEST(StateStore, ABatchSeesItsOwnWrites) {
   EXPECT_TRUE(b->GetResponse(0, "2024", "cool", "r-9", DefaultMethodology())->has_value());
   Digest256 who{};
   who[0] = 7;
-  b->PutRespondent(0, "2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-9", {}});
+  b->PutRespondent(0, "2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-9", {}, {}});
   EXPECT_EQ(b->GetRespondent(0, "2024", "cool", who)->state, RespondentState::kClaimed);
   EXPECT_EQ(b->GetRespondent(0, "2024", "", who)->state, RespondentState::kUnseen);
 }
@@ -77,8 +77,8 @@ TEST(StateStore, AKeyWrittenTwiceInABatchHoldsTheLastValue) {
   Digest256 who{};
   who[0] = 9;
   std::unique_ptr<StateBatch> b = s->NewBatch();
-  b->PutRespondent(0, "2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-9", {}});
-  b->PutRespondent(0, "2024", "cool", who, RespondentRecord{RespondentState::kWithdrawn, "", {}});
+  b->PutRespondent(0, "2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-9", {}, {}});
+  b->PutRespondent(0, "2024", "cool", who, RespondentRecord{RespondentState::kWithdrawn, "", {}, {}});
   EXPECT_EQ(b->GetRespondent(0, "2024", "cool", who)->state, RespondentState::kWithdrawn);
   ASSERT_TRUE(s->Commit(*b).ok());
   EXPECT_EQ(s->NewBatch()->GetRespondent(0, "2024", "cool", who)->state, RespondentState::kWithdrawn);
@@ -94,11 +94,11 @@ TEST(StateStore, ABatchReadsThroughTheBatchBeingWrittenBeforeIt) {
   who[0] = 9;
   std::unique_ptr<StateBatch> first = s->NewBatch();
   first->PutRejected(0, "2024", "cool", "r-1", RejectReason::kNoConsent, Attribution{}, false);
-  first->PutRespondent(0, "2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-1", {}});
+  first->PutRespondent(0, "2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-1", {}, {}});
   std::unique_ptr<StateBatch> next = s->NewBatch(first.get());
   EXPECT_TRUE(next->GetResponse(0, "2024", "cool", "r-1", DefaultMethodology())->has_value());
   EXPECT_EQ(next->GetRespondent(0, "2024", "cool", who)->response_id, "r-1");
-  next->PutRespondent(0, "2024", "cool", who, RespondentRecord{RespondentState::kWithdrawn, "", {}});
+  next->PutRespondent(0, "2024", "cool", who, RespondentRecord{RespondentState::kWithdrawn, "", {}, {}});
   EXPECT_EQ(next->GetRespondent(0, "2024", "cool", who)->state, RespondentState::kWithdrawn);
 
   absl::Status written;
@@ -201,6 +201,14 @@ CountedResponse FullCountedResponse() {
   return r;
 }
 
+// A counted response is stored in its respondent's claim (one key, schema 5).
+absl::StatusOr<std::optional<ResponseRecord>> Claimed(StateBatch& b, const Digest256& who, const Methodology& m) {
+  absl::StatusOr<RespondentRecord> claim = b.GetRespondent(0, "2024", "cool", who);
+  if (!claim.ok()) return claim.status();
+  if (claim->state != RespondentState::kClaimed) return absl::NotFoundError("no claim");
+  return b.GetClaimed(0, "2024", "cool", *claim, m);
+}
+
 TEST(StateStore, CountedResponsesRoundTrip) {
   TempDir dir;
   std::unique_ptr<StateStore> s = Open(dir.File("state"));
@@ -208,9 +216,13 @@ TEST(StateStore, CountedResponsesRoundTrip) {
   const CountedResponse r = FullCountedResponse();
   std::unique_ptr<StateBatch> b = s->NewBatch();
   b->PutCounted(0, r, "cool", Outcome::kFlagged);
+  EXPECT_EQ(b->Count(), 1);  // one key
   ASSERT_TRUE(s->Commit(*b).ok());
-  auto rec = s->NewBatch()->GetResponse(0, "2024", "cool", "r-2", m);
-  ASSERT_TRUE(rec.ok() && rec->has_value());
+  std::unique_ptr<StateBatch> read = s->NewBatch();
+  EXPECT_FALSE(read->GetResponse(0, "2024", "cool", "r-2", m)->has_value());  // not under its id
+  EXPECT_EQ(read->GetRespondent(0, "2024", "cool", r.respondent)->response_id, "r-2");
+  auto rec = Claimed(*read, r.respondent, m);
+  ASSERT_TRUE(rec.ok() && rec->has_value()) << rec.status();
   ASSERT_TRUE((*rec)->response);
   const CountedResponse& back = *(*rec)->response;
   EXPECT_EQ((*rec)->outcome, Outcome::kFlagged);
@@ -247,8 +259,8 @@ TEST(StateStore, ACountedResponseKeepsNothingOfTheOneWrittenBeforeIt) {
   b->PutCounted(0, FullCountedResponse(), "cool", Outcome::kFlagged);
   b->PutCounted(0, sparse, "cool", Outcome::kAccepted);
   ASSERT_TRUE(s->Commit(*b).ok());
-  auto rec = s->NewBatch()->GetResponse(0, "2024", "cool", "r-3", m);
-  ASSERT_TRUE(rec.ok() && rec->has_value() && (*rec)->response);
+  auto rec = Claimed(*s->NewBatch(), sparse.respondent, m);
+  ASSERT_TRUE(rec.ok() && rec->has_value() && (*rec)->response) << rec.status();
   const CountedResponse& back = *(*rec)->response;
   EXPECT_EQ((*rec)->outcome, Outcome::kAccepted);
   EXPECT_EQ(back.answers, sparse.answers);
@@ -400,8 +412,8 @@ TEST(StateStore, EachTaskIsItsOwnKeyRange) {
     std::unique_ptr<StateBatch> batch = s->NewBatch();
     batch->PutAggregates(0, StateKey{"2024", "cool"}, a, k, QualityTally{});
     batch->PutAggregates(3, StateKey{"2024", "cool"}, b, k, QualityTally{});
-    batch->PutRespondent(kInstanceTask, "2024", "", who, RespondentRecord{RespondentState::kWithdrawn, "", {}});
-    batch->PutRespondent(0, "2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-1", {}});
+    batch->PutRespondent(kInstanceTask, "2024", "", who, RespondentRecord{RespondentState::kWithdrawn, "", {}, {}});
+    batch->PutRespondent(0, "2024", "cool", who, RespondentRecord{RespondentState::kClaimed, "r-1", {}, {}});
     ASSERT_TRUE(s->Commit(*batch).ok());
   }
   std::unique_ptr<StateStore> s = Open(dir.File("state"));
