@@ -564,8 +564,20 @@ bool Pipeline::ApplyOne(const SourceRecord& record, PreparedRecord& prepared, co
   if (batch_records_ == 0) batch_started_ = Clock_::now();
   absl::StatusOr<RecordResult> result = processor_.Apply(record, prepared, *batch_, ahead, state_, dirty_);
   if (!result.ok()) {
-    health_.Set(Component("storage"), Cat("state reads fail: ", result.status().message()));
     if (observer_) observer_->OnStorageError();
+    if (result.status().code() == absl::StatusCode::kDataLoss) {
+      // Not a read that failed: what is stored contradicts itself, and
+      // reading it again gives the same answer. Retrying would spin on this
+      // record for ever; nothing more is written.
+      const std::string what = Cat("the stored state is inconsistent: ", result.status().message());
+      health_.Set(Component("storage"), what);
+      fatal_ = absl::DataLossError(Cat(what, " (at ", record.topic, "/", record.partition, "/", record.offset,
+                                       "; nothing of the open batch was written): restore the state directory "
+                                       "from a backup, or move it aside and the state is read again from the "
+                                       "input topics"));
+      return false;
+    }
+    health_.Set(Component("storage"), Cat("state reads fail: ", result.status().message()));
     Rollback(Cat("state read failed: ", result.status().message()));
     return false;
   }

@@ -251,6 +251,39 @@ PipelineOptions Batches(int records) {
   return po;
 }
 
+// A stored state that contradicts itself (here a claim whose counted response
+// is stored nowhere, met by a withdrawal) is not a read that failed: the
+// pipeline stops with what to do instead of redoing the batch for ever, and
+// writes nothing of it.
+TEST(Pipeline, AnInconsistentStoredStateStopsThePipelineAndWritesNothing) {
+  Rig rig;
+  rig.store = *OpenStateStore(StoreOptions{rig.dir.File("state")});
+  {
+    std::unique_ptr<StateBatch> b = rig.store->NewBatch();
+    b->PutRespondent(0, "2024", "cool", rig.pseudonymiser.Of("2024", "INV-77"),
+                     RespondentRecord{RespondentState::kClaimed, "r-gone", {}, {}});
+    ASSERT_TRUE(rig.store->Commit(*b).ok());
+  }
+  v1::Withdrawal w;
+  w.set_respondent_ref("INV-77");
+  w.set_wave("2024");
+  w.set_wijk("cool");
+  std::unique_ptr<Pipeline> p = rig.Make(Batches(100));
+  ScriptedSource source({Scripted{"wijkprofiel.responses.v1", 0, Response(1, true)},
+                         Scripted{"wijkprofiel.withdrawals.v1", 0, w.SerializeAsString()}},
+                        p.get());
+  std::atomic<bool> stop{false};
+  const absl::Status st = p->Run(source, stop);
+  EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss) << st;
+  EXPECT_TRUE(Contains(std::string(st.message()), "the stored state is inconsistent")) << st;
+  EXPECT_TRUE(Contains(std::string(st.message()), "r-gone")) << st;
+  std::vector<std::string> problems;
+  EXPECT_FALSE(rig.health.Ready(&problems));
+  EXPECT_TRUE(!problems.empty() && Contains(problems[0], "storage: the stored state is inconsistent")) << Join(problems, "; ");
+  EXPECT_EQ(p->records_committed(), 0);
+  EXPECT_TRUE(rig.store->LoadOffsets()->empty());
+}
+
 TEST(Pipeline, CommitsInGroupsAndStoresTheNextOffsetOfEveryPartition) {
   Rig rig;
   std::unique_ptr<Pipeline> p = rig.Make(Batches(3));
