@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -51,6 +52,37 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
   std::map<TopicPartition, int64_t> expect_from;
   std::map<TopicPartition, std::string> truncated;
   std::atomic<int32_t> input_partitions{-1};  // of the responses topic, at the last assignment
+  // The group's committed offsets are informational (the state holds the
+  // real ones). They are not sent after every batch: an OffsetCommit sent
+  // while this member rejoins waits behind its JoinGroup on the coordinator
+  // connection, is answered "illegal generation" once the group has moved
+  // on, and librdkafka then drops the member's whole assignment as lost
+  // (rdkafka_cgrp.c, OffsetCommit error handling) and rejoins: a second
+  // rebalance round after every membership change. Sent instead when
+  // partitions are revoked (the generation is current then), and at most
+  // every kGroupCommitInterval.
+  std::map<TopicPartition, int64_t> pending_commit;
+  std::chrono::steady_clock::time_point last_commit = std::chrono::steady_clock::now();
+  static constexpr std::chrono::seconds kGroupCommitInterval{60};
+
+  // Commits the pending offsets of `only` (all when null); `sync`: waits.
+  void CommitPending(const std::vector<TopicPartition>* only, bool sync) {
+    std::vector<RdKafka::TopicPartition*> tps;
+    for (auto it = pending_commit.begin(); it != pending_commit.end();) {
+      if (only && std::find(only->begin(), only->end(), it->first) == only->end()) {
+        ++it;
+        continue;
+      }
+      tps.push_back(RdKafka::TopicPartition::create(it->first.topic, it->first.partition, it->second));
+      it = pending_commit.erase(it);
+    }
+    if (!tps.empty()) {
+      const RdKafka::ErrorCode code = sync ? consumer->commitSync(tps) : consumer->commitAsync(tps);
+      if (code != RdKafka::ERR_NO_ERROR) spdlog::info("kafka consumer: group offsets not committed: {}", RdKafka::err2str(code));
+    }
+    RdKafka::TopicPartition::destroy(tps);
+    if (!only) last_commit = std::chrono::steady_clock::now();
+  }
 
   // How many partitions a topic has (metadata); -1 when unknown.
   static int32_t PartitionsOf(RdKafka::KafkaConsumer* c, const std::string& name) {
@@ -165,7 +197,16 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
         spdlog::warn("the group took {} input partitions away (this member's session expired): their state is "
                      "kept, and read on by their new owner", partitions.size());
       }
-      handler->OnRevoke(ToList(partitions));
+      const std::vector<TopicPartition> revoked = ToList(partitions);
+      handler->OnRevoke(revoked);
+      // The revoked partitions' offsets, committed in the generation that
+      // held them (not when the assignment is lost: another member may have
+      // them by now).
+      if (c->assignment_lost()) {
+        for (const TopicPartition& tp : revoked) pending_commit.erase(tp);
+      } else {
+        CommitPending(&revoked, /*sync=*/true);
+      }
       Forget(partitions);
       if (cooperative) {
         if (RdKafka::Error* e = c->incremental_unassign(partitions)) {
@@ -417,16 +458,16 @@ void KafkaSource::Rewind(const OffsetMap& offsets) {
 }
 
 void KafkaSource::Committed(const OffsetMap& offsets) {
-  std::vector<RdKafka::TopicPartition*> tps;
+  Impl& in = *impl_;
   for (const auto& [tp, offset] : offsets) {
     // The group's partitions only: the withdrawals consumer is in no group.
-    if (tp.first != impl_->settings.topics.responses || !impl_->assigned.count(TopicPartition{tp.first, tp.second})) {
-      continue;
-    }
-    tps.push_back(RdKafka::TopicPartition::create(tp.first, tp.second, offset));
+    const TopicPartition p{tp.first, tp.second};
+    if (tp.first != in.settings.topics.responses || !in.assigned.count(p)) continue;
+    in.pending_commit[p] = offset;
   }
-  if (!tps.empty()) impl_->consumer->commitAsync(tps);
-  RdKafka::TopicPartition::destroy(tps);
+  if (std::chrono::steady_clock::now() - in.last_commit >= Impl::kGroupCommitInterval) {
+    in.CommitPending(nullptr, /*sync=*/false);
+  }
 }
 
 bool KafkaSource::AtEnd() const {
