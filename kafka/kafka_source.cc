@@ -200,12 +200,15 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
       const std::vector<TopicPartition> revoked = ToList(partitions);
       handler->OnRevoke(revoked);
       // The revoked partitions' offsets, committed in the generation that
-      // held them (not when the assignment is lost: another member may have
-      // them by now).
+      // held them: sent before the member rejoins (after the unassign), so
+      // answered before its JoinGroup on the coordinator connection. Not
+      // waited for (a coordinator that is down would hold the rebalance, or
+      // a shutdown, for socket.timeout.ms), and not sent when the assignment
+      // is lost (another member may hold the partitions by now).
       if (c->assignment_lost()) {
         for (const TopicPartition& tp : revoked) pending_commit.erase(tp);
       } else {
-        CommitPending(&revoked, /*sync=*/true);
+        CommitPending(&revoked, /*sync=*/false);
       }
       Forget(partitions);
       if (cooperative) {
