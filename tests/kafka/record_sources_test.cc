@@ -26,6 +26,18 @@ class FromTheBeginning : public AssignmentHandler {
   OffsetMap OnAssign(const std::vector<TopicPartition>&) override { return {}; }
 };
 
+// A consumer group on `cluster` with the tests' short session (a member
+// that left is dropped quickly), dynamic membership.
+KafkaSettings GroupSettings(const MockCluster& cluster, const std::string& group) {
+  KafkaSettings settings;
+  settings.brokers = cluster.bootstrap();
+  settings.group_id = group;
+  settings.group_instance_id = "";
+  settings.consumer_properties["session.timeout.ms"] = "6000";
+  settings.consumer_properties["heartbeat.interval.ms"] = "500";
+  return settings;
+}
+
 // A killed member holds its partitions until its session times out: with
 // librdkafka's 45 s a restart after kill -9 waited 89 s for its first commit
 // (issue #18, item 11). The consumer joins as a static member whose id is the
@@ -111,11 +123,7 @@ TEST(KafkaSource, ARecordCarriesItsKeyValueContentTypeAndTheBytesOfItsHeaders) {
 TEST(KafkaSource, MembersDivideTheResponsesAndEachReadsEveryWithdrawal) {
   absl::StatusOr<std::unique_ptr<MockCluster>> cluster = MockCluster::Start(1);
   ASSERT_TRUE(cluster.ok()) << cluster.status();
-  KafkaSettings settings;
-  settings.brokers = (*cluster)->bootstrap();
-  settings.group_id = "shared-group-test";
-  settings.consumer_properties["session.timeout.ms"] = "6000";
-  settings.consumer_properties["heartbeat.interval.ms"] = "500";
+  KafkaSettings settings = GroupSettings(**cluster, "shared-group-test");
   ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.responses, 4).ok());
   ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.withdrawals, 2).ok());
   std::string err;
@@ -203,12 +211,7 @@ TEST(KafkaSource, MembersDivideTheResponsesAndEachReadsEveryWithdrawal) {
 TEST(KafkaSource, AMemberCommittingAfterEveryBatchKeepsItsPartitionsWhenAnotherLeaves) {
   absl::StatusOr<std::unique_ptr<MockCluster>> cluster = MockCluster::Start(1);
   ASSERT_TRUE(cluster.ok()) << cluster.status();
-  KafkaSettings settings;
-  settings.brokers = (*cluster)->bootstrap();
-  settings.group_id = "commit-test";
-  settings.group_instance_id = "";
-  settings.consumer_properties["session.timeout.ms"] = "6000";
-  settings.consumer_properties["heartbeat.interval.ms"] = "500";
+  KafkaSettings settings = GroupSettings(**cluster, "commit-test");
   ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.responses, 4).ok());
   ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.withdrawals, 1).ok());
   struct Counting : AssignmentHandler {
@@ -260,12 +263,7 @@ TEST(KafkaSource, AMemberCommittingAfterEveryBatchKeepsItsPartitionsWhenAnotherL
 TEST(KafkaSource, APartitionWhoseLogWasCutBeforeThisStateReadItIsNotRead) {
   absl::StatusOr<std::unique_ptr<MockCluster>> cluster = MockCluster::Start(1);
   ASSERT_TRUE(cluster.ok()) << cluster.status();
-  KafkaSettings settings;
-  settings.brokers = (*cluster)->bootstrap();
-  settings.group_id = "truncated-test";
-  settings.group_instance_id = "";
-  settings.consumer_properties["session.timeout.ms"] = "6000";
-  settings.consumer_properties["heartbeat.interval.ms"] = "500";
+  KafkaSettings settings = GroupSettings(**cluster, "truncated-test");
   ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.responses, 2).ok());
   ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.withdrawals, 1).ok());
   std::string err;

@@ -40,6 +40,15 @@ using testing::DefaultDistricts;
 using testing::DefaultMethodology;
 using testing::Local;
 
+// The default register without the wijk "cool" (a register reload that drops it).
+absl::StatusOr<DistrictRegister> RegisterWithoutCool() {
+  std::string csv = testing::ReadFile(testing::SourceDir() + "/config/districts.csv");
+  const size_t at = csv.find("rotterdam-centrum,Rotterdam Centrum,cool,");
+  if (at == std::string::npos) return absl::NotFoundError("no line of cool in districts.csv");
+  csv.erase(at, csv.find('\n', at) + 1 - at);
+  return DistrictRegister::Parse(csv, "test.csv");
+}
+
 class Processor : public ::testing::Test {
  protected:
   Processor()
@@ -171,11 +180,7 @@ TEST_F(Processor, ACountedResponseIsFoundThroughItsClaim) {
   EXPECT_EQ(Feed(Response("r-41", "INV-40")).reason, RejectReason::kDuplicateRespondent);
   Commit();
   EXPECT_EQ(Feed(r).outcome, Outcome::kDuplicate);
-  std::string csv = testing::ReadFile(testing::SourceDir() + "/config/districts.csv");
-  const size_t at = csv.find("rotterdam-centrum,Rotterdam Centrum,cool,");
-  ASSERT_NE(at, std::string::npos);
-  csv.erase(at, csv.find('\n', at) + 1 - at);
-  absl::StatusOr<DistrictRegister> without_cool = DistrictRegister::Parse(csv, "test.csv");
+  absl::StatusOr<DistrictRegister> without_cool = RegisterWithoutCool();
   ASSERT_TRUE(without_cool.ok()) << without_cool.status();
   processor_.SetDistricts(*without_cool);
   const RecordResult after_reload = Feed(r);
@@ -568,11 +573,7 @@ TEST_F(Processor, TheWatermarkIsTheLatestSubmissionThatPassedTheChecks) {
 // a record prepared against a register that was reloaded before it was
 // applied is checked again against the current one.
 TEST_F(Processor, ARecordPreparedBeforeARegisterReloadIsCheckedAgainstTheNewRegister) {
-  std::string csv = testing::ReadFile(testing::SourceDir() + "/config/districts.csv");
-  const size_t at = csv.find("rotterdam-centrum,Rotterdam Centrum,cool,");
-  ASSERT_NE(at, std::string::npos);
-  csv.erase(at, csv.find('\n', at) + 1 - at);
-  absl::StatusOr<DistrictRegister> without_cool = DistrictRegister::Parse(csv, "test.csv");
+  absl::StatusOr<DistrictRegister> without_cool = RegisterWithoutCool();
   ASSERT_TRUE(without_cool.ok()) << without_cool.status();
 
   const std::string value = Response("r-30", "INV-30").SerializeAsString();
