@@ -172,7 +172,7 @@ void ReadIndicators(const Field& root, Methodology& m) {
 void ReadEstimation(const Field& root, Methodology& m) {
   Field f = root.Required("estimation");
   f.AllowOnly({"suppress_below_n", "low_precision_below_n", "z", "score_center", "score_scale",
-               "bands"});
+               "bands", "precision_target"});
   EstimationParams& e = m.estimation;
   e.suppress_below_n = f.Required("suppress_below_n").Int(1, 1'000'000);
   e.low_precision_below_n = f.Required("low_precision_below_n").Int(e.suppress_below_n, 1'000'000);
@@ -181,6 +181,10 @@ void ReadEstimation(const Field& root, Methodology& m) {
   e.score_center = f.Required("score_center").Double();
   e.score_scale = f.Required("score_scale").Double();
   if (!(e.score_scale > 0)) f.Required("score_scale").Fail("must be greater than 0");
+  if (std::optional<Field> t = f.Optional("precision_target")) {
+    e.precision_target = t->Double();
+    if (!(e.precision_target > 0)) t->Fail("must be greater than 0 (score points)");
+  }
   Field b = f.Required("bands");
   b.AllowOnly({"much_worse_below", "worse_below", "average_up_to", "better_up_to"});
   e.much_worse_below = b.Required("much_worse_below").Double();

@@ -112,6 +112,9 @@ struct EstimationParams {
   double worse_below = 90;
   double average_up_to = 110;
   double better_up_to = 130;
+  // The largest acceptable half-width of an index at the close of fieldwork,
+  // in score points (methodology section 8).
+  double precision_target = 4;
 };
 
 struct QualityRules {

@@ -42,7 +42,7 @@ double SampleVariance(const SufficientStats& s) {
 }
 
 Estimate EstimateIndicator(std::span<const StratumInput> cells, IndicatorType type,
-                           const EstimationParams& params) {
+                           const EstimationParams& params, double growth) {
   Estimate e;
   SufficientStats unit;
   int64_t present_population = 0;
@@ -54,9 +54,11 @@ Estimate EstimateIndicator(std::span<const StratumInput> cells, IndicatorType ty
     present_population += c.population;
   }
   e.n = unit.n;
-  e.status = e.n < params.suppress_below_n       ? EstimateStatus::kSuppressed
-             : e.n < params.low_precision_below_n ? EstimateStatus::kLowPrecision
-                                                  : EstimateStatus::kOk;
+  // n' = g * n, compared as a real number (exact for g = 1: n is far below 2^53).
+  const double n_at = growth * static_cast<double>(e.n);
+  e.status = n_at < static_cast<double>(params.suppress_below_n)       ? EstimateStatus::kSuppressed
+             : n_at < static_cast<double>(params.low_precision_below_n) ? EstimateStatus::kLowPrecision
+                                                                         : EstimateStatus::kOk;
   if (e.n == 0 || present_population == 0) {
     e.status = EstimateStatus::kSuppressed;
     return e;
@@ -73,6 +75,10 @@ Estimate EstimateIndicator(std::span<const StratumInput> cells, IndicatorType ty
     const double s2 = c.stats.n >= 2 ? SampleVariance(c.stats) : pooled_variance;
     variance += w * w * s2 / nc;
     inv_n_eff += w * w / nc;
+  }
+  if (growth != 1.0) {
+    variance /= growth;
+    inv_n_eff /= growth;
   }
   e.n_eff = inv_n_eff > 0 ? 1.0 / inv_n_eff : 0.0;
   const double scale = type == IndicatorType::kPercent ? 100.0 : 1.0;
@@ -154,7 +160,8 @@ ScoreValue CombineScores(const std::string& id, std::span<const ScoreValue> comp
 }
 
 UnitScores ComputeUnitScores(std::span<const UnitMember> members, const Methodology& m,
-                             const std::map<std::string, double>* references) {
+                             const std::map<std::string, double>* references,
+                             const GrowthFactors* growth) {
   const int k = static_cast<int>(m.indicators.size());
   UnitScores out;
   std::vector<StratumInput> cells(members.size() * kCellCount);
@@ -166,7 +173,10 @@ UnitScores ComputeUnitScores(std::span<const UnitMember> members, const Methodol
         in.stats = members[w].state ? members[w].state->Stat(c, ind, k) : SufficientStats{};
       }
     }
-    const Estimate e = EstimateIndicator(cells, m.indicators[ind].type, m.estimation);
+    const IndicatorDef& def = m.indicators[ind];
+    const double g =
+        growth ? (*growth)[static_cast<int>(m.codebook.items()[def.item].instrument)] : 1.0;
+    const Estimate e = EstimateIndicator(cells, def.type, m.estimation, g);
     out.indicators.push_back(IndicatorScore(m.indicators[ind], e, m.estimation));
   }
   for (const ThemeDef& t : m.themes) {

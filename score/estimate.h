@@ -4,6 +4,7 @@
 // results whatever the order responses arrived in.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -37,8 +38,12 @@ struct Estimate {
 };
 
 // theta, SE, n, n_eff and status of one indicator over the given cells.
+// `growth` g >= 1 projects the estimate to the close of fieldwork
+// (methodology section 8): every cell's n_c becomes g * n_c (a real number),
+// so SE / sqrt(g), n_eff * g and the status of g * n; theta is unchanged.
+// With g = 1 it is the estimate of section 4, bit for bit.
 Estimate EstimateIndicator(std::span<const StratumInput> cells, IndicatorType type,
-                           const EstimationParams& params);
+                           const EstimationParams& params, double growth = 1.0);
 
 // Unbiased sample variance (n - 1 denominator) from integer sums; 0 for n < 2.
 double SampleVariance(const SufficientStats& s);
@@ -86,7 +91,12 @@ struct UnitMember {
   const WijkState* state = nullptr;
 };
 
+// `growth`, when given, projects every indicator to the close of fieldwork
+// with its instrument's growth factor (methodology section 8); themes and
+// indices are then combined over the indicators used at the close.
+using GrowthFactors = std::array<double, kInstrumentCount>;
 UnitScores ComputeUnitScores(std::span<const UnitMember> members, const Methodology& m,
-                             const std::map<std::string, double>* references);
+                             const std::map<std::string, double>* references,
+                             const GrowthFactors* growth = nullptr);
 
 }  // namespace wijkpuls

@@ -184,6 +184,8 @@ TEST(Methodology, ErrorsNameTheFileAndTheKey) {
       {"score_scale: 10", "score_scale: 0", "estimation.score_scale: must be greater than 0"},
       {"id: \"2024\"", "id: \"20/24\"", "waves[0].id: must be 1-64 characters of [A-Za-z0-9._-]"},
       {"at_risk_fraction: 0.9", "at_risk_fraction: 0.9000001", "quota.at_risk_fraction: at most six decimals"},
+      {"score_scale: 10", "score_scale: 10\n  precision_target: 0", "estimation.precision_target: must be greater than 0"},
+      {"score_scale: 10", "score_scale: 10\n  precision_target: .nan", "estimation.precision_target: must be a finite number"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<Methodology> m = ParseMethodology(Broken(c.from, c.to), "m.yaml");
@@ -192,6 +194,14 @@ TEST(Methodology, ErrorsNameTheFileAndTheKey) {
     EXPECT_TRUE(StartsWith(msg, "m.yaml: ")) << msg;
     EXPECT_TRUE(Contains(msg, c.key)) << msg << " should contain " << c.key;
   }
+}
+
+TEST(Methodology, ThePrecisionTargetIsFourScorePointsUnlessSet) {
+  EXPECT_EQ(DefaultMethodology().estimation.precision_target, 4.0);
+  absl::StatusOr<Methodology> m =
+      ParseMethodology(Broken("score_scale: 10", "score_scale: 10\n  precision_target: 5.5"), "m.yaml");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->estimation.precision_target, 5.5);
 }
 
 TEST(Methodology, NotYamlGivesTheLine) {
