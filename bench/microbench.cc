@@ -447,7 +447,7 @@ void BM_QuotaSnapshotAll(benchmark::State& state) {
   const UnixNanos watermark = fw.Watermark(s.wave.id);
   for (auto _ : state) {
     for (const WijkQuota& q : ComputeAllQuotas(fw, s.wave, ctx)) {
-      benchmark::DoNotOptimize(ToQuotaSnapshot(q, s.wave, watermark, ctx));
+      benchmark::DoNotOptimize(ToQuotaSnapshot(q, s.wave, watermark, fw, ctx));
     }
   }
   state.counters["wijken"] = static_cast<double>(s.districts.wijken().size());

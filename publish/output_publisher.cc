@@ -48,7 +48,7 @@ void OutputPublisher::Compute(const CommittedState& cs) {
     const ViewContext ctx = options_.views.ContextFor(m, d, wave);
     const UnixNanos watermark = cs.state.Watermark(wave.id);
     for (const WijkQuota& q : ComputeAllQuotas(cs.state, wave, ctx)) {
-      v1::QuotaSnapshot snap = ToQuotaSnapshot(q, wave, watermark, ctx);
+      v1::QuotaSnapshot snap = ToQuotaSnapshot(q, wave, watermark, cs.state, ctx);
       const std::string key = QuotaKey(wave.id, snap.wijk());
       if (!Mine(cs, key)) continue;
       KeyState& k = keys_[key];

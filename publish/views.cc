@@ -1,5 +1,8 @@
 #include "publish/views.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "validate/wire.h"
 
 #include "model/text.h"
@@ -19,7 +22,7 @@ google::protobuf::Timestamp ToTimestamp(UnixNanos t) {
 }
 
 
-void FillScore(const ScoreValue& s, v1::Score* out) {
+void FillScore(const ScoreValue& s, v1::Score* out, double z) {
   out->set_id(s.id);
   out->set_status(ToWire(s.status));
   out->set_n(static_cast<int32_t>(s.n));
@@ -35,11 +38,54 @@ void FillScore(const ScoreValue& s, v1::Score* out) {
     out->set_ci_low(s.ci_low);
     out->set_ci_high(s.ci_high);
     out->set_band(ToWire(s.band));
+    out->set_half_width(z * s.score_se);
   }
   if (s.reference) {
     out->set_has_reference(true);
     out->set_reference(*s.reference);
     if (s.has_value) out->set_delta(s.score - *s.reference);
+  }
+}
+
+void FillAtClose(const ScoreValue& s, v1::Score* out, double z) {
+  out->set_status_at_close(ToWire(s.status));
+  if (s.has_value) {
+    out->set_has_value_at_close(true);
+    out->set_half_width_at_close(z * s.score_se);
+  }
+}
+
+v1::PrecisionAtClose PrecisionAtClose(const WijkPrecision& p) {
+  return p.imprecise_at_close ? v1::IMPRECISE_AT_CLOSE : v1::PRECISE_AT_CLOSE;
+}
+
+void FillPrecision(const IndexPrecision& p, v1::IndexPrecision* out) {
+  out->set_index(p.id);
+  out->set_instrument(ToWire(p.instrument));
+  out->set_growth(p.growth);
+  if (p.has_value) {
+    out->set_has_half_width(true);
+    out->set_half_width(p.half_width);
+  }
+  if (p.has_value_at_close) {
+    out->set_has_half_width_at_close(true);
+    out->set_half_width_at_close(p.half_width_at_close);
+  }
+  out->set_status_at_close(ToWire(p.status_at_close));
+  out->set_imprecise_at_close(p.imprecise_at_close);
+  if (p.responses_needed) {
+    out->set_has_responses_needed(true);
+    out->set_responses_needed(static_cast<int32_t>(std::min<int64_t>(*p.responses_needed, INT32_MAX)));
+  } else {
+    out->set_needed_reason(std::string(Describe(p.needed_reason)));
+  }
+  for (const CellGain& c : p.cells) {
+    v1::CellGain* o = out->add_cells();
+    o->set_age_band(ToWire(CellAge(c.cell)));
+    o->set_sex(ToWire(CellSex(c.cell)));
+    o->set_empty(c.empty);
+    o->set_gain(c.gain);
+    o->set_allocated(static_cast<int32_t>(std::min<int64_t>(c.allocated, INT32_MAX)));
   }
 }
 
@@ -91,8 +137,16 @@ std::vector<WijkQuota> ComputeAllQuotas(const FieldworkState& state, const Wave&
   return out;
 }
 
+WijkPrecision PrecisionOf(const WijkQuota& q, const FieldworkState& state, const Wave& wave,
+                          const ViewContext& ctx) {
+  const Wijk& w = ctx.districts.wijken()[q.wijk];
+  const UnitMember member{&w.population, state.Find(StateKey{wave.id, w.id})};
+  const UnitScores now = ComputeUnitScores(std::span<const UnitMember>(&member, 1), ctx.methodology, nullptr);
+  return ProjectWijk(member, q, now, ctx.methodology);
+}
+
 v1::QuotaSnapshot ToQuotaSnapshot(const WijkQuota& q, const Wave& wave, UnixNanos watermark,
-                                  const ViewContext& ctx) {
+                                  const FieldworkState& state, const ViewContext& ctx) {
   const Wijk& w = ctx.districts.wijken()[q.wijk];
   v1::QuotaSnapshot out;
   out.set_wave(wave.id);
@@ -137,6 +191,10 @@ v1::QuotaSnapshot ToQuotaSnapshot(const WijkQuota& q, const Wave& wave, UnixNano
   out.set_provisional(ctx.provisional);
   out.set_methodology_hash(ctx.methodology.sha256);
   out.set_register_hash(ctx.districts.sha256());
+  const WijkPrecision precision = PrecisionOf(q, state, wave, ctx);
+  out.set_precision_at_close(PrecisionAtClose(precision));
+  out.set_precision_target(ctx.methodology.estimation.precision_target);
+  for (const IndexPrecision& p : precision.indices) FillPrecision(p, out.add_precision());
   return out;
 }
 
@@ -202,9 +260,21 @@ v1::ProvisionalScores ComputeScores(const UnitRef& unit, const FieldworkState& s
   out.set_provisional(ctx.provisional);
   out.set_methodology_hash(m.sha256);
   out.set_register_hash(ctx.districts.sha256());
-  for (const ScoreValue& s : scores.indicators) FillScore(s, out.add_indicators());
-  for (const ScoreValue& s : scores.themes) FillScore(s, out.add_themes());
-  for (const ScoreValue& s : scores.indices) FillScore(s, out.add_indices());
+  const double z = m.estimation.z;
+  for (const ScoreValue& s : scores.indicators) FillScore(s, out.add_indicators(), z);
+  for (const ScoreValue& s : scores.themes) FillScore(s, out.add_themes(), z);
+  for (const ScoreValue& s : scores.indices) FillScore(s, out.add_indices(), z);
+  if (unit.level == kLevelWijk && unit.wijken.size() == 1) {
+    // The projection to the close of fieldwork, from the wijk's quota at the
+    // same watermark.
+    const int w = unit.wijken[0];
+    const WijkQuota q = ComputeWijkQuota(ctx.districts.wijken()[w], w, members[0].state, wave, watermark, m);
+    const WijkPrecision p = ProjectWijk(members[0], q, scores, m);
+    out.set_precision_at_close(PrecisionAtClose(p));
+    for (size_t i = 0; i < p.at_close.indicators.size(); ++i) FillAtClose(p.at_close.indicators[i], out.mutable_indicators(i), z);
+    for (size_t i = 0; i < p.at_close.themes.size(); ++i) FillAtClose(p.at_close.themes[i], out.mutable_themes(i), z);
+    for (size_t i = 0; i < p.at_close.indices.size(); ++i) FillAtClose(p.at_close.indices[i], out.mutable_indices(i), z);
+  }
   return out;
 }
 

@@ -10,6 +10,7 @@
 
 #include "score/estimate.h"
 #include "score/fieldwork_state.h"
+#include "score/precision.h"
 #include "score/quota.h"
 #include "model/district_register.h"
 #include "model/methodology.h"
@@ -48,8 +49,13 @@ inline constexpr std::string_view kCityUnit = "stad";
 // Quota of every wijk of the register in register order.
 std::vector<WijkQuota> ComputeAllQuotas(const FieldworkState& state, const Wave& wave,
                                         const ViewContext& ctx);
+// The snapshot of one wijk, with its projected precision at the close of
+// fieldwork (methodology section 8) from `state`.
 v1::QuotaSnapshot ToQuotaSnapshot(const WijkQuota& q, const Wave& wave, UnixNanos watermark,
-                                  const ViewContext& ctx);
+                                  const FieldworkState& state, const ViewContext& ctx);
+// The projection of one wijk whose quota is `q`.
+WijkPrecision PrecisionOf(const WijkQuota& q, const FieldworkState& state, const Wave& wave,
+                          const ViewContext& ctx);
 
 // A scored unit: wijk, gebied or the city.
 struct UnitRef {

@@ -29,7 +29,9 @@ json ToJsonValue(const google::protobuf::Message& msg) { return json::parse(Prin
 json ScoresToJsonValue(const v1::ProvisionalScores& scores) {
   json j = ToJsonValue(scores);
   using Fields = std::initializer_list<const char*>;
-  static constexpr Fields no_value = {"value", "value_se", "score", "score_se", "ci_low", "ci_high", "band", "delta"};
+  static constexpr Fields no_value = {"value", "value_se", "score", "score_se", "ci_low", "ci_high", "band", "delta",
+                                      "half_width"};
+  static constexpr Fields at_close = {"has_value_at_close", "half_width_at_close", "status_at_close"};
   static constexpr Fields indicator_only = {"value", "value_se", "n_eff"};
   static constexpr Fields not_for_indicators = {"components_used", "components_total"};
   static constexpr Fields index_only = {"has_reference", "reference", "delta"};
@@ -48,9 +50,17 @@ json ScoresToJsonValue(const v1::ProvisionalScores& scores) {
     drop(score, indicator_only);
     if (!score.value("has_reference", false)) drop(score, {"reference", "delta"});
   }
+  // The projection to the close of fieldwork is computed for wijken only.
+  const bool wijk = j.value("level", "") == "wijk";
+  if (!wijk) j.erase("precision_at_close");
   for (const char* list : {"indicators", "themes", "indices"}) {
     for (json& score : j[list]) {
       if (!score.value("has_value", false)) drop(score, no_value);
+      if (!wijk) {
+        drop(score, at_close);
+      } else if (!score.value("has_value_at_close", false)) {
+        score.erase("half_width_at_close");
+      }
     }
   }
   return j;

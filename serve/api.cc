@@ -177,7 +177,7 @@ ApiResponse Api::Quotas(const std::string& wave_id) {
     const std::vector<WijkQuota> quotas = ComputeAllQuotas(cs.state, *wave, ctx);
     json wijken = json::array();
     for (const WijkQuota& q : quotas) {
-      json w = ToJson(ToQuotaSnapshot(q, *wave, watermark, ctx));
+      json w = ToJson(ToQuotaSnapshot(q, *wave, watermark, cs.state, ctx));
       json behind = json::array();
       for (const InstrumentQuota& iq : q.instruments) {
         for (int c = 0; c < kCellCount; ++c) {
@@ -236,7 +236,7 @@ ApiResponse Api::Quota(const std::string& wijk, const std::string& wave_id) {
     const UnixNanos watermark = cs.state.Watermark(wave->id);
     const Wijk& w = cs.districts->wijken()[static_cast<size_t>(*idx)];
     WijkQuota q = ComputeWijkQuota(w, *idx, cs.state.Find(StateKey{wave->id, w.id}), *wave, watermark, *cs.methodology);
-    json j = ToJson(ToQuotaSnapshot(q, *wave, watermark, ctx));
+    json j = ToJson(ToQuotaSnapshot(q, *wave, watermark, cs.state, ctx));
     json behind = json::array();
     for (const InstrumentQuota& iq : q.instruments) {
       for (int c = 0; c < kCellCount; ++c) {

@@ -114,6 +114,14 @@ Metrics::Metrics(std::string version)
                         .Register(*registry_)),
       cells_behind_(BuildGauge().Name("wijkpuls_quota_cells_behind")
                         .Help("Age x sex quota cells behind per wijk and instrument").Register(*registry_)),
+      imprecise_at_close_(BuildGauge().Name("wijkpuls_index_imprecise_at_close")
+                              .Help("1 when a wijk's index is projected SUPPRESSED or wider than the precision "
+                                    "target at the close of fieldwork (IMPRECISE_AT_CLOSE)")
+                              .Register(*registry_)),
+      half_width_at_close_(BuildGauge().Name("wijkpuls_index_half_width_at_close")
+                               .Help("Projected 95% half-width of a wijk's index at the close of fieldwork, "
+                                     "in score points (absent while it has no value)")
+                               .Register(*registry_)),
       response_rate_(BuildGauge().Name("wijkpuls_response_rate")
                          .Help("(accepted + flagged) / invited per wijk").Register(*registry_)),
       invited_(BuildGauge().Name("wijkpuls_invited")
@@ -317,6 +325,15 @@ void Metrics::RefreshFieldwork(const CommittedState& cs) {
           prometheus::Labels ls = l;
           ls["status"] = std::string(WireName(s));
           quota_status_.Add(ls).Set(iq.status == s ? 1 : 0);
+        }
+      }
+      for (const IndexPrecision& p : PrecisionOf(q, cs.state, wave, ctx).indices) {
+        const prometheus::Labels l{{"wave", wave.id}, {"wijk", w.id}, {"gebied", gebied}, {"index", p.id}};
+        imprecise_at_close_.Add(l).Set(p.imprecise_at_close ? 1 : 0);
+        if (p.has_value_at_close) {
+          half_width_at_close_.Add(l).Set(p.half_width_at_close);
+        } else if (half_width_at_close_.Has(l)) {
+          half_width_at_close_.Remove(&half_width_at_close_.Add(l));
         }
       }
     }

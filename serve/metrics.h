@@ -115,6 +115,8 @@ class Metrics : public PipelineObserver {
   prometheus::Family<prometheus::Gauge>& quota_projected_;
   prometheus::Family<prometheus::Gauge>& quota_status_;
   prometheus::Family<prometheus::Gauge>& cells_behind_;
+  prometheus::Family<prometheus::Gauge>& imprecise_at_close_;
+  prometheus::Family<prometheus::Gauge>& half_width_at_close_;
   prometheus::Family<prometheus::Gauge>& response_rate_;
   prometheus::Family<prometheus::Gauge>& invited_;
   prometheus::Family<prometheus::Gauge>& quota_responses_;

@@ -202,6 +202,102 @@ TEST(Cli, ReplayWritesTheSnapshotsAsJsonLines) {
   EXPECT_TRUE(Contains(out, "/etc/passwd/x")) << out;
 }
 
+// The first `records` records of a record file (length-delimited FileRecords).
+std::string FirstRecords(const std::string& bytes, int records) {
+  size_t pos = 0;
+  for (int n = 0; n < records && pos < bytes.size(); ++n) {
+    uint64_t length = 0;
+    for (int shift = 0;; shift += 7) {
+      const auto b = static_cast<uint8_t>(bytes.at(pos++));
+      length |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (b < 0x80) break;
+    }
+    pos += length;
+  }
+  return bytes.substr(0, pos);
+}
+
+// Issue 22: the projected precision at the close of fieldwork (methodology
+// section 8) goes out with every wijk's quota snapshot and with its scores,
+// the same figures in both; gebieden and the city carry none. Half a season:
+// fieldwork is half done, so the projection is not today's.
+TEST(Cli, EveryWijkCarriesItsProjectedPrecisionInItsQuotaAndItsScores) {
+  TempDir dir;
+  const std::string config = testing::WriteTestConfig(dir, "127.0.0.1:9", 8080, "g");
+  std::string out;
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "simulate", "--records", "30000", "--seed", "5", "--out",
+                                 dir.File("season.rec")},
+                                &out),
+            0)
+      << out;
+  testing::WriteFile(dir.File("half.rec"), FirstRecords(testing::ReadFile(dir.File("season.rec")), 13929));
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "replay", dir.File("half.rec"), "--config", config}, &out), 0) << out;
+  std::string quotas_text, scores_text;
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "quotas", "--config", config, "--json"}, &quotas_text), 0);
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "scores", "--config", config, "--json"}, &scores_text), 0);
+  const nlohmann::json quotas = nlohmann::json::parse(quotas_text);
+  const nlohmann::json scores = nlohmann::json::parse(scores_text);
+  ASSERT_GT(quotas["days_remaining"].get<int>(), 0);
+  std::map<std::string, nlohmann::json> wijk_scores;
+  for (const nlohmann::json& u : scores["units"]) {
+    if (u["level"] == "wijk") {
+      wijk_scores[u["unit"]] = u;
+    } else {
+      EXPECT_FALSE(u.contains("precision_at_close")) << u["unit"];
+      for (const nlohmann::json& x : u["indices"]) EXPECT_FALSE(x.contains("half_width_at_close")) << u["unit"];
+    }
+  }
+  std::map<std::string, int> statuses;
+  int grown = 0, needing = 0;
+  for (const nlohmann::json& w : quotas["wijken"]) {
+    const std::string id = w["wijk"];
+    const std::string status = w["precision_at_close"];
+    ++statuses[status];
+    ASSERT_EQ(w["precision_target"].get<double>(), 4.0);
+    ASSERT_EQ(w["precision"].size(), 3u) << id;
+    const nlohmann::json& s = wijk_scores.at(id);
+    EXPECT_EQ(s["precision_at_close"], status) << id;
+    bool imprecise = false;
+    for (size_t x = 0; x < 3; ++x) {
+      const nlohmann::json& p = w["precision"][x];
+      const nlohmann::json& score = s["indices"][x];
+      ASSERT_EQ(p["index"], score["id"]);
+      imprecise = imprecise || p["imprecise_at_close"].get<bool>();
+      EXPECT_EQ(p["imprecise_at_close"].get<bool>(),
+                !p["has_half_width_at_close"].get<bool>() || p["half_width_at_close"].get<double>() > 4.0)
+          << id << " " << p;
+      EXPECT_EQ(p["has_half_width_at_close"], score["has_value_at_close"]) << id;
+      EXPECT_EQ(p["status_at_close"], score["status_at_close"]) << id;
+      if (p["has_half_width"].get<bool>()) {
+        EXPECT_DOUBLE_EQ(p["half_width"].get<double>(), score["half_width"].get<double>()) << id;
+        EXPECT_NEAR(p["half_width"].get<double>(), 1.96 * score["score_se"].get<double>(), 1e-9) << id;
+      }
+      if (p["has_half_width_at_close"].get<bool>()) {
+        EXPECT_DOUBLE_EQ(p["half_width_at_close"].get<double>(), score["half_width_at_close"].get<double>()) << id;
+      }
+      if (p["has_half_width"].get<bool>() && p["has_half_width_at_close"].get<bool>()) {
+        // The same components now and at the close: h' = h / sqrt(g), and g > 1 half-way.
+        if (p["growth"].get<double>() > 1) ++grown;
+        EXPECT_LE(p["half_width_at_close"].get<double>(), p["half_width"].get<double>()) << id;
+      }
+      if (p["has_responses_needed"].get<bool>()) {
+        int allocated = 0;
+        for (const nlohmann::json& c : p["cells"]) allocated += c["allocated"].get<int>();
+        EXPECT_EQ(allocated, p["responses_needed"].get<int>()) << id << " " << p;
+        if (p["responses_needed"].get<int>() > 0) ++needing;
+      } else {
+        EXPECT_FALSE(p["needed_reason"].get<std::string>().empty()) << id;
+      }
+    }
+    EXPECT_EQ(status, imprecise ? "IMPRECISE_AT_CLOSE" : "PRECISE_AT_CLOSE") << id;
+  }
+  // Half a simulated season has both kinds, and wijken that need more responses.
+  EXPECT_GT(statuses["IMPRECISE_AT_CLOSE"], 0);
+  EXPECT_GT(statuses["PRECISE_AT_CLOSE"], 0);
+  EXPECT_GT(grown, 100);
+  EXPECT_GT(needing, 0);
+}
+
 // The replay's input is checked before anything is written: a directory is
 // refused and leaves no state directory behind.
 // A state directory written by the previous release (schema 4: every counted
