@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <cmath>
 #include <sstream>
 
 #include <chrono>
@@ -192,6 +193,41 @@ void StopDemoInstances(const std::vector<DemoInstance>& instances) {
 
 }  // namespace
 
+// The default register with its targets and gross samples scaled, so that a
+// demo of fewer (or more) records than a real season looks like a season of
+// that size: with the register's own targets, a demo of 8,000 records showed
+// every wijk behind all season. Plain splitting on ',' is enough for the
+// built-in file (no quoted fields).
+std::string ScaledRegisterCsv(const std::string& csv, double scale) {
+  std::istringstream in(csv);
+  std::ostringstream out;
+  std::string line;
+  int target = -1, invited = -1;
+  for (bool header = true; std::getline(in, line); header = false) {
+    std::vector<std::string> fields;
+    for (size_t from = 0;;) {
+      const size_t comma = line.find(',', from);
+      fields.push_back(line.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+      if (comma == std::string::npos) break;
+      from = comma + 1;
+    }
+    if (header) {
+      for (int i = 0; i < static_cast<int>(fields.size()); ++i) {
+        if (fields[i] == "target") target = i;
+        if (fields[i] == "invited") invited = i;
+      }
+    } else if (target >= 0 && invited >= 0 && static_cast<int>(fields.size()) > std::max(target, invited)) {
+      for (int i : {target, invited}) {
+        const long v = std::strtol(fields[i].c_str(), nullptr, 10);
+        fields[i] = std::to_string(std::max<long>(1, std::lround(static_cast<double>(v) * scale)));
+      }
+    }
+    for (size_t i = 0; i < fields.size(); ++i) out << (i ? "," : "") << fields[i];
+    out << "\n";
+  }
+  return out.str();
+}
+
 int DemoCommand(const DemoArgs& a) {
   SetUpLogging(a.log_format, "info");
   SignalWatcher::BlockInThisThread();
@@ -210,7 +246,12 @@ int DemoCommand(const DemoArgs& a) {
   c.methodology_path = dir + "/methodology.yaml";
   c.districts_path = dir + "/districts.csv";
   if (absl::Status st = WriteFile(c.methodology_path, DefaultMethodologyYaml()); !st.ok()) return Fail("demo", st);
-  if (absl::Status st = WriteFile(c.districts_path, DefaultDistrictsCsv()); !st.ok()) return Fail("demo", st);
+  // The season's size sets the register's targets and gross samples; the
+  // simulator then draws from the scaled register as it is (scale 1).
+  const double scale = static_cast<double>(a.records) / kRecordsAtScale1;
+  if (absl::Status st = WriteFile(c.districts_path, ScaledRegisterCsv(DefaultDistrictsCsv(), scale)); !st.ok()) {
+    return Fail("demo", st);
+  }
   c.store.dir = dir + "/state";
   if (!ParseListen(a.listen, &c.http.host, &c.http.port)) {
     return Fail("demo", absl::InvalidArgumentError(Cat("--listen ", a.listen, ": must be host:port")));
@@ -255,7 +296,7 @@ int DemoCommand(const DemoArgs& a) {
   if (!defs.ok()) return Fail("demo", defs.status());
   sim::SimOptions so;
   so.seed = a.seed;
-  so.scale = static_cast<double>(a.records) / kRecordsAtScale1;
+  so.scale = 1.0;  // the register is scaled already
   std::vector<sim::SimRecord> season = sim::Generate(defs->first, defs->second, so);
   const Wave& wave = *defs->first.FindWave(so.wave);
 

@@ -79,6 +79,12 @@ absl::Status CheckReferences(const Methodology& m, const DistrictRegister& d) {
                                             " \"", id, "\" is not in the district register ", d.path()));
     }
   }
+  for (const auto& [wijk, targets] : m.focus) {
+    if (!d.FindWijk(wijk)) {
+      return absl::InvalidArgumentError(Cat("methodology ", m.path, ": focus.wijk/", wijk, ": wijk \"", wijk,
+                                            "\" is not in the district register ", d.path()));
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -251,6 +251,23 @@ void ReadQuota(const Field& root, Methodology& m) {
   fraction("cell_behind_fraction", q.cell_behind_millionths);
 }
 
+// focus: { "wijk/<id>": { VI: 90 }, "wijk/<id>": {} }: the wijken the
+// scores page highlights, each with optional index targets.
+void ReadFocus(const Field& root, Methodology& m) {
+  std::optional<Field> focus = root.Optional("focus");
+  if (!focus) return;
+  for (auto& [unit, targets] : focus->Entries()) {
+    if (unit.rfind("wijk/", 0) != 0 || unit.size() == 5) targets.Fail("must be wijk/<id>");
+    auto& mine = m.focus[unit.substr(5)];
+    for (auto& [index, v] : targets.Entries()) {
+      bool known = std::any_of(m.indices.begin(), m.indices.end(),
+                               [&id = index](const IndexDef& x) { return x.id == id; });
+      if (!known) v.Fail("not an index id");
+      mine[index] = v.Double();
+    }
+  }
+}
+
 void ReadReferences(const Field& root, Methodology& m) {
   std::optional<Field> refs = root.Optional("references");
   if (!refs) return;
@@ -341,7 +358,7 @@ absl::StatusOr<Methodology> ParseMethodology(std::string_view text, const std::s
   absl::Status st = yaml::ParseYaml(text, source, [&](const Field& root) {
     root.AllowOnly({"version", "waves", "time_zone", "future_tolerance_seconds", "missing_codes",
                     "scales", "instruments", "indicators", "indices", "estimation", "quality",
-                    "quota", "references"});
+                    "quota", "references", "focus"});
     if (root.Required("version").Int(1, 1) != 1) root.Fail("unsupported version");
     m.time_zone_name = root.Required("time_zone").String();
     if (!absl::LoadTimeZone(m.time_zone_name, &m.time_zone)) {
@@ -355,6 +372,7 @@ absl::StatusOr<Methodology> ParseMethodology(std::string_view text, const std::s
     ReadQuality(root, m);
     ReadQuota(root, m);
     ReadReferences(root, m);
+    ReadFocus(root, m);
   });
   if (!st.ok()) return st;
   return m;

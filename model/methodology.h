@@ -154,6 +154,9 @@ struct Methodology {
   QuotaRules quota;
   // "<level>/<unit>" -> index id -> reference index score.
   std::map<std::string, std::map<std::string, double>> references;
+  // Focus wijken (the scores page highlights them): wijk id -> index id ->
+  // target score (a wijk may have none).
+  std::map<std::string, std::map<std::string, double>> focus;
 
   const Wave* FindWave(std::string_view id) const;
   // The local calendar day of an instant in the methodology's time zone.

@@ -1,6 +1,7 @@
 #include "publish/views.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #include "validate/wire.h"
@@ -264,7 +265,25 @@ v1::ProvisionalScores ComputeScores(const UnitRef& unit, const FieldworkState& s
   for (const ScoreValue& s : scores.indicators) FillScore(s, out.add_indicators(), z);
   for (const ScoreValue& s : scores.themes) FillScore(s, out.add_themes(), z);
   for (const ScoreValue& s : scores.indices) FillScore(s, out.add_indices(), z);
+  for (size_t i = 0; i < m.indicators.size(); ++i) out.mutable_indicators(static_cast<int>(i))->set_parent(m.indicators[i].theme);
+  for (size_t t = 0; t < m.themes.size(); ++t) out.mutable_themes(static_cast<int>(t))->set_parent(m.themes[t].index);
   if (unit.level == kLevelWijk && unit.wijken.size() == 1) {
+    out.set_gebied(ctx.districts.gebieden()[ctx.districts.wijken()[unit.wijken[0]].gebied].id);
+    if (auto f = m.focus.find(unit.unit); f != m.focus.end()) {
+      out.set_focus(true);
+      for (size_t i = 0; i < m.indices.size(); ++i) {
+        auto t = f->second.find(m.indices[i].id);
+        if (t == f->second.end()) continue;
+        v1::Score* x = out.mutable_indices(static_cast<int>(i));
+        x->set_has_target(true);
+        x->set_target(t->second);
+        if (x->has_value() && x->score_se() > 0) {
+          x->set_probability_above_target(0.5 * std::erfc(-(x->score() - t->second) / (x->score_se() * std::sqrt(2.0))));
+        } else if (x->has_value()) {
+          x->set_probability_above_target(x->score() > t->second ? 1.0 : 0.0);
+        }
+      }
+    }
     // The projection to the close of fieldwork, from the wijk's quota at the
     // same watermark.
     const int w = unit.wijken[0];

@@ -34,7 +34,8 @@ json ScoresToJsonValue(const v1::ProvisionalScores& scores) {
   static constexpr Fields at_close = {"has_value_at_close", "half_width_at_close", "status_at_close"};
   static constexpr Fields indicator_only = {"value", "value_se", "n_eff"};
   static constexpr Fields not_for_indicators = {"components_used", "components_total"};
-  static constexpr Fields index_only = {"has_reference", "reference", "delta"};
+  static constexpr Fields index_only = {"has_reference", "reference", "delta", "has_target", "target",
+                                        "probability_above_target"};
   auto drop = [](json& score, Fields fields) {
     for (const char* f : fields) score.erase(f);
   };
@@ -48,11 +49,16 @@ json ScoresToJsonValue(const v1::ProvisionalScores& scores) {
   }
   for (json& score : j["indices"]) {
     drop(score, indicator_only);
+    score.erase("parent");
     if (!score.value("has_reference", false)) drop(score, {"reference", "delta"});
+    if (!score.value("has_target", false)) drop(score, {"target", "probability_above_target"});
+    if (!score.value("has_value", false)) drop(score, {"probability_above_target"});
   }
   // The projection to the close of fieldwork is computed for wijken only.
   const bool wijk = j.value("level", "") == "wijk";
-  if (!wijk) j.erase("precision_at_close");
+  if (!wijk) {
+    for (const char* f : {"precision_at_close", "gebied", "focus"}) j.erase(f);
+  }
   for (const char* list : {"indicators", "themes", "indices"}) {
     for (json& score : j[list]) {
       if (!score.value("has_value", false)) drop(score, no_value);

@@ -10,7 +10,9 @@
 #include "score/quota.h"
 #include "publish/views.h"
 #include "publish/views_json.h"
+#include "score/pace.h"
 #include "score/quality_tally.h"
+#include "validate/wire.h"
 #include "model/text.h"
 
 namespace wijkpuls {
@@ -212,6 +214,8 @@ ApiResponse Api::Quotas(const std::string& wave_id) {
     city["name"] = options_.views.city_name;
     const FieldworkProgress p = ProgressAt(*wave, watermark, *cs.methodology);
     json out{{"wave", wave->id},
+             {"window_start", FormatDay(wave->window_first_day)},
+             {"window_end", FormatDay(wave->window_last_day)},
              {"watermark", watermark ? json(Rfc3339(watermark)) : json(nullptr)},
              {"days_elapsed", p.elapsed},
              {"days_remaining", p.remaining},
@@ -261,7 +265,11 @@ ApiResponse Api::Scores(const std::string& wave_id) {
     }
     const UnixNanos watermark = cs.state.Watermark(wave->id);
     return Ok(json{{"wave", wave->id},
+                   {"window_start", FormatDay(wave->window_first_day)},
+                   {"window_end", FormatDay(wave->window_last_day)},
                    {"watermark", watermark ? json(Rfc3339(watermark)) : json(nullptr)},
+                   {"provisional", ctx.provisional},
+                   {"precision_target", cs.methodology->estimation.precision_target},
                    {"methodology_hash", cs.methodology->sha256},
                    {"units", units}});
   });
@@ -275,6 +283,43 @@ ApiResponse Api::Score(const std::string& level, const std::string& unit, const 
     if (!u) return Error(404, Cat("no unit ", level, "/", unit, " (levels: wijk, gebied, stad)"));
     const ViewContext ctx = options_.views.ContextFor(*cs.methodology, *cs.districts, *wave);
     return Ok(ScoresToJson(ComputeScores(*u, cs.state, *wave, ctx)));
+  });
+}
+
+ApiResponse Api::Pace(const std::string& level, const std::string& unit, const std::string& wave_id) {
+  return Cached("pace/" + level + "/" + unit + "/" + wave_id, [&](const CommittedState& cs) {
+    const Wave* wave = ChooseWave(cs, wave_id);
+    if (!wave) return Error(404, Cat("wave ", Quoted(wave_id), " is not configured"));
+    std::optional<UnitRef> u = FindUnit(*cs.districts, level, unit, options_.views.city_name);
+    if (!u) return Error(404, Cat("no unit ", level, "/", unit, " (levels: wijk, gebied, stad)"));
+    const ViewContext ctx = options_.views.ContextFor(*cs.methodology, *cs.districts, *wave);
+    std::vector<PaceMember> members;
+    for (int w : u->wijken) {
+      const Wijk& wijk = cs.districts->wijken()[static_cast<size_t>(w)];
+      members.push_back(PaceMember{wijk.target, cs.state.Find(StateKey{wave->id, wijk.id})});
+    }
+    const UnixNanos watermark = cs.state.Watermark(wave->id);
+    json instruments = json::array();
+    for (const InstrumentPace& p : ComputePace(members, *wave, watermark, *cs.methodology)) {
+      json days = json::array();
+      for (const PaceDay& d : p.days) {
+        days.push_back(json{{"date", FormatDay(d.day)}, {"net", d.net}, {"cumulative", d.cumulative},
+                            {"expected", d.expected}});
+      }
+      instruments.push_back(json{{"instrument", v1::Instrument_Name(ToWire(p.instrument))},
+                                 {"target", p.target},
+                                 {"days", std::move(days)}});
+    }
+    return Ok(json{{"wave", wave->id},
+                   {"level", u->level},
+                   {"unit", u->unit},
+                   {"unit_name", u->name},
+                   {"watermark", watermark ? json(Rfc3339(watermark)) : json(nullptr)},
+                   {"fieldwork_days", wave->fieldwork_days},
+                   {"first_day", FormatDay(wave->rounds.empty() ? wave->window_first_day : wave->rounds.front().first_day)},
+                   {"last_day", FormatDay(wave->rounds.empty() ? wave->window_last_day : wave->rounds.back().last_day)},
+                   {"provisional", ctx.provisional},
+                   {"instruments", std::move(instruments)}});
   });
 }
 
@@ -336,6 +381,8 @@ ApiResponse Api::Quality(const std::string& wave_id) {
       if (m.FindWave(w)) waves.push_back(w);
     }
     json out{{"wave", wave->id},
+             {"window_start", FormatDay(wave->window_first_day)},
+             {"window_end", FormatDay(wave->window_last_day)},
              {"waves", waves},
              {"watermark", watermark ? json(Rfc3339(watermark)) : json(nullptr)},
              {"days_elapsed", p.elapsed},

@@ -43,6 +43,9 @@ class Api {
   ApiResponse Scores(const std::string& wave);
   ApiResponse Score(const std::string& level, const std::string& unit, const std::string& wave);
   ApiResponse Quality(const std::string& wave);
+  // Cumulative net per day against the even-pace line, per instrument, of a
+  // wijk, gebied or the city (score/pace.h).
+  ApiResponse Pace(const std::string& level, const std::string& unit, const std::string& wave);
 
  private:
   // Computes (or takes from the cache of the current version) one document.

@@ -287,7 +287,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions&
     return false;
   };
   for (const auto& [path, page] :
-       {std::pair{"/", &FieldworkPage}, std::pair{"/quality", &QualityPage}}) {
+       {std::pair{"/", &FieldworkPage}, std::pair{"/quality", &QualityPage}, std::pair{"/scores", &ScoresPage}}) {
     svr.Get(path, [page = page](const httplib::Request&, httplib::Response& res) {
       res.set_header("Cache-Control", "no-store");
       res.set_header("Content-Security-Policy",
@@ -317,6 +317,11 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions&
           [&api, authorised](const httplib::Request& req, httplib::Response& res) {
             if (authorised(req, res))
               Send(req, res, api.Score(req.matches[1], req.matches[2], Param(req, "wave")));
+          });
+  svr.Get(R"(/api/v1/pace/([a-z]+)/([a-z0-9-]+))",
+          [&api, authorised](const httplib::Request& req, httplib::Response& res) {
+            if (authorised(req, res))
+              Send(req, res, api.Pace(req.matches[1], req.matches[2], Param(req, "wave")));
           });
   svr.Get("/api/v1/quality",
           [&api, authorised](const httplib::Request& req, httplib::Response& res) {

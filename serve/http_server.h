@@ -94,5 +94,6 @@ class HttpServer {
 // data quality at `/quality`.
 const std::string& FieldworkPage();
 const std::string& QualityPage();
+const std::string& ScoresPage();
 
 }  // namespace wijkpuls

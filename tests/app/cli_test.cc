@@ -68,6 +68,18 @@ TEST(Cli, CheckConfigNamesAReferenceToAnUnknownWijk) {
   EXPECT_TRUE(Contains(out, dir.File("m.yaml") + ": references.wijk/atlantis: wijk \"atlantis\" is not in the district register")) << out;
 }
 
+// Likewise a focus wijk: it would never be highlighted.
+TEST(Cli, CheckConfigNamesAnUnknownFocusWijk) {
+  TempDir dir;
+  testing::WriteFile(dir.File("m.yaml"), testing::Patched(testing::ReadFile(testing::MethodologyPath()),
+                                                          "wijk/tarwewijk: { VI: 90 }", "wijk/atlantis: { VI: 90 }"));
+  std::string config = testing::ReadFile(testing::WriteTestConfig(dir, "127.0.0.1:9", 8080, "g"));
+  testing::WriteFile(dir.File("w.yaml"), testing::WithLine(config, "methodology: ", "methodology: " + dir.File("m.yaml")));
+  std::string out;
+  EXPECT_EQ(testing::RunCommand({BinaryPath(), "check-config", dir.File("w.yaml")}, &out), 2);
+  EXPECT_TRUE(Contains(out, dir.File("m.yaml") + ": focus.wijk/atlantis: wijk \"atlantis\" is not in the district register")) << out;
+}
+
 TEST(Cli, AMissingConfigFileIsAConfigurationError) {
   std::string out;
   EXPECT_EQ(testing::RunCommand({BinaryPath(), "check-config", "/nonexistent/w.yaml"}, &out), 2);
@@ -316,8 +328,19 @@ TEST(Cli, AStateDirectoryOfTheLastReleaseIsUpgradedAndGoesOnToTheSameState) {
             0)
       << out;
   ASSERT_EQ(testing::ReadFile(old_dir.File("state/WIJKPULS_SCHEMA")), "4\n");
-  const std::string old_config = testing::WriteTestConfig(old_dir, "127.0.0.1:9", 8080, "g");
-  const std::string fresh_config = testing::WriteTestConfig(fresh_dir, "127.0.0.1:9", 8080, "g");
+  // Both with the methodology the fixture was written with (the default one of
+  // its commit; the default has changed since, and a state directory refuses
+  // another methodology until `rebuild`).
+  const std::string fixture_methodology = testing::SourceDir() + "/tests/store/fixtures/schema4-methodology.yaml";
+  auto with_fixture_methodology = [&](const std::string& config) {
+    testing::WriteFile(config, testing::Patched(testing::ReadFile(config), "methodology: " + testing::MethodologyPath(),
+                                                "methodology: " + fixture_methodology));
+    return config;
+  };
+  const std::string old_config =
+      with_fixture_methodology(testing::WriteTestConfig(old_dir, "127.0.0.1:9", 8080, "g"));
+  const std::string fresh_config =
+      with_fixture_methodology(testing::WriteTestConfig(fresh_dir, "127.0.0.1:9", 8080, "g"));
   const std::string season = old_dir.File("season.rec");
   ASSERT_EQ(testing::RunCommand({BinaryPath(), "replay", season, "--config", old_config}, &out), 0) << out;
   EXPECT_TRUE(Contains(out, "replayed 1499 records")) << out;  // the second half only

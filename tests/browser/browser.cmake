@@ -25,3 +25,13 @@ add_test(NAME browser.quality
           --screenshot ${CMAKE_BINARY_DIR}/quality-screenshot.png
           --work-dir ${WIJKPULS_TEST_TMP}/browser-quality)
 set_tests_properties(browser.quality PROPERTIES LABELS browser TIMEOUT 300 COST 100)
+
+# The scores page (GET /scores) against /api/v1/scores and /api/v1/pace, on a small season
+# (`demo --records 8000`), also at 390 px; reuses page_test.py's helpers.
+add_test(NAME browser.scores
+  COMMAND ${WIJKPULS_BROWSER_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/scores_test.py
+          --wijkpuls $<TARGET_FILE:wijkpuls>
+          --chromium ${WIJKPULS_CHROMIUM}
+          --screenshot ${CMAKE_BINARY_DIR}/scores-screenshot.png
+          --work-dir ${WIJKPULS_TEST_TMP}/browser-scores)
+set_tests_properties(browser.scores PROPERTIES LABELS browser TIMEOUT 300 COST 100)

@@ -248,11 +248,11 @@ class Tab:
                 params["text"] = text
             self.send("Input.dispatchKeyEvent", params)
 
-    def screenshot(self, path):
+    def screenshot(self, path, width=1600):
         size = self.send("Page.getLayoutMetrics")["cssContentSize"]
         shot = self.send("Page.captureScreenshot", {
             "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": 1600, "height": min(int(size["height"]) + 1, 12000), "scale": 1}})
+            "clip": {"x": 0, "y": 0, "width": width, "height": min(int(size["height"]) + 1, 12000), "scale": 1}})
         with open(path, "wb") as f:
             f.write(base64.b64decode(shot["data"]))
 

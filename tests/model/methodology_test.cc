@@ -184,8 +184,10 @@ TEST(Methodology, ErrorsNameTheFileAndTheKey) {
       {"score_scale: 10", "score_scale: 0", "estimation.score_scale: must be greater than 0"},
       {"id: \"2024\"", "id: \"20/24\"", "waves[0].id: must be 1-64 characters of [A-Za-z0-9._-]"},
       {"at_risk_fraction: 0.9", "at_risk_fraction: 0.9000001", "quota.at_risk_fraction: at most six decimals"},
-      {"score_scale: 10", "score_scale: 10\n  precision_target: 0", "estimation.precision_target: must be greater than 0"},
-      {"score_scale: 10", "score_scale: 10\n  precision_target: .nan", "estimation.precision_target: must be a finite number"},
+      {"precision_target: 4", "precision_target: 0", "estimation.precision_target: must be greater than 0"},
+      {"precision_target: 4", "precision_target: .nan", "estimation.precision_target: must be a finite number"},
+      {"wijk/carnisse: { VI: 90 }", "gebied/charlois: { VI: 90 }", "focus.gebied/charlois: must be wijk/<id>"},
+      {"wijk/carnisse: { VI: 90 }", "wijk/carnisse: { XI: 90 }", "focus.wijk/carnisse.XI: not an index id"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<Methodology> m = ParseMethodology(Broken(c.from, c.to), "m.yaml");
@@ -198,10 +200,22 @@ TEST(Methodology, ErrorsNameTheFileAndTheKey) {
 
 TEST(Methodology, ThePrecisionTargetIsFourScorePointsUnlessSet) {
   EXPECT_EQ(DefaultMethodology().estimation.precision_target, 4.0);
-  absl::StatusOr<Methodology> m =
-      ParseMethodology(Broken("score_scale: 10", "score_scale: 10\n  precision_target: 5.5"), "m.yaml");
+  absl::StatusOr<Methodology> m = ParseMethodology(Broken("precision_target: 4", "precision_target: 5.5"), "m.yaml");
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->estimation.precision_target, 5.5);
+  m = ParseMethodology(Broken("  precision_target: 4\n", ""), "m.yaml");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->estimation.precision_target, 4.0);
+}
+
+TEST(Methodology, FocusWijkenWithTheirTargets) {
+  const Methodology& m = DefaultMethodology();
+  ASSERT_EQ(m.focus.size(), 5u);
+  EXPECT_EQ(m.focus.at("carnisse").at("VI"), 90.0);
+  EXPECT_FALSE(m.focus.at("carnisse").count("SI"));
+  absl::StatusOr<Methodology> none = ParseMethodology(Broken("wijk/carnisse: { VI: 90 }", "wijk/carnisse: {}"), "m.yaml");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->focus.at("carnisse").empty());  // a focus wijk without a target
 }
 
 TEST(Methodology, NotYamlGivesTheLine) {
