@@ -368,6 +368,53 @@ def check_risk_order(tab, quotas):
     check(order[0] == min(risk, key=risk.get) or risk[order[0]] == min(risk.values()), "the riskiest wijk is not first")
 
 
+def check_order_is_kept(tab, quotas):
+    """New figures that would reorder the rows leave them in place until the reader asks."""
+    before = tab.eval(VISIBLE_WIJKEN)
+    first = before[0]
+    # The next answer says the riskiest wijk is the safest: the page gets it from its own fetch.
+    changed = json.loads(json.dumps(quotas))
+    for w in changed["wijken"]:
+        if w["wijk"] == first:
+            w["risk"] = 99
+    tab.eval("(() => { const text = %s; window.fetch = async () => new Response(text, {status: 200, "
+             "headers: {'Content-Type': 'application/json'}}); "
+             "document.dispatchEvent(new Event('visibilitychange')); })()" % json.dumps(json.dumps(changed)))
+    tab.wait("!document.getElementById('resort').hidden", 10, "the 'Sort again' button after figures that reorder")
+    check(tab.eval(VISIBLE_WIJKEN) == before, "new figures moved the rows without being asked")
+    tab.eval("document.getElementById('resort').click()")
+    tab.wait(f"{VISIBLE_WIJKEN}[{len(before) - 1}] === {json.dumps(first)}", 5, f"{first} to move last when asked")
+    check(tab.eval("document.getElementById('resort').hidden"), "the 'Sort again' button stays after sorting")
+
+
+def check_phone(browser, base, screenshot):
+    """At 390 px the wijken are cards: no two text boxes overlap and nothing is wider than the screen."""
+    from scores_test import OVERLAPS
+    tab = Tab(browser)
+    tab.send("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    tab.navigate(base + "/")
+    tab.wait("document.querySelectorAll('#wijken tbody[data-wijk]').length === 71", 20, "71 wijk cards at 390 px")
+    r = tab.eval(OVERLAPS)
+    check(r["count"] > 1000, f"only {r['count']} text boxes measured")
+    check(r["nbad"] == 0, f"at 390 px {r['nbad']} pairs of text boxes overlap, e.g. {r['bad']}")
+    check(r["wide"] <= r["view"], f"at 390 px the page is {r['wide']} px wide")
+    tab.screenshot(screenshot, width=390)
+
+
+def check_long_names(browser, base):
+    """At 1400 px every wijk name stays inside its column (five long names ran over the bars)."""
+    tab = Tab(browser)
+    tab.send("Emulation.setDeviceMetricsOverride", {"width": 1400, "height": 1000, "deviceScaleFactor": 1, "mobile": False})
+    tab.navigate(base + "/")
+    tab.wait("document.querySelectorAll('#wijken tbody[data-wijk]').length === 71", 20, "71 wijk rows at 1400 px")
+    over = tab.eval("""[...document.querySelectorAll('#wijken .w-name')].filter(n => {
+        const range = document.createRange(); range.selectNodeContents(n);
+        const cell = n.closest('td').getBoundingClientRect();
+        return [...range.getClientRects()].some(r => r.right > cell.right + 0.5 || r.left < cell.left - 0.5);
+      }).map(n => n.textContent)""")
+    check(not over, f"at 1400 px these wijk names run out of their column: {over}")
+
+
 def check_link(tab, base, quotas):
     """A link with ?gebied=&status= opens the filtered view."""
     g = max(quotas["gebieden"], key=lambda g: g["wijken_by_status"]["BEHIND"])
@@ -423,6 +470,12 @@ def check_page(browser, base, quotas, screenshot):
     tab.screenshot(screenshot)
     check_link(tab, base, quotas)
     check_no_errors_and_no_foreign_requests(tab, base)
+    tab = Tab(browser)
+    tab.navigate(base + "/")
+    tab.wait("document.querySelectorAll('#wijken tbody[data-wijk]').length === 71", 20, "71 wijk rows")
+    check_order_is_kept(tab, quotas)
+    check_long_names(browser, base)
+    check_phone(browser, base, screenshot.replace(".png", "-phone.png"))
 
 
 def check_token_flow(browser, base):
