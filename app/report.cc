@@ -2,6 +2,13 @@
 // running daemon (--url) or from a state directory (--config), as an aligned
 // table or as JSON.
 #include <httplib.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 
 #include <iomanip>
 #include <iostream>
@@ -28,6 +35,43 @@ std::string ErrorText(const std::string& body) {
   return body;
 }
 
+// Why a request got no answer, in words: for a failed connection the cause
+// the system gives (a connection of our own to the same address, as httplib
+// keeps no errno), e.g. "connection refused".
+std::string NoAnswer(const std::string& url, httplib::Error error) {
+  if (error != httplib::Error::Connection) return httplib::to_string(error);
+  std::string rest = url.substr(url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
+  rest = rest.substr(0, rest.find('/'));
+  std::string host = rest, port = url.rfind("https", 0) == 0 ? "443" : "80";
+  if (const size_t colon = rest.rfind(':'); colon != std::string::npos && rest.find(']') == std::string::npos) {
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    return Cat("cannot resolve ", host, ": ", gai_strerror(rc));
+  }
+  int err = 0;
+  for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    const int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    const int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+    err = rc == 0 ? 0 : errno;
+    close(fd);
+    if (rc == 0) break;
+  }
+  freeaddrinfo(found);
+  if (err == 0) return "could not connect (the connection failed, then succeeded on a second try)";
+  std::string why = std::strerror(err);
+  if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+  return why;
+}
+
 absl::StatusOr<std::string> FetchUrl(const std::string& url, const std::string& token_file,
                                      const std::string& path) {
   httplib::Client client(url);
@@ -39,7 +83,7 @@ absl::StatusOr<std::string> FetchUrl(const std::string& url, const std::string& 
     client.set_bearer_token_auth(std::string(Trim(*token)));
   }
   httplib::Result res = client.Get(path.c_str());
-  if (!res) return absl::UnavailableError(Cat(url, path, ": ", httplib::to_string(res.error())));
+  if (!res) return absl::UnavailableError(Cat(url, path, ": ", NoAnswer(url, res.error())));
   if (res->status != 200) {
     // A request for what does not exist is a usage error, as with --config.
     std::string why = Cat(url, path, ": HTTP ", res->status, ": ", ErrorText(res->body));
@@ -171,6 +215,11 @@ int QuotasCommand(const ReportArgs& a) {
 }
 
 int ScoresCommand(const ReportArgs& a) {
+  if (a.level.empty() != a.unit.empty()) {
+    std::cerr << "wijkpuls scores: --level and --unit go together (e.g. --level wijk --unit carnisse; "
+                 "--level stad --unit stad); without both, every unit\n";
+    return kExitConfig;
+  }
   const bool one = !a.level.empty() || !a.unit.empty();
   const std::string path = one ? Cat("/api/v1/scores/", a.level, "/", a.unit) : std::string("/api/v1/scores");
   absl::StatusOr<std::string> body =

@@ -52,6 +52,86 @@ std::optional<int> DistrictRegister::FindGebied(std::string_view id) const {
   return std::nullopt;
 }
 
+namespace {
+
+// One record of a CSV file and the line it starts on (1-based).
+struct CsvRecord {
+  size_t line = 0;
+  std::vector<std::string> fields;
+};
+
+// RFC 4180: records end with LF or CRLF; a field in double quotes may hold
+// the delimiter, line breaks and "" for a quote. Blank lines are skipped.
+absl::StatusOr<std::vector<CsvRecord>> ReadCsv(std::string_view text, char delimiter, const std::string& source) {
+  std::vector<CsvRecord> out;
+  size_t line = 1;
+  size_t i = 0;
+  while (i < text.size()) {
+    CsvRecord rec;
+    rec.line = line;
+    std::string field;
+    bool any = false;  // the record has a character other than a line end
+    for (;;) {
+      if (i < text.size() && text[i] == '"' && Trim(field).empty()) {
+        field.clear();
+        ++i;
+        const size_t opened = line;
+        for (;;) {
+          if (i >= text.size()) {
+            return absl::InvalidArgumentError(Cat(source, ": line ", opened, ": a quoted field is not closed"));
+          }
+          if (text[i] == '"') {
+            if (i + 1 < text.size() && text[i + 1] == '"') {
+              field += '"';
+              i += 2;
+              continue;
+            }
+            ++i;
+            break;
+          }
+          if (text[i] == '\n') ++line;
+          field += text[i++];
+        }
+        any = true;
+        // Up to the delimiter or the line end: only blanks may follow a quote.
+        while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+        if (i < text.size() && text[i] != delimiter && text[i] != '\n' && text[i] != '\r') {
+          return absl::InvalidArgumentError(Cat(source, ": line ", line, ": text after a quoted field"));
+        }
+      }
+      while (i < text.size() && text[i] != delimiter && text[i] != '\n') {
+        if (text[i] != '\r' || (i + 1 < text.size() && text[i + 1] != '\n')) field += text[i];
+        ++i;
+        any = true;
+      }
+      rec.fields.push_back(std::move(field));
+      field.clear();
+      if (i < text.size() && text[i] == delimiter) {
+        ++i;
+        any = true;
+        continue;
+      }
+      if (i < text.size()) {  // '\n'
+        ++i;
+        ++line;
+      }
+      break;
+    }
+    const bool blank = !any || (rec.fields.size() == 1 && Trim(rec.fields[0]).empty());
+    if (!blank) out.push_back(std::move(rec));
+  }
+  return out;
+}
+
+// ',' or, when the header line is written with semicolons (as a Dutch
+// spreadsheet writes CSV), ';'.
+char DelimiterOf(std::string_view text) {
+  const std::string_view first = text.substr(0, text.find('\n'));
+  return std::count(first.begin(), first.end(), ';') > std::count(first.begin(), first.end(), ',') ? ';' : ',';
+}
+
+}  // namespace
+
 absl::StatusOr<DistrictRegister> DistrictRegister::Parse(std::string_view csv,
                                                          const std::string& source) {
   DistrictRegister reg;
@@ -65,30 +145,30 @@ absl::StatusOr<DistrictRegister> DistrictRegister::Parse(std::string_view csv,
     const size_t line = static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
     return absl::InvalidArgumentError(Cat(source, ": line ", line + 1, ": is not UTF-8 text (byte ", bad + 1, ")"));
   }
-  std::vector<std::string_view> lines = Split(text, '\n');
   auto fail = [&](size_t line, std::string_view column, std::string what) {
-    return absl::InvalidArgumentError(Cat(source, ": line ", line + 1,
+    return absl::InvalidArgumentError(Cat(source, ": line ", line,
                                                    column.empty() ? "" : ", column ", column, ": ",
                                                    what));
   };
-  if (lines.empty() || Trim(lines[0]).empty()) {
+  absl::StatusOr<std::vector<CsvRecord>> records = ReadCsv(text, DelimiterOf(text), source);
+  if (!records.ok()) return records.status();
+  if (records->empty()) {
     return absl::InvalidArgumentError(Cat(source, ": is empty (needs a header line)"));
   }
-  std::vector<std::string_view> header = Split(Trim(lines[0]), ',');
+  const std::vector<std::string>& header = (*records)[0].fields;
   std::unordered_map<std::string_view, size_t> col;
   for (size_t i = 0; i < header.size(); ++i) {
-    if (!col.emplace(Trim(header[i]), i).second) return fail(0, Trim(header[i]), "column appears twice in the header");
+    if (!col.emplace(Trim(header[i]), i).second) return fail((*records)[0].line, Trim(header[i]), "column appears twice in the header");
   }
   for (std::string_view c : kIdColumns) {
-    if (!col.count(c)) return fail(0, c, "column is missing from the header");
+    if (!col.count(c)) return fail((*records)[0].line, c, "column is missing from the header");
   }
   for (std::string_view c : kPopColumns) {
-    if (!col.count(c)) return fail(0, c, "column is missing from the header");
+    if (!col.count(c)) return fail((*records)[0].line, c, "column is missing from the header");
   }
-  for (size_t ln = 1; ln < lines.size(); ++ln) {
-    std::string_view line = Trim(lines[ln]);
-    if (Trim(line).empty()) continue;
-    std::vector<std::string_view> cells = Split(line, ',');
+  for (size_t r = 1; r < records->size(); ++r) {
+    const size_t ln = (*records)[r].line;
+    const std::vector<std::string>& cells = (*records)[r].fields;
     if (cells.size() != header.size()) {
       return fail(ln, "", Cat("has ", cells.size(), " fields, the header has ",
                                        header.size()));

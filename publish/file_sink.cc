@@ -44,7 +44,7 @@ absl::Status FileSink::Send(const OutputRecord& record, uint64_t id) {
   if (record.kind == OutputRecord::Kind::kQuota) {
     v1::QuotaSnapshot s;
     if (!s.ParseFromString(record.value)) return absl::InternalError(Cat("a quota snapshot of ", record.key, " is not one"));
-    value = ViewJson(s);
+    value = QuotaJson(s);
   } else {
     v1::ProvisionalScores s;
     if (!s.ParseFromString(record.value)) return absl::InternalError(Cat("the scores of ", record.key, " are not"));

@@ -78,4 +78,18 @@ std::string ViewJson(const google::protobuf::Message& msg) { return Print(msg); 
 
 std::string ScoresJson(const v1::ProvisionalScores& scores) { return ScoresToJsonValue(scores).dump(); }
 
+std::string QuotaJson(const v1::QuotaSnapshot& snapshot) {
+  json j = ToJsonValue(snapshot);
+  for (json& p : j["precision"]) {
+    if (!p.value("has_half_width", false)) p.erase("half_width");
+    if (!p.value("has_half_width_at_close", false)) p.erase("half_width_at_close");
+    if (p.value("has_responses_needed", false)) {
+      p.erase("needed_reason");
+    } else {
+      p.erase("responses_needed");
+    }
+  }
+  return j.dump();
+}
+
 }  // namespace wijkpuls

@@ -13,5 +13,9 @@ namespace wijkpuls {
 std::string ViewJson(const google::protobuf::Message& msg);
 // One unit's scores (see ScoresToJsonValue in views_json.cc for what is left out).
 std::string ScoresJson(const v1::ProvisionalScores& scores);
+// One wijk's quota snapshot: the projected precision leaves out the figures
+// it has not got (a half-width without a value, responses needed without a
+// figure, the reason when there is one).
+std::string QuotaJson(const v1::QuotaSnapshot& snapshot);
 
 }  // namespace wijkpuls

@@ -20,8 +20,8 @@ namespace {
 
 using nlohmann::json;
 
-json ToJson(const google::protobuf::Message& msg) { return json::parse(ViewJson(msg)); }
 json ScoresToJson(const v1::ProvisionalScores& scores) { return json::parse(ScoresJson(scores)); }
+json QuotaToJson(const v1::QuotaSnapshot& snapshot) { return json::parse(QuotaJson(snapshot)); }
 
 ApiResponse Ok(const json& j) { return ApiResponse{200, j.dump(), "application/json", "", ""}; }
 ApiResponse Error(int status, const std::string& message) {
@@ -179,7 +179,7 @@ ApiResponse Api::Quotas(const std::string& wave_id) {
     const std::vector<WijkQuota> quotas = ComputeAllQuotas(cs.state, *wave, ctx);
     json wijken = json::array();
     for (const WijkQuota& q : quotas) {
-      json w = ToJson(ToQuotaSnapshot(q, *wave, watermark, cs.state, ctx));
+      json w = QuotaToJson(ToQuotaSnapshot(q, *wave, watermark, cs.state, ctx));
       json behind = json::array();
       for (const InstrumentQuota& iq : q.instruments) {
         for (int c = 0; c < kCellCount; ++c) {
@@ -240,7 +240,7 @@ ApiResponse Api::Quota(const std::string& wijk, const std::string& wave_id) {
     const UnixNanos watermark = cs.state.Watermark(wave->id);
     const Wijk& w = cs.districts->wijken()[static_cast<size_t>(*idx)];
     WijkQuota q = ComputeWijkQuota(w, *idx, cs.state.Find(StateKey{wave->id, w.id}), *wave, watermark, *cs.methodology);
-    json j = ToJson(ToQuotaSnapshot(q, *wave, watermark, cs.state, ctx));
+    json j = QuotaToJson(ToQuotaSnapshot(q, *wave, watermark, cs.state, ctx));
     json behind = json::array();
     for (const InstrumentQuota& iq : q.instruments) {
       for (int c = 0; c < kCellCount; ++c) {
@@ -399,5 +399,28 @@ ApiResponse Api::Quality(const std::string& wave_id) {
   });
 }
 
+
+bool IfNoneMatchHits(std::string_view header, std::string_view etag) {
+  auto opaque = [](std::string_view tag) {
+    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+    return tag;
+  };
+  const std::string_view mine = opaque(etag);
+  size_t i = 0;
+  while (i < header.size()) {
+    while (i < header.size() && (header[i] == ' ' || header[i] == '\t' || header[i] == ',')) ++i;
+    if (i >= header.size()) break;
+    if (header[i] == '*') return true;
+    // An entity-tag: [W/]"…" (no quote inside); anything else ends the list.
+    size_t start = i;
+    if (header.substr(i, 2) == "W/") i += 2;
+    if (i >= header.size() || header[i] != '"') return false;
+    const size_t close = header.find('"', i + 1);
+    if (close == std::string_view::npos) return false;
+    if (opaque(header.substr(start, close + 1 - start)) == mine) return true;
+    i = close + 1;
+  }
+  return false;
+}
 
 }  // namespace wijkpuls

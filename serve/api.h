@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "process/state_hub.h"
 #include "publish/views.h"
@@ -58,5 +59,10 @@ class Api {
   uint64_t cache_version_ = 0;
   std::map<std::string, ApiResponse> cache_;
 };
+
+// RFC 9110 13.1.2: whether If-None-Match (every value of the field, joined
+// with commas) matches `etag` by weak comparison: "*", or any entity-tag of
+// the list equal to it with W/ set aside on both.
+bool IfNoneMatchHits(std::string_view if_none_match, std::string_view etag);
 
 }  // namespace wijkpuls

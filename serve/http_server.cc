@@ -108,7 +108,12 @@ void Send(const httplib::Request& req, httplib::Response& res, const ApiResponse
   if (r.status == 200 && !r.input_offsets.empty()) res.set_header("Wijkpuls-Input-Offsets", r.input_offsets);
   if (r.status == 200 && !r.etag.empty()) {
     res.set_header("ETag", r.etag);
-    if (req.get_header_value("If-None-Match") == r.etag) {
+    std::string if_none_match;
+    const size_t n = req.get_header_value_count("If-None-Match");
+    for (size_t i = 0; i < n; ++i) {
+      if_none_match += (i ? "," : "") + req.get_header_value("If-None-Match", i);
+    }
+    if (n > 0 && IfNoneMatchHits(if_none_match, r.etag)) {
       res.status = 304;
       return;
     }

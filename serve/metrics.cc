@@ -2,7 +2,16 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <vector>
 
 #include "score/quota.h"
 #include "publish/views.h"
@@ -27,6 +36,39 @@ prometheus::Histogram& MakeHistogram(prometheus::Registry& r, const std::string&
 // Advances a Prometheus counter to a count kept elsewhere (`seen`: the count it
 // has reached). A count that went down was started again (a store opened
 // again): the counter goes on from there, as counters never fall.
+// The fields of /proc/self/stat after the command name (which may hold spaces
+// and parentheses: it ends at the last ')'), numbered from 3 as in proc(5).
+std::vector<std::string> ProcStatFields() {
+  std::ifstream in("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> fields{"", "", ""};
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos) return {};
+  std::istringstream rest(text.substr(close + 1));
+  for (std::string f; rest >> f;) fields.push_back(f);
+  return fields;
+}
+
+// memory.max of this process's cgroup (v2), or v1's memory.limit_in_bytes; 0
+// when unlimited or unknown.
+double CgroupMemoryLimit() {
+  std::ifstream cg("/proc/self/cgroup");
+  std::string line, path;
+  while (std::getline(cg, line)) {
+    if (line.rfind("0::", 0) == 0) path = line.substr(3);
+  }
+  for (const std::string& file : {"/sys/fs/cgroup" + path + "/memory.max", std::string("/sys/fs/cgroup/memory.max"),
+                                  std::string("/sys/fs/cgroup/memory/memory.limit_in_bytes")}) {
+    std::ifstream in(file);
+    std::string v;
+    if (!(in >> v)) continue;
+    if (v == "max") return 0;
+    const double bytes = std::strtod(v.c_str(), nullptr);
+    return bytes > 0 && bytes < 9.2e18 ? bytes : 0;  // v1's "unlimited" is near 2^63
+  }
+  return 0;
+}
+
 void FollowCount(prometheus::Counter& c, uint64_t now, uint64_t& seen) {
   if (now < seen) seen = 0;
   c.Increment(static_cast<double>(now - seen));
@@ -75,7 +117,7 @@ Metrics::Metrics(std::string version)
                              .Help("Records still to read of a partition given without its state here (read from "
                                    "its start); 0 once read to its end")
                              .Register(*registry_)),
-      summary_offset_(BuildGauge().Name("wijkpuls_summary_offset")
+      summary_offset_(BuildGauge().Name("wijkpuls_reflected_offset")
                           .Help("Per responses partition, the next offset that the figures this instance shows "
                                 "reflect (its own tasks' and the summaries read from the other instances)")
                           .Register(*registry_)),
@@ -164,7 +206,23 @@ Metrics::Metrics(std::string version)
                          .Register(*registry_).Add({})),
       http_refused_(BuildCounter().Name("wijkpuls_http_refused_total")
                         .Help("HTTP connections or requests refused by the connection layer, by reason")
-                        .Register(*registry_)) {
+                        .Register(*registry_)),
+      process_cpu_(BuildCounter().Name("process_cpu_seconds_total")
+                       .Help("Total user and system CPU time spent in seconds.").Register(*registry_).Add({})),
+      process_rss_(BuildGauge().Name("process_resident_memory_bytes")
+                       .Help("Resident memory size in bytes.").Register(*registry_).Add({})),
+      process_vsize_(BuildGauge().Name("process_virtual_memory_bytes")
+                         .Help("Virtual memory size in bytes.").Register(*registry_).Add({})),
+      process_open_fds_(BuildGauge().Name("process_open_fds")
+                            .Help("Number of open file descriptors.").Register(*registry_).Add({})),
+      process_max_fds_(BuildGauge().Name("process_max_fds")
+                           .Help("Maximum number of open file descriptors.").Register(*registry_).Add({})),
+      process_start_(BuildGauge().Name("process_start_time_seconds")
+                         .Help("Start time of the process since unix epoch in seconds.").Register(*registry_).Add({})),
+      memory_limit_(BuildGauge().Name("wijkpuls_memory_limit_bytes")
+                        .Help("The memory the process may use: its cgroup's memory.max (systemd MemoryMax=, a "
+                              "Kubernetes limit); 0 when there is none")
+                        .Register(*registry_).Add({})) {
   BuildGauge().Name("wijkpuls_build_info").Help("Version of the running wijkpuls").Register(*registry_)
       .Add({{"version", version}}).Set(1);
   for (const char* reason : {"connections", "timeout", "too_large", "bad_request", "tls_handshake"}) {
@@ -340,8 +398,48 @@ void Metrics::RefreshFieldwork(const CommittedState& cs) {
   }
 }
 
+void Metrics::RefreshProcess() {
+  static const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  static const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  const std::vector<std::string> f = ProcStatFields();
+  if (f.size() > 24) {
+    const double cpu = (std::strtod(f[14].c_str(), nullptr) + std::strtod(f[15].c_str(), nullptr)) / ticks;
+    if (cpu > process_cpu_seen_) {
+      process_cpu_.Increment(cpu - process_cpu_seen_);
+      process_cpu_seen_ = cpu;
+    }
+    process_vsize_.Set(std::strtod(f[23].c_str(), nullptr));
+    process_rss_.Set(std::strtod(f[24].c_str(), nullptr) * page);
+    static const double start = [&] {
+      // starttime (field 22) is in ticks after boot; btime in /proc/stat is the boot's Unix time.
+      std::ifstream stat("/proc/stat");
+      std::string key;
+      double btime = 0;
+      while (stat >> key) {
+        if (key == "btime") {
+          stat >> btime;
+          break;
+        }
+      }
+      return btime + std::strtod(f[22].c_str(), nullptr) / ticks;
+    }();
+    process_start_.Set(start);
+  }
+  std::error_code ec;
+  double fds = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    ++fds;
+  }
+  process_open_fds_.Set(fds);
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) process_max_fds_.Set(static_cast<double>(nofile.rlim_cur));
+  memory_limit_.Set(CgroupMemoryLimit());
+}
+
 std::string Metrics::Scrape() {
   std::lock_guard<std::mutex> lock(scrape_mu_);
+  RefreshProcess();
   if (sources_.hub) {
     if (std::shared_ptr<const CommittedState> cs = sources_.hub->Current(); cs && cs->version != fieldwork_version_) {
       RefreshFieldwork(*cs);

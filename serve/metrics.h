@@ -137,6 +137,17 @@ class Metrics : public PipelineObserver {
   prometheus::Gauge& http_open_;
   prometheus::Counter& http_accepted_;
   prometheus::Family<prometheus::Counter>& http_refused_;
+  // The standard process metrics (as the Prometheus client libraries name
+  // them), read from /proc at each scrape.
+  prometheus::Counter& process_cpu_;
+  prometheus::Gauge& process_rss_;
+  prometheus::Gauge& process_vsize_;
+  prometheus::Gauge& process_open_fds_;
+  prometheus::Gauge& process_max_fds_;
+  prometheus::Gauge& process_start_;
+  prometheus::Gauge& memory_limit_;
+  double process_cpu_seen_ = 0;
+  void RefreshProcess();
   uint64_t http_seen_[6] = {};  // accepted, then refused by reason as in Scrape
 };
 

@@ -106,8 +106,8 @@ WireTimestamp Wire(const google::protobuf::Timestamp& ts, bool present) {
 
 // What protobuf's JSON parser, told to ignore unknown fields, drops without a
 // trace: the top-level keys the schema does not know (counted), and the first
-// enum field whose value is a name the schema does not know (as if the field
-// were absent). And what it takes that the mapping does not have: a list
+// enum field whose value is a non-empty name the schema does not know (as if
+// the field were absent). And what it takes that the mapping does not have: a list
 // inside the list of a repeated field, which it flattens (an error). Only
 // records off the fast JSON path get here, and the text has parsed already.
 absl::Status FindWhatJsonParsingDrops(std::string_view text, RawResponse& raw) {
@@ -126,8 +126,10 @@ absl::Status FindWhatJsonParsingDrops(std::string_view text, RawResponse& raw) {
       return absl::InvalidArgumentError(
           Cat("not a SurveyResponse in the protobuf JSON mapping: ", f->name(), " holds a list in its list"));
     }
+    // An empty name is an empty field: missing, as the .proto defines it
+    // ("absent or empty"), not invalid.
     if (f->enum_type() != nullptr && value.is_string() && raw.unknown_enum_field.empty() &&
-        f->enum_type()->FindValueByName(value.get<std::string>()) == nullptr) {
+        !value.get<std::string>().empty() && f->enum_type()->FindValueByName(value.get<std::string>()) == nullptr) {
       raw.unknown_enum_field = f->name();
     }
   }

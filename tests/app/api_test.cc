@@ -74,5 +74,23 @@ TEST(Api, AScoreWithoutAValueShowsNoNumber) {
   EXPECT_EQ(j["indices"][0]["reference"].get<double>(), 86.0);
 }
 
+// If-None-Match as RFC 9110 (13.1.2) says: weak comparison, lists, "*"
+// (issue #23: W/"…" and lists were answered 200).
+TEST(Api, IfNoneMatchComparesWeaklyAndReadsLists) {
+  const std::string etag = "\"a1-7\"";
+  EXPECT_TRUE(IfNoneMatchHits("\"a1-7\"", etag));
+  EXPECT_TRUE(IfNoneMatchHits("W/\"a1-7\"", etag));
+  EXPECT_TRUE(IfNoneMatchHits("\"x\", W/\"a1-7\"", etag));
+  EXPECT_TRUE(IfNoneMatchHits("\"x\",\"y\" ,  \"a1-7\"", etag));
+  EXPECT_TRUE(IfNoneMatchHits("*", etag));
+  EXPECT_TRUE(IfNoneMatchHits("\"a1-7\"", "W/\"a1-7\""));
+  EXPECT_FALSE(IfNoneMatchHits("\"a1-8\"", etag));
+  EXPECT_FALSE(IfNoneMatchHits("\"x\", \"y\"", etag));
+  EXPECT_FALSE(IfNoneMatchHits("a1-7", etag));       // not an entity-tag
+  EXPECT_FALSE(IfNoneMatchHits("\"a1-7", etag));     // not closed
+  EXPECT_FALSE(IfNoneMatchHits("w/\"a1-7\"", etag)); // W/ is case-sensitive
+  EXPECT_FALSE(IfNoneMatchHits("", etag));
+}
+
 }  // namespace
 }  // namespace wijkpuls

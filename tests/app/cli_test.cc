@@ -418,6 +418,27 @@ TEST(Cli, AnUnknownUnitIsAUsageErrorInWords) {
   EXPECT_EQ(out, "wijkpuls scores: no unit wijk/atlantis (levels: wijk, gebied, stad)\n");
 }
 
+// Issue #23: --level without --unit (or the other way round) is a usage error
+// in words, not "HTTP 404: HTTP 404".
+TEST(Cli, LevelWithoutUnitIsAUsageError) {
+  TempDir dir;
+  const std::string config = ConfigWithAnEmptyState(dir);
+  std::string out;
+  EXPECT_EQ(testing::RunCommand({BinaryPath(), "scores", "--config", config, "--level", "wijk"}, &out), 2);
+  EXPECT_TRUE(Contains(out, "--level and --unit go together")) << out;
+  EXPECT_EQ(testing::RunCommand({BinaryPath(), "scores", "--url", "http://127.0.0.1:9", "--unit", "cool"}, &out), 2);
+  EXPECT_TRUE(Contains(out, "--level and --unit go together")) << out;
+}
+
+// A daemon that is not there: the URL and the system's cause.
+TEST(Cli, ARefusedConnectionNamesTheUrlAndTheCause) {
+  const int port = testing::FreePort();
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  std::string out;
+  EXPECT_EQ(testing::RunCommand({BinaryPath(), "quotas", "--url", url}, &out), 1);
+  EXPECT_TRUE(Contains(out, url + "/api/v1/quotas: connection refused")) << out;
+}
+
 // A state directory built under another methodology is not reported under
 // this one: quotas and scores refuse it, as serve and replay do.
 TEST(Cli, ReportsRefuseAStateBuiltWithAnotherMethodology) {

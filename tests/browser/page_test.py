@@ -368,6 +368,32 @@ def check_risk_order(tab, quotas):
     check(order[0] == min(risk, key=risk.get) or risk[order[0]] == min(risk.values()), "the riskiest wijk is not first")
 
 
+def check_precision(tab, quotas):
+    """Issue 22: each wijk's projected precision at the close, as the API says it."""
+    imprecise = sorted(w["wijk"] for w in quotas["wijken"] if w["precision_at_close"] == "IMPRECISE_AT_CLOSE")
+    flagged = tab.eval("[...document.querySelectorAll('#wijken tbody[data-wijk]')].filter(t => t.querySelector('.prec-flag'))"
+                       ".map(t => t.dataset.wijk).sort()")
+    check(flagged == imprecise, f"rows flagged imprecise at close {flagged[:5]}…, the API {imprecise[:5]}…")
+    count = tab.eval("document.querySelector('#imprecise-count b').textContent")
+    check(count == f"{len(imprecise):,}", f"the city card says {count} wijken imprecise at close, the API {len(imprecise)}")
+    choose(tab, "f-status", "IMPRECISE_AT_CLOSE")
+    check(sorted(tab.eval(VISIBLE_WIJKEN)) == imprecise, "the 'Imprecise at close' filter does not show those wijken")
+    choose(tab, "f-status", "")
+    w = next((x for x in quotas["wijken"] if x["precision_at_close"] == "IMPRECISE_AT_CLOSE"), quotas["wijken"][0])
+    tab.eval(f"document.querySelector('#wijken tbody[data-wijk=\"{w['wijk']}\"] button.disclose').click()")
+    tab.wait(f"!!document.querySelector('#x-{w['wijk']} table.prec')", 5, f"the precision table of {w['wijk']}")
+    rows = tab.eval(f"[...document.querySelectorAll('#x-{w['wijk']} table.prec tbody tr')].map(r => [...r.children].map(c => c.innerText))")
+    check([r[0] for r in rows] == [p["index"] for p in w["precision"]], f"{w['wijk']}: precision rows {rows}")
+    for r, p in zip(rows, w["precision"]):
+        if p["has_half_width"]:
+            check(r[1] == f"± {p['half_width']:.1f}", f"{w['wijk']} {p['index']}: now {r[1]!r}, the API {p['half_width']}")
+        if p["has_half_width_at_close"]:
+            check(r[2].endswith(f"± {p['half_width_at_close']:.1f}"), f"{w['wijk']} {p['index']}: at close {r[2]!r}, the API {p['half_width_at_close']}")
+        if p["has_responses_needed"] and p["responses_needed"] > 0:
+            check(f"{p['responses_needed']:,} more" in r[3], f"{w['wijk']} {p['index']}: needed {r[3]!r}, the API {p['responses_needed']}")
+    tab.eval(f"document.querySelector('#wijken tbody[data-wijk=\"{w['wijk']}\"] button.disclose').click()")
+
+
 def check_order_is_kept(tab, quotas):
     """New figures that would reorder the rows leave them in place until the reader asks."""
     before = tab.eval(VISIBLE_WIJKEN)
@@ -456,6 +482,7 @@ def check_page(browser, base, quotas, screenshot):
     check_figures(tab, quotas)
     check_risk_order(tab, quotas)
     check_filters(tab, quotas)
+    check_precision(tab, quotas)
     # It polls the API again by itself (every 10 s), without a reload and without rebuilding rows
     # whose figures did not change.
     tab.eval("window.probeRow = document.querySelector('#wijken tbody[data-wijk] tr.row')")

@@ -102,6 +102,10 @@ def check_forest(tab, scores):
                 check(r["point"], f"{where}: no point drawn")
                 check(f"{one(s['score'])} ± {one(s['half_width'])}" in r["figs"],
                       f"{where}: the figures say {r['figs']!r}, the API {s['score']} ± {s['half_width']}")
+                bands = {"MUCH_WORSE": "much worse", "WORSE": "worse", "AVERAGE": "average", "BETTER": "better",
+                         "MUCH_BETTER": "much better"}
+                check(re.search(rf"± {re.escape(one(s['half_width']))} {bands[s['band']]}\b", r["figs"]),
+                      f"{where}: band {s['band']} not shown in {r['figs']!r}")
                 check(r["hatched"] == (s["status"] == "LOW_PRECISION"),
                       f"{where}: hatched {r['hatched']} for status {s['status']}")
                 if s.get("has_reference"):

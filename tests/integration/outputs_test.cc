@@ -21,15 +21,6 @@ namespace {
 
 using nlohmann::json;
 
-json ToJson(const google::protobuf::Message& m) {
-  google::protobuf::util::JsonPrintOptions o;
-  o.always_print_primitive_fields = true;
-  o.preserve_proto_field_names = true;
-  std::string text;
-  google::protobuf::util::MessageToJsonString(m, &text, o);
-  return json::parse(text);
-}
-
 // The last value of every key of a compacted topic.
 std::map<std::string, std::string> LastValues(const std::string& brokers, const std::string& topic) {
   std::map<std::string, std::pair<int64_t, std::string>> last;
@@ -98,7 +89,7 @@ TEST_F(SeasonRun, TheQuotaTopicEqualsTheApi) {
         published.clear();
         for (const auto& [key, value] : LastValues(cluster_->bootstrap(), kQuota)) {
           v1::QuotaSnapshot s;
-          if (s.ParseFromString(value)) published[key] = ToJson(s);
+          if (s.ParseFromString(value)) published[key] = json::parse(QuotaJson(s));
         }
         return published == expected;
       },

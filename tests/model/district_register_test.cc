@@ -59,5 +59,63 @@ TEST(DistrictRegister, ErrorsNameTheLineAndTheColumn) {
   EXPECT_TRUE(Contains(MessageOf(missing.status()), "column gebied_name: column is missing")) << missing.status();
 }
 
+// RFC 4180 (issue #23): a quoted name may hold the delimiter, a quote ("")
+// and a line break; records may end in CRLF. A file that splitting on ','
+// read wrongly.
+TEST(DistrictRegister, QuotedFieldsAreReadAsRfc4180Says) {
+  const std::string header =
+      "gebied_id,gebied_name,wijk_id,wijk_name,target,invited,pop_male_15_29,pop_female_15_29,"
+      "pop_male_30_44,pop_female_30_44,pop_male_45_64,pop_female_45_64,pop_male_65_plus,pop_female_65_plus\r\n";
+  absl::StatusOr<DistrictRegister> d = DistrictRegister::Parse(
+      header + "noord,\"Noord, oud\",w,\"Oude \"\"Noorden\"\"\",1,10,1,1,1,1,1,1,1,1\r\n"
+               "noord,\"Noord, oud\",v,\"Twee\nregels\",2,20,1,1,1,1,1,1,1,2\r\n",
+      "r.csv");
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(d->wijken().size(), 2u);
+  EXPECT_EQ(d->gebieden()[0].name, "Noord, oud");
+  EXPECT_EQ(d->wijken()[0].name, "Oude \"Noorden\"");
+  EXPECT_EQ(d->wijken()[1].name, "Twee\nregels");
+  EXPECT_EQ(d->wijken()[1].population[kCellCount - 1], 2);  // no \r left in the last field
+  // A quote never closed is named with the line it opens on.
+  absl::StatusOr<DistrictRegister> open =
+      DistrictRegister::Parse(header + "g,G,w,W,1,10,1,1,1,1,1,1,1,1\r\ng,\"G,v,V,1,10,1,1,1,1,1,1,1,1\r\n", "r.csv");
+  ASSERT_FALSE(open.ok());
+  EXPECT_TRUE(Contains(MessageOf(open.status()), "r.csv: line 3: a quoted field is not closed")) << open.status();
+}
+
+// A semicolon-separated file, as a Dutch spreadsheet writes "CSV" (byte-order
+// mark, CRLF, decimal commas in no column here): read as the same register.
+TEST(DistrictRegister, ASemicolonSeparatedFileIsReadLikeACommaSeparatedOne) {
+  std::string comma = testing::ReadFile(testing::DistrictsPath());
+  std::string semi;
+  for (char ch : comma) {
+    if (ch == ',') {
+      semi += ';';
+    } else if (ch == '\n') {
+      semi += "\r\n";
+    } else {
+      semi += ch;
+    }
+  }
+  absl::StatusOr<DistrictRegister> d = DistrictRegister::Parse("\xef\xbb\xbf" + semi, "r.csv");
+  ASSERT_TRUE(d.ok()) << d.status();
+  const DistrictRegister& want = testing::DefaultDistricts();
+  ASSERT_EQ(d->wijken().size(), want.wijken().size());
+  for (size_t i = 0; i < want.wijken().size(); ++i) {
+    EXPECT_EQ(d->wijken()[i].id, want.wijken()[i].id);
+    EXPECT_EQ(d->wijken()[i].name, want.wijken()[i].name);
+    EXPECT_EQ(d->wijken()[i].target, want.wijken()[i].target);
+    EXPECT_EQ(d->wijken()[i].population, want.wijken()[i].population);
+  }
+  // A name with a comma in a semicolon file needs no quotes.
+  absl::StatusOr<DistrictRegister> named = DistrictRegister::Parse(
+      "gebied_id;gebied_name;wijk_id;wijk_name;target;invited;pop_male_15_29;pop_female_15_29;pop_male_30_44;"
+      "pop_female_30_44;pop_male_45_64;pop_female_45_64;pop_male_65_plus;pop_female_65_plus\n"
+      "g;G;w;Kop, van Zuid;1;10;1;1;1;1;1;1;1;1\n",
+      "r.csv");
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_EQ(named->wijken()[0].name, "Kop, van Zuid");
+}
+
 }  // namespace
 }  // namespace wijkpuls

@@ -34,7 +34,7 @@ def read(path):
 
 
 def catalogue():
-    names = set(re.findall(r"^\|\s*`(wijkpuls_[a-z0-9_]+)`\s*\|", read("docs/metrics.md"), re.M))
+    names = set(re.findall(r"^\|\s*`((?:wijkpuls|process)_[a-z0-9_]+)`\s*\|", read("docs/metrics.md"), re.M))
     if len(names) < 20:
         raise Failure(f"docs/metrics.md: only {len(names)} metrics found in its tables")
     return names
@@ -47,7 +47,7 @@ def series_names(metric):
 
 def check_catalogue_covers_code(problems, documented):
     code = read("serve/metrics.cc")
-    registered = set(re.findall(r'(?:Name\(|MakeHistogram\(\*registry_,\s*)"(wijkpuls_[a-z0-9_]+)"', code))
+    registered = set(re.findall(r'(?:Name\(|MakeHistogram\(\*registry_,\s*)"((?:wijkpuls|process)_[a-z0-9_]+)"', code))
     if len(registered) < 20:
         problems.append(f"serve/metrics.cc: only {len(registered)} metric names found; has the style changed?")
     for name in sorted(registered - documented):

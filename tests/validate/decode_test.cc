@@ -5,6 +5,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include "nlohmann/json.hpp"
 #include "tests/support/test_support.h"
 #include "validate/rules.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
@@ -177,6 +178,26 @@ TEST(Decode, AnUnknownEnumNameInJsonIsMarkedInvalidNotMissing) {
   r = DecodeResponse(sex, kJsonContentType);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->unknown_enum_field, "sex");
+}
+
+// An empty string for a required enum is an empty field, MISSING_FIELD as the
+// .proto defines it ("absent or empty"), not INVALID_FIELD (issue #23).
+TEST(Decode, AnEmptyEnumNameInJsonIsMissingNotInvalid) {
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(Sample(), &json).ok());
+  for (const std::string field : {"age_band", "ageBand", "sex", "mode", "instrument"}) {
+    nlohmann::json doc = nlohmann::json::parse(json);
+    const std::string camel = field == "age_band" ? "ageBand" : field;
+    doc.erase(camel);
+    doc[field] = "";
+    absl::StatusOr<RawResponse> r = DecodeResponse(doc.dump(), kJsonContentType);
+    ASSERT_TRUE(r.ok()) << field << ": " << r.status();
+    EXPECT_EQ(r->unknown_enum_field, "") << field;
+    const RuleContext ctx{testing::DefaultMethodology(), testing::DefaultDistricts(), testing::Local("2023-11-20 12:00:00")};
+    const FieldCheck check = CheckFields(*r, ctx);
+    ASSERT_TRUE(check.reason.has_value()) << field;
+    EXPECT_EQ(*check.reason, RejectReason::kMissingField) << field << ": " << check.detail;
+  }
 }
 
 // "answers": [[...]] is not the JSON mapping of a repeated message field, but
