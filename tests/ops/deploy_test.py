@@ -109,6 +109,7 @@ def check_config(binary, name, text, tmp, problems):
                         "-nodes", "-days", "1", "-subj", "/CN=wijkpuls", "-keyout", pkey, "-out", cert],
                        check=True, capture_output=True)
         text = text.replace(http["tls_cert_file"], cert).replace(http["tls_key_file"], pkey)
+    text = text.replace("/etc/wijkpuls/register/", os.path.join(SRC, "deploy/k8s") + "/")
     text = text.replace("/etc/wijkpuls/", os.path.join(SRC, "config") + "/")
     path = os.path.join(tmp, re.sub(r"[^a-z0-9]+", "-", name) + ".yaml")
     with open(path, "w") as f:
@@ -220,6 +221,13 @@ def k8s_docs():
         for d in yaml.safe_load_all(read(f"deploy/k8s/{f}")):
             if d:
                 docs.setdefault(d["kind"], []).append(d)
+    # ConfigMaps that kustomize generates from files, as it would.
+    for g in kust.get("configMapGenerator", []):
+        data = {os.path.basename(f): read(f"deploy/k8s/{f}") for f in g.get("files", [])}
+        if not g.get("options", {}).get("disableNameSuffixHash"):
+            raise Failure(f"kustomization.yaml: ConfigMap {g['name']} gets a name hash: the pods would be "
+                          "replaced on every change instead of reloading it")
+        docs.setdefault("ConfigMap", []).append({"kind": "ConfigMap", "metadata": {"name": g["name"]}, "data": data})
     return docs
 
 
@@ -300,9 +308,22 @@ def check_k8s(ends, deb, image_uid, binary, tmp, problems):
     key_vol = next((n for n, v in volumes.items() if "secret" in v), None)
     if not key_vol or mounts.get(key_vol) != os.path.dirname(config["pseudonymisation_key_file"]):
         problems.append("StatefulSet: the Secret is not mounted where pseudonymisation_key_file points")
+    # Each of the methodology and the register is in the image, or a key of a mounted ConfigMap.
+    mounted = {mounts[n]: next((d for d in docs["ConfigMap"] if d["metadata"]["name"] == v["configMap"]["name"]), None)
+               for n, v in volumes.items() if "configMap" in v and n in mounts}
     for p in etc_paths(config):
-        if p not in deb:
+        cmap = mounted.get(os.path.dirname(p))
+        if cmap is not None:
+            if os.path.basename(p) not in cmap.get("data", {}):
+                problems.append(f"ConfigMap: {p} is not a key of the ConfigMap mounted at {os.path.dirname(p)}")
+        elif p not in deb:
             problems.append(f"ConfigMap: {p} is not in the image (.deb)")
+    register = config["districts"]
+    if not any(os.path.dirname(register) == m for m in mounted):
+        problems.append(f"StatefulSet: the register {register} is not mounted from a ConfigMap: a corrected "
+                        "target cannot reach the pods without a new image (the SIGHUP reload of the runbook)")
+    if read("deploy/k8s/districts.csv") != read("config/districts.csv"):
+        problems.append("deploy/k8s/districts.csv differs from config/districts.csv (the default register)")
     sc = pod.get("securityContext", {})
     if not sc.get("runAsNonRoot") or sc.get("runAsUser") != image_uid:
         problems.append(f"StatefulSet: runAsNonRoot and runAsUser {sc.get('runAsUser')} = the image's user {image_uid}")
