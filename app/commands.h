@@ -66,6 +66,8 @@ struct ReportArgs {
   bool json = false;
   std::string level;   // scores: one unit
   std::string unit;
+  std::string sort = "risk";  // quotas: risk, status, name or gebied
+  bool wide = false;          // quotas: one line per wijk, with the gebied
 };
 int QuotasCommand(const ReportArgs& args);
 int ScoresCommand(const ReportArgs& args);

@@ -82,6 +82,9 @@ int main(int argc, char** argv) {
   }
   sc->add_option("--level", scores.level, "One unit: wijk, gebied or stad");
   sc->add_option("--unit", scores.unit, "One unit: its id");
+  q->add_option("--sort", quotas.sort, "Order of the wijken: risk (riskiest first, as the page), status, name or gebied")
+      ->check(CLI::IsMember({"risk", "status", "name", "gebied"}));
+  q->add_flag("--wide", quotas.wide, "One line per wijk, with its gebied (the default fits 120 columns)");
 
   std::string rebuild_config, rebuild_state;
   auto* b = app.add_subcommand("rebuild", "Recompute quota counts and statistics from the stored responses");

@@ -6,14 +6,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cerrno>
 #include <cstring>
 
 #include <iomanip>
 #include <iostream>
 #include <sstream>
+#include <vector>
 
+#include "absl/time/time.h"
 #include "app/commands.h"
 #include "app/config.h"
 #include "app/daemon.h"
@@ -146,38 +150,128 @@ std::string Fixed(double v, int digits) {
   return ss.str();
 }
 
-void PrintQuotaTable(const json& doc) {
-  std::cout << "wave " << doc["wave"].get<std::string>() << ", watermark "
-            << (doc["watermark"].is_null() ? "none" : doc["watermark"].get<std::string>()) << ", day "
-            << doc["days_elapsed"] << " of " << doc["fieldwork_days"] << "\n\n";
-  const std::vector<std::pair<std::string, size_t>> cols = {
-      {"wijk", 34}, {"gebied", 24}, {"status", 9}, {"VM net/target", 14}, {"VM proj", 8},
-      {"WO net/target", 14}, {"WO proj", 8}, {"resp", 6}, {"cells behind", 0}};
-  for (const auto& [name, w] : cols) std::cout << Pad(name, w) << (w ? " " : "\n");
-  for (const json& w : doc["wijken"]) {
+// Code points, as a terminal shows them ("15–29" is five wide).
+size_t Width(const std::string& s) {
+  size_t cps = 0;
+  for (unsigned char c : s) cps += (c & 0xC0) != 0x80;
+  return cps;
+}
+
+// An RFC 3339 instant of the API in Europe/Amsterdam, as fieldwork managers read time.
+std::string Amsterdam(const json& t) {
+  if (!t.is_string()) return "none";
+  absl::Time when;
+  std::string err;
+  static const absl::TimeZone tz = [] {
+    absl::TimeZone z;
+    return absl::LoadTimeZone("Europe/Amsterdam", &z) ? z : absl::UTCTimeZone();
+  }();
+  if (!absl::ParseTime(absl::RFC3339_full, t.get<std::string>(), &when, &err)) return t.get<std::string>();
+  return absl::FormatTime("%Y-%m-%d %H:%M %Z", when, tz);
+}
+
+int StatusRank(const std::string& s) {
+  static const std::vector<std::string> order = {"BEHIND", "AT_RISK", "EARLY", "ON_TRACK", "COMPLETE"};
+  const auto it = std::find(order.begin(), order.end(), s);
+  return static_cast<int>(it - order.begin());
+}
+
+// The cells behind in the API's words, each with its shortfall against what
+// was expected by now (the API lists them in the order of its cells).
+std::vector<std::string> CellsBehind(const json& w) {
+  std::vector<std::string> out;
+  size_t k = 0;
+  const json& words = w["cells_behind"];
+  for (const json& c : w["cells"]) {
+    if (!c["behind"].get<bool>() || k >= words.size()) continue;
+    const int64_t short_by = static_cast<int64_t>(std::ceil(c["expected_by_now"].get<double>() - c["net"].get<double>()));
+    out.push_back(Cat(words[k++].get<std::string>(), " −", short_by));
+  }
+  for (; k < words.size(); ++k) out.push_back(words[k].get<std::string>());
+  return out;
+}
+
+void PrintQuotaTable(const json& doc, const ReportArgs& a) {
+  std::cout << "wave " << doc["wave"].get<std::string>() << ", watermark " << Amsterdam(doc["watermark"])
+            << ", fieldwork day " << doc["days_elapsed"] << " of " << doc["fieldwork_days"] << "\n\n";
+  std::vector<std::pair<std::string, size_t>> cols = {{"wijk", a.wide ? 34 : 24}};
+  if (a.wide) cols.push_back({"gebied", 24});
+  for (const auto& c : std::vector<std::pair<std::string, size_t>>{
+           {"status", 9}, {"VM net/tgt", 10}, {"proj", 5}, {"WO net/tgt", 10}, {"proj", 5}, {"resp", 5}}) {
+    cols.push_back(c);
+  }
+  size_t indent = 0;
+  for (const auto& [name, w] : cols) indent += w + 1;
+  for (const auto& [name, w] : cols) std::cout << Pad(name, w) << " ";
+  std::cout << "cells behind (short of expected by now)\n";
+  std::vector<json> wijken(doc["wijken"].begin(), doc["wijken"].end());
+  auto name = [](const json& w) { return w["wijk_name"].get<std::string>(); };
+  std::stable_sort(wijken.begin(), wijken.end(), [&](const json& x, const json& y) {
+    if (a.sort == "name") return name(x) < name(y);
+    if (a.sort == "gebied") {
+      return std::make_pair(x["gebied_name"].get<std::string>(), name(x)) <
+             std::make_pair(y["gebied_name"].get<std::string>(), name(y));
+    }
+    const int sx = StatusRank(x["status"].get<std::string>()), sy = StatusRank(y["status"].get<std::string>());
+    if (a.sort == "status" && sx != sy) return sx < sy;
+    const double rx = x["risk"].get<double>(), ry = y["risk"].get<double>();
+    if (rx != ry) return rx < ry;
+    if (sx != sy) return sx < sy;
+    return name(x) < name(y);
+  });
+  const size_t limit = 120;
+  for (const json& w : wijken) {
     std::vector<std::string> row;
-    row.push_back(w["wijk_name"].get<std::string>());
-    row.push_back(w["gebied_name"].get<std::string>());
+    std::string wijk = name(w);
+    if (!a.wide && Width(wijk) > 24) {
+      std::string cut;
+      size_t cps = 0;
+      for (unsigned char ch : wijk) {
+        if ((ch & 0xC0) != 0x80 && ++cps > 23) break;
+        cut += static_cast<char>(ch);
+      }
+      wijk = cut + "…";
+    }
+    row.push_back(wijk);
+    if (a.wide) row.push_back(w["gebied_name"].get<std::string>());
     row.push_back(w["status"].get<std::string>());
     for (const json& i : w["instruments"]) {
       row.push_back(Cat(i["net"].get<int64_t>(), "/", i["target"].get<int64_t>()));
       row.push_back(Fixed(i["projected"].get<double>(), 0));
     }
     row.push_back(Fixed(100 * w["response_rate"].get<double>(), 0) + "%");
-    std::vector<std::string> behind;
-    for (const json& b : w["cells_behind"]) behind.push_back(b.get<std::string>());
-    row.push_back(Join(behind, ", "));
-    for (size_t i = 0; i < row.size() && i < cols.size(); ++i) {
-      std::cout << Pad(row[i], cols[i].second) << (cols[i].second ? " " : "\n");
+    std::string line;
+    for (size_t i = 0; i < row.size() && i < cols.size(); ++i) line += Pad(row[i], cols[i].second) + " ";
+    if (w["cells_behind"].empty()) {
+      while (!line.empty() && line.back() == ' ') line.pop_back();
     }
+    std::cout << line;
+    // The cells behind, wrapped under their column to stay within 120 columns (one line with --wide).
+    size_t at = indent;
+    bool first = true;
+    for (const std::string& c : CellsBehind(w)) {
+      const std::string item = (first ? "" : ", ") + c;
+      if (!a.wide && !first && at + Width(item) > limit) {
+        std::cout << ",\n" << std::string(indent, ' ');
+        at = indent;
+        std::cout << c;
+        at += Width(c);
+      } else {
+        std::cout << item;
+        at += Width(item);
+      }
+      first = false;
+    }
+    std::cout << "\n";
   }
   const json& city = doc["stad"];
-  std::cout << "\n" << city["name"].get<std::string>() << ": ";
+  std::cout << "\n" << city["name"].get<std::string>() << ":";
   for (const json& i : city["instruments"]) {
-    std::cout << i["instrument"].get<std::string>() << " " << i["net"] << "/" << i["target"] << " ("
-              << i["status"].get<std::string>() << ")  ";
+    const std::string inst = i["instrument"].get<std::string>();
+    std::cout << " " << (inst == "VEILIGHEIDSMONITOR" ? "VM" : inst == "WIJKONDERZOEK" ? "WO" : inst) << " "
+              << i["net"] << "/" << i["target"] << " (" << i["status"].get<std::string>() << "),";
   }
-  std::cout << "response rate " << Fixed(100 * city["response_rate"].get<double>(), 1) << "%, cells behind "
+  std::cout << " response rate " << Fixed(100 * city["response_rate"].get<double>(), 1) << "%, cells behind "
             << city["cells_behind"] << "\n";
 }
 
@@ -190,11 +284,29 @@ std::string ScoreCell(const json& s) {
   return v;
 }
 
+// At most `width` code points, the last one an ellipsis when cut.
+std::string Cut(const std::string& s, size_t width) {
+  if (Width(s) <= width) return s;
+  std::string out;
+  size_t cps = 0;
+  for (unsigned char ch : s) {
+    if ((ch & 0xC0) != 0x80 && ++cps > width - 1) break;
+    out += static_cast<char>(ch);
+  }
+  return out + "…";
+}
+
+// Fits 120 columns: the id as --level and --unit take it (never cut: it is
+// what is typed), then the name, the responses and the three indices.
 void PrintScoreRow(const json& u) {
-  std::cout << Pad(u["level"].get<std::string>(), 7) << " " << Pad(u["unit_name"].get<std::string>(), 34) << " "
-            << Pad(std::to_string(u["responses_counted"].get<int64_t>()), 6) << " ";
-  for (const json& x : u["indices"]) std::cout << Pad(ScoreCell(x), 20) << " ";
-  std::cout << "\n";
+  const std::string id = Cat(u["level"].get<std::string>(), " ", u["unit"].get<std::string>());
+  const size_t name_width = Width(id) > 26 ? 24 - std::min<size_t>(24, Width(id) - 26) : 24;
+  std::string line = Pad(id, 26) + " " + Pad(Cut(u["unit_name"].get<std::string>(), std::max<size_t>(name_width, 8)),
+                                               std::max<size_t>(name_width, 8)) +
+                     " " + Pad(std::to_string(u["responses_counted"].get<int64_t>()), 6);
+  for (const json& x : u["indices"]) line += " " + Pad(ScoreCell(x), 18);
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  std::cout << line << "\n";
 }
 
 }  // namespace
@@ -209,7 +321,7 @@ int QuotasCommand(const ReportArgs& a) {
   if (a.json) {
     std::cout << *body << "\n";
   } else {
-    PrintQuotaTable(json::parse(*body));
+    PrintQuotaTable(json::parse(*body), a);
   }
   return kExitOk;
 }
@@ -234,15 +346,33 @@ int ScoresCommand(const ReportArgs& a) {
     return kExitOk;
   }
   json doc = json::parse(*body);
-  std::cout << Pad("level", 7) << " " << Pad("unit", 34) << " " << Pad("n", 6) << " ";
+  std::string head = Pad("--level --unit", 26) + " " + Pad("name", 24) + " " + Pad("n", 6);
   const json& first = one ? doc : doc["units"][0];
-  for (const json& x : first["indices"]) std::cout << Pad(x["id"].get<std::string>() + " (± CI)", 20) << " ";
-  std::cout << "\n";
+  for (const json& x : first["indices"]) head += " " + Pad(x["id"].get<std::string>() + " (± 95%)", 18);
+  while (!head.empty() && head.back() == ' ') head.pop_back();
+  std::cout << head << "\n";
   if (one) {
     PrintScoreRow(doc);
+    // One unit: each index's themes, each above its indicators.
+    for (const json& x : doc["indices"]) {
+      std::cout << "\n" << x["id"].get<std::string>() << "  " << ScoreCell(x) << "\n";
+      for (const json& t : doc["themes"]) {
+        if (t.value("parent", "") != x["id"].get<std::string>()) continue;
+        std::cout << "  " << Pad(t["id"].get<std::string>(), 26) << " " << Pad(ScoreCell(t), 20) << " n "
+                  << t["n"] << "\n";
+        for (const json& i : doc["indicators"]) {
+          if (i.value("parent", "") != t["id"].get<std::string>()) continue;
+          std::cout << "    " << Pad(i["id"].get<std::string>(), 24) << " " << Pad(ScoreCell(i), 20) << " n "
+                    << i["n"] << ", n_eff " << Fixed(i.value("n_eff", 0.0), 1) << "\n";
+        }
+      }
+    }
   } else {
     for (const json& u : doc["units"]) PrintScoreRow(u);
   }
+  std::cout << "\nscore ± half-width of its 95% interval, in score points (100 = the city in 2014).\n"
+               "(low): LOW_PRECISION, 30-49 answers; suppressed: fewer than 30 answers, no value is published.\n"
+               "Provisional until the wave is closed.\n";
   return kExitOk;
 }
 

@@ -310,6 +310,75 @@ TEST(Cli, EveryWijkCarriesItsProjectedPrecisionInItsQuotaAndItsScores) {
   EXPECT_GT(needing, 0);
 }
 
+// Issue #23, an analyst at a terminal: the quota table fits 120 columns (or
+// --wide), sorts by risk as the page does (--sort), gives each cell behind
+// its shortfall and the watermark in Amsterdam time; the scores table prints
+// the ids --level and --unit take, a legend, and one unit's themes and
+// indicators.
+TEST(Cli, TheTablesFitATerminalAndSayWhatTheyShow) {
+  TempDir dir;
+  const std::string config = testing::WriteTestConfig(dir, "127.0.0.1:9", 8080, "g");
+  std::string out;
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "simulate", "--records", "30000", "--seed", "5", "--out",
+                                 dir.File("season.rec")},
+                                &out),
+            0)
+      << out;
+  testing::WriteFile(dir.File("half.rec"), FirstRecords(testing::ReadFile(dir.File("season.rec")), 13929));
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "replay", dir.File("half.rec"), "--config", config}, &out), 0) << out;
+  auto lines = [](const std::string& text) {
+    std::vector<std::string> v;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) v.push_back(l);
+    return v;
+  };
+  auto width = [](const std::string& l) {
+    size_t cps = 0;
+    for (unsigned char c : l) cps += (c & 0xC0) != 0x80;
+    return cps;
+  };
+  std::string json_text;
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "quotas", "--config", config, "--json"}, &json_text), 0);
+  const nlohmann::json quotas = nlohmann::json::parse(json_text);
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "quotas", "--config", config}, &out), 0) << out;
+  const std::vector<std::string> table = lines(out);
+  for (const std::string& l : table) EXPECT_LE(width(l), 120u) << l;
+  EXPECT_TRUE(Contains(table[0], "watermark 2023-05-29 08:36 CEST")) << table[0];  // 06:36 UTC
+  EXPECT_TRUE(Contains(out, "WO: men 15–29 −")) << out;  // a cell behind with its shortfall
+  // Riskiest first, as the page sorts.
+  const nlohmann::json* riskiest = nullptr;
+  for (const nlohmann::json& w : quotas["wijken"]) {
+    if (!riskiest || w["risk"].get<double>() < (*riskiest)["risk"].get<double>()) riskiest = &w;
+  }
+  EXPECT_TRUE(table[3].rfind((*riskiest)["wijk_name"].get<std::string>(), 0) == 0) << table[3];
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "quotas", "--config", config, "--sort", "name"}, &out), 0) << out;
+  std::vector<std::string> names;
+  for (const std::string& l : lines(out)) {
+    if (l.size() > 2 && l[0] != ' ' && l.find("/") != std::string::npos && l.rfind("wave", 0) != 0 &&
+        l.rfind("wijk ", 0) != 0 && l.rfind("Rotterdam:", 0) != 0) {
+      names.push_back(l.substr(0, 24));
+    }
+  }
+  ASSERT_GT(names.size(), 60u);
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end())) << Join(names, "|");
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "quotas", "--config", config, "--wide"}, &out), 0) << out;
+  EXPECT_TRUE(Contains(out, "Noordkethel/Schieveen/Zestienhoven Overschie")) << out;  // whole names, and the gebied
+  EXPECT_EQ(testing::RunCommand({BinaryPath(), "quotas", "--config", config, "--sort", "size"}, &out), 2) << out;
+
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "scores", "--config", config}, &out), 0) << out;
+  for (const std::string& l : lines(out)) EXPECT_LE(width(l), 120u) << l;
+  EXPECT_TRUE(Contains(out, "\nwijk cool ")) << out;
+  EXPECT_TRUE(Contains(out, "\ngebied charlois ")) << out;
+  EXPECT_TRUE(Contains(out, "\nstad stad ")) << out;
+  EXPECT_TRUE(Contains(out, "score ± half-width of its 95% interval")) << out;
+  EXPECT_TRUE(Contains(out, "(low): LOW_PRECISION")) << out;
+  ASSERT_EQ(testing::RunCommand({BinaryPath(), "scores", "--config", config, "--level", "wijk", "--unit", "cool"}, &out), 0)
+      << out;
+  EXPECT_TRUE(Contains(out, "\n  veiligheidsbeleving ")) << out;
+  EXPECT_TRUE(Contains(out, "\n    VB_ONVEILIG ")) << out;
+  EXPECT_TRUE(Contains(out, "n_eff ")) << out;
+}
+
 // The replay's input is checked before anything is written: a directory is
 // refused and leaves no state directory behind.
 // A state directory written by the previous release (schema 4: every counted
