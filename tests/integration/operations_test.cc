@@ -357,14 +357,14 @@ TEST(Cli, QuotasAndScoresPrintTablesFromARunningDaemon) {
   std::string out;
   ASSERT_EQ(RunCommand({BinaryPath(), "quotas", "--url", url}, &out), 0) << out;
   EXPECT_TRUE(Contains(out, "Tussendijken")) << out;
-  EXPECT_TRUE(Contains(out, "VM net/target")) << out;
+  EXPECT_TRUE(Contains(out, "VM net/tgt")) << out;
   const json api = d.Get("/api/v1/quotas");
   const json& city = api["stad"]["instruments"][0];
-  EXPECT_TRUE(Contains(out, Cat("VEILIGHEIDSMONITOR ", city["net"].get<int>(), "/", city["target"].get<int>()))) << out;
+  EXPECT_TRUE(Contains(out, Cat("VM ", city["net"].get<int>(), "/", city["target"].get<int>()))) << out;
   ASSERT_EQ(RunCommand({BinaryPath(), "quotas", "--url", url, "--json"}, &out), 0);
   EXPECT_EQ(json::parse(out), api);
   ASSERT_EQ(RunCommand({BinaryPath(), "scores", "--url", url}, &out), 0) << out;
-  EXPECT_TRUE(Contains(out, "VI (± CI)")) << out;
+  EXPECT_TRUE(Contains(out, "VI (± 95%)")) << out;
   EXPECT_TRUE(Contains(out, "Rotterdam")) << out;
   EXPECT_EQ(RunCommand({BinaryPath(), "quotas", "--url", "http://127.0.0.1:1"}, &out), 1) << out;
   EXPECT_TRUE(Contains(out, "wijkpuls quotas: ")) << out;
