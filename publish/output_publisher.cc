@@ -48,9 +48,11 @@ void OutputPublisher::Compute(const CommittedState& cs) {
     const ViewContext ctx = options_.views.ContextFor(m, d, wave);
     const UnixNanos watermark = cs.state.Watermark(wave.id);
     for (const WijkQuota& q : ComputeAllQuotas(cs.state, wave, ctx)) {
-      v1::QuotaSnapshot snap = ToQuotaSnapshot(q, wave, watermark, cs.state, ctx);
-      const std::string key = QuotaKey(wave.id, snap.wijk());
+      // Whose key it is before the snapshot, which projects the wijk's
+      // precision (two estimations): another instance publishes the others.
+      const std::string key = QuotaKey(wave.id, d.wijken()[q.wijk].id);
       if (!Mine(cs, key)) continue;
+      v1::QuotaSnapshot snap = ToQuotaSnapshot(q, wave, watermark, cs.state, ctx);
       KeyState& k = keys_[key];
       k.kind = OutputRecord::Kind::kQuota;
       std::string bytes = snap.SerializeAsString();
