@@ -137,11 +137,29 @@ absl::StatusOr<std::string> Document(const ReportArgs& a, const std::string& pat
   return FromState(a, get);
 }
 
-std::string Pad(const std::string& s, size_t width) {
-  // Widths count code points, so "15–29" lines up.
+// Code points, as a terminal shows them ("15–29" is five wide).
+size_t Width(const std::string& s) {
   size_t cps = 0;
   for (unsigned char c : s) cps += (c & 0xC0) != 0x80;
+  return cps;
+}
+
+// Widths count code points, so "15–29" lines up.
+std::string Pad(const std::string& s, size_t width) {
+  const size_t cps = Width(s);
   return cps >= width ? s : s + std::string(width - cps, ' ');
+}
+
+// At most `width` code points, the last one an ellipsis when cut.
+std::string Cut(const std::string& s, size_t width) {
+  if (Width(s) <= width) return s;
+  std::string out;
+  size_t cps = 0;
+  for (unsigned char ch : s) {
+    if ((ch & 0xC0) != 0x80 && ++cps > width - 1) break;
+    out += static_cast<char>(ch);
+  }
+  return out + "…";
 }
 
 std::string Fixed(double v, int digits) {
@@ -150,12 +168,6 @@ std::string Fixed(double v, int digits) {
   return ss.str();
 }
 
-// Code points, as a terminal shows them ("15–29" is five wide).
-size_t Width(const std::string& s) {
-  size_t cps = 0;
-  for (unsigned char c : s) cps += (c & 0xC0) != 0x80;
-  return cps;
-}
 
 // An RFC 3339 instant of the API in Europe/Amsterdam, as fieldwork managers read time.
 std::string Amsterdam(const json& t) {
@@ -222,17 +234,7 @@ void PrintQuotaTable(const json& doc, const ReportArgs& a) {
   const size_t limit = 120;
   for (const json& w : wijken) {
     std::vector<std::string> row;
-    std::string wijk = name(w);
-    if (!a.wide && Width(wijk) > 24) {
-      std::string cut;
-      size_t cps = 0;
-      for (unsigned char ch : wijk) {
-        if ((ch & 0xC0) != 0x80 && ++cps > 23) break;
-        cut += static_cast<char>(ch);
-      }
-      wijk = cut + "…";
-    }
-    row.push_back(wijk);
+    row.push_back(a.wide ? name(w) : Cut(name(w), 24));
     if (a.wide) row.push_back(w["gebied_name"].get<std::string>());
     row.push_back(w["status"].get<std::string>());
     for (const json& i : w["instruments"]) {
@@ -284,17 +286,6 @@ std::string ScoreCell(const json& s) {
   return v;
 }
 
-// At most `width` code points, the last one an ellipsis when cut.
-std::string Cut(const std::string& s, size_t width) {
-  if (Width(s) <= width) return s;
-  std::string out;
-  size_t cps = 0;
-  for (unsigned char ch : s) {
-    if ((ch & 0xC0) != 0x80 && ++cps > width - 1) break;
-    out += static_cast<char>(ch);
-  }
-  return out + "…";
-}
 
 // Fits 120 columns: the id as --level and --unit take it (never cut: it is
 // what is typed), then the name, the responses and the three indices.

@@ -41,41 +41,41 @@ double SampleVariance(const SufficientStats& s) {
   return static_cast<double>(num) / (static_cast<double>(s.n) * static_cast<double>(s.n - 1));
 }
 
+PresentCells SumPresent(std::span<const StratumInput> cells) {
+  PresentCells p;
+  for (const StratumInput& c : cells) {
+    if (c.stats.n < 1) continue;
+    p.unit.n += c.stats.n;
+    p.unit.sum += c.stats.sum;
+    p.unit.sumsq += c.stats.sumsq;
+    p.population += c.population;
+  }
+  return p;
+}
+
 Estimate EstimateIndicator(std::span<const StratumInput> cells, IndicatorType type,
                            const EstimationParams& params, double growth) {
   Estimate e;
-  SufficientStats unit;
-  int64_t present_population = 0;
-  for (const StratumInput& c : cells) {
-    if (c.stats.n < 1) continue;
-    unit.n += c.stats.n;
-    unit.sum += c.stats.sum;
-    unit.sumsq += c.stats.sumsq;
-    present_population += c.population;
-  }
-  e.n = unit.n;
+  const PresentCells present = SumPresent(cells);
+  e.n = present.unit.n;
   // n' = g * n, compared as a real number (exact for g = 1: n is far below 2^53).
   const double n_at = growth * static_cast<double>(e.n);
   e.status = n_at < static_cast<double>(params.suppress_below_n)       ? EstimateStatus::kSuppressed
              : n_at < static_cast<double>(params.low_precision_below_n) ? EstimateStatus::kLowPrecision
                                                                          : EstimateStatus::kOk;
-  if (e.n == 0 || present_population == 0) {
+  if (e.n == 0 || present.population == 0) {
     e.status = EstimateStatus::kSuppressed;
     return e;
   }
-  const double pooled_variance = SampleVariance(unit);  // for cells with one answer
   double theta = 0;
   double variance = 0;
   double inv_n_eff = 0;
-  for (const StratumInput& c : cells) {
-    if (c.stats.n < 1) continue;
-    const double w = static_cast<double>(c.population) / static_cast<double>(present_population);
-    const double nc = static_cast<double>(c.stats.n);
-    theta += w * (static_cast<double>(c.stats.sum) / nc);
-    const double s2 = c.stats.n >= 2 ? SampleVariance(c.stats) : pooled_variance;
+  ForEachStratum(cells, present, [&](size_t i, double w, double s2) {
+    const double nc = static_cast<double>(cells[i].stats.n);
+    theta += w * (static_cast<double>(cells[i].stats.sum) / nc);
     variance += w * w * s2 / nc;
     inv_n_eff += w * w / nc;
-  }
+  });
   if (growth != 1.0) {
     variance /= growth;
     inv_n_eff /= growth;

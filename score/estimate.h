@@ -37,6 +37,34 @@ struct Estimate {
   EstimateStatus status = EstimateStatus::kSuppressed;
 };
 
+// The unweighted statistics of the present cells (n_c >= 1) and their
+// population.
+struct PresentCells {
+  SufficientStats unit;
+  int64_t population = 0;
+};
+PresentCells SumPresent(std::span<const StratumInput> cells);
+
+// Unbiased sample variance (n - 1 denominator) from integer sums; 0 for n < 2.
+double SampleVariance(const SufficientStats& s);
+
+// Calls visit(i, W_c, s2_c) for every present cell i in the order given, with
+// section 4's weight (over the present cells) and the variance that enters SE
+// (the pooled one of `present` for a cell of one answer). The estimator and
+// the projection (score/precision.cc) share it. Nothing when the present
+// population is 0.
+template <typename Visit>
+void ForEachStratum(std::span<const StratumInput> cells, const PresentCells& present, Visit visit) {
+  if (present.population == 0) return;
+  const double pooled_variance = SampleVariance(present.unit);
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const StratumInput& c = cells[i];
+    if (c.stats.n < 1) continue;
+    const double w = static_cast<double>(c.population) / static_cast<double>(present.population);
+    visit(i, w, c.stats.n >= 2 ? SampleVariance(c.stats) : pooled_variance);
+  }
+}
+
 // theta, SE, n, n_eff and status of one indicator over the given cells.
 // `growth` g >= 1 projects the estimate to the close of fieldwork
 // (methodology section 8): every cell's n_c becomes g * n_c (a real number),
@@ -44,9 +72,6 @@ struct Estimate {
 // With g = 1 it is the estimate of section 4, bit for bit.
 Estimate EstimateIndicator(std::span<const StratumInput> cells, IndicatorType type,
                            const EstimationParams& params, double growth = 1.0);
-
-// Unbiased sample variance (n - 1 denominator) from integer sums; 0 for n < 2.
-double SampleVariance(const SufficientStats& s);
 
 Band BandOf(double score, const EstimationParams& params);
 

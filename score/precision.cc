@@ -90,25 +90,14 @@ std::array<std::vector<VarianceTerm>, kCellCount> IndexTerms(const IndexDef& x, 
       const IndicatorDef& def = m.indicators[i];
       const double m_i = def.type == IndicatorType::kPercent ? 100.0 : 1.0;
       const double a = m.estimation.score_scale * m_i / (def.sigma0 * k_t * big_k);
-      SufficientStats unit;
-      int64_t present_population = 0;
+      std::array<StratumInput, kCellCount> cells;
       for (int c = 0; c < kCellCount; ++c) {
-        const SufficientStats& s = member.state->Stat(c, i, k);
-        if (s.n < 1) continue;
-        unit.n += s.n;
-        unit.sum += s.sum;
-        unit.sumsq += s.sumsq;
-        present_population += (*member.population)[c];
+        cells[c] = StratumInput{(*member.population)[c], member.state->Stat(c, i, k)};
       }
-      if (present_population == 0) continue;
-      const double pooled = SampleVariance(unit);
-      for (int c = 0; c < kCellCount; ++c) {
-        const SufficientStats& s = member.state->Stat(c, i, k);
-        if (s.n < 1) continue;
-        const double w = static_cast<double>((*member.population)[c]) / static_cast<double>(present_population);
-        const double s2 = s.n >= 2 ? SampleVariance(s) : pooled;
-        terms[c].push_back(VarianceTerm{a * a * w * w * s2, s.n});
-      }
+      const PresentCells present = SumPresent(cells);
+      ForEachStratum(cells, present, [&](size_t c, double w, double s2) {
+        terms[c].push_back(VarianceTerm{a * a * w * w * s2, cells[c].stats.n});
+      });
     }
   }
   return terms;

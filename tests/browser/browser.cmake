@@ -8,30 +8,22 @@ if(NOT WIJKPULS_CHROMIUM)
   # Defined anyway, so that a machine without Chromium fails the test instead of skipping it.
   set(WIJKPULS_CHROMIUM chromium)
 endif()
-add_test(NAME browser.page
-  COMMAND ${WIJKPULS_BROWSER_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/page_test.py
-          --wijkpuls $<TARGET_FILE:wijkpuls>
-          --chromium ${WIJKPULS_CHROMIUM}
-          --screenshot ${CMAKE_BINARY_DIR}/page-screenshot.png
-          --work-dir ${WIJKPULS_TEST_TMP}/browser-page)
-set_tests_properties(browser.page PROPERTIES LABELS browser TIMEOUT 300 COST 100)
+# One test per page: its script (a standard-library Python 3 client of Chromium's DevTools pipe,
+# sharing page_test.py's demo and helpers), its screenshot, its scratch folder.
+function(wijkpuls_browser_test name script screenshot)
+  add_test(NAME browser.${name}
+    COMMAND ${WIJKPULS_BROWSER_PYTHON} ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/${script}
+            --wijkpuls $<TARGET_FILE:wijkpuls>
+            --chromium ${WIJKPULS_CHROMIUM}
+            --screenshot ${CMAKE_BINARY_DIR}/${screenshot}
+            --work-dir ${WIJKPULS_TEST_TMP}/browser-${name})
+  set_tests_properties(browser.${name} PROPERTIES LABELS browser TIMEOUT 300 COST 100)
+endfunction()
 
-# The data-quality page (GET /quality) against /api/v1/quality; reuses page_test.py's demo and
-# DevTools helpers.
-add_test(NAME browser.quality
-  COMMAND ${WIJKPULS_BROWSER_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/quality_test.py
-          --wijkpuls $<TARGET_FILE:wijkpuls>
-          --chromium ${WIJKPULS_CHROMIUM}
-          --screenshot ${CMAKE_BINARY_DIR}/quality-screenshot.png
-          --work-dir ${WIJKPULS_TEST_TMP}/browser-quality)
-set_tests_properties(browser.quality PROPERTIES LABELS browser TIMEOUT 300 COST 100)
-
+# The fieldwork page (GET /) against /api/v1/quotas, also at 1400 and 390 px.
+wijkpuls_browser_test(page page_test.py page-screenshot.png)
+# The data-quality page (GET /quality) against /api/v1/quality.
+wijkpuls_browser_test(quality quality_test.py quality-screenshot.png)
 # The scores page (GET /scores) against /api/v1/scores and /api/v1/pace, on a small season
-# (`demo --records 8000`), also at 390 px; reuses page_test.py's helpers.
-add_test(NAME browser.scores
-  COMMAND ${WIJKPULS_BROWSER_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/scores_test.py
-          --wijkpuls $<TARGET_FILE:wijkpuls>
-          --chromium ${WIJKPULS_CHROMIUM}
-          --screenshot ${CMAKE_BINARY_DIR}/scores-screenshot.png
-          --work-dir ${WIJKPULS_TEST_TMP}/browser-scores)
-set_tests_properties(browser.scores PROPERTIES LABELS browser TIMEOUT 300 COST 100)
+# (`demo --records 8000`), also at 390 px.
+wijkpuls_browser_test(scores scores_test.py scores-screenshot.png)

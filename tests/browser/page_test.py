@@ -60,10 +60,10 @@ def wait_for(probe, timeout, what, interval=0.2):
 class Demo:
     """`wijkpuls demo` on a free port; its stdout gives the URL and the number of records."""
 
-    def __init__(self, binary, state_dir, log_path):
+    def __init__(self, binary, state_dir, log_path, extra_args=()):
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen(
-            [binary, "demo", "--duration", "0", "--listen", "127.0.0.1:0", "--state-dir", state_dir],
+            [binary, "demo", "--duration", "0", "--listen", "127.0.0.1:0", "--state-dir", state_dir, *extra_args],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.lines = []
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -543,8 +543,10 @@ def check_token_flow(browser, base):
     browser.on_event = None
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def run(name, description, checks, demo_args=()):
+    """The frame of every browser test: arguments, the demo, Chromium, and on failure the demo's
+    and Chromium's last log lines. `checks(browser, base, records, args)` does the rest."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--wijkpuls", required=True)
     ap.add_argument("--chromium", default="chromium")
     ap.add_argument("--screenshot", required=True)
@@ -557,20 +559,14 @@ def main():
     shutil.rmtree(args.work_dir, ignore_errors=True)
     os.makedirs(args.work_dir)
     started = time.monotonic()
-    demo = Demo(args.wijkpuls, os.path.join(args.work_dir, "state"), os.path.join(args.work_dir, "demo.log"))
+    demo = Demo(args.wijkpuls, os.path.join(args.work_dir, "state"), os.path.join(args.work_dir, "demo.log"), demo_args)
     browser = None
     failures = []
     try:
         base, records = demo.banner()
-        quotas = settled_quotas(base, records)
-        print(f"demo at {base}: {records} records committed after {time.monotonic() - started:.1f} s;"
-              f" watermark {quotas['watermark']}, day {quotas['days_elapsed']}")
+        print(f"demo at {base}: {records} records, banner after {time.monotonic() - started:.1f} s")
         browser = Browser(chromium, tempfile.mkdtemp(dir=args.work_dir), os.path.join(args.work_dir, "chromium.log"))
-        check_page(browser, base, quotas, args.screenshot)
-        print(f"page checks passed; screenshot {args.screenshot}")
-        check_token_flow(browser, base)
-        print("token flow passed")
-        check(json.loads(get(base + "/api/v1/quotas")) == quotas, "the API changed while the page was checked")
+        checks(browser, base, records, args)
     except Failure as e:
         failures.append(str(e))
     finally:
@@ -583,14 +579,28 @@ def main():
     if failures:
         for f in failures:
             print(f"FAIL: {f}")
-        for name in ("demo.log", "chromium.log"):
-            path = os.path.join(args.work_dir, name)
+        for log_name in ("demo.log", "chromium.log"):
+            path = os.path.join(args.work_dir, log_name)
             if os.path.exists(path):
                 with open(path, errors="replace") as f:
                     print(f"--- last lines of {path}:\n" + "".join(f.readlines()[-20:]))
         return 1
-    print(f"browser.page: all checks passed in {time.monotonic() - started:.1f} s")
+    print(f"{name}: all checks passed in {time.monotonic() - started:.1f} s")
     return 0
+
+
+def checks(browser, base, records, args):
+    quotas = settled_quotas(base, records)
+    print(f"{records} records committed; watermark {quotas['watermark']}, day {quotas['days_elapsed']}")
+    check_page(browser, base, quotas, args.screenshot)
+    print(f"page checks passed; screenshot {args.screenshot}")
+    check_token_flow(browser, base)
+    print("token flow passed")
+    check(json.loads(get(base + "/api/v1/quotas")) == quotas, "the API changed while the page was checked")
+
+
+def main():
+    return run("browser.page", __doc__.split("\n")[0], checks)
 
 
 if __name__ == "__main__":

@@ -18,37 +18,17 @@ checks the page against the API:
 Writes screenshots (desktop and phone); stops the demo with SIGINT (exit 0).
 Only the standard library and the Debian `chromium` package; every wait has a deadline.
 """
-import argparse
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from page_test import (Browser, Demo, Failure, Tab, check, check_no_errors_and_no_foreign_requests,  # noqa: E402
-                       committed_records, get, wait_for)
+from page_test import (Tab, check, check_no_errors_and_no_foreign_requests,  # noqa: E402
+                       committed_records, get, run, wait_for)
 
 RECORDS = 8000
-
-
-class SmallDemo(Demo):
-    """page_test's demo with a season of RECORDS records."""
-
-    def __init__(self, binary, state_dir, log_path):  # noqa: super's Popen is replaced, not extended
-        self.log = open(log_path, "w")
-        self.proc = subprocess.Popen(
-            [binary, "demo", "--duration", "0", "--records", str(RECORDS), "--listen", "127.0.0.1:0",
-             "--state-dir", state_dir],
-            stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.lines = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
 
 
 def settled(base, records):
@@ -251,69 +231,33 @@ def check_phone(browser, base, screenshot):
     check_no_errors_and_no_foreign_requests(tab, base)
 
 
+def checks(browser, base, records, args):
+    scores, quotas = settled(base, records)
+    tab = Tab(browser)
+    tab.navigate(base + "/scores")
+    tab.wait(f"document.querySelectorAll('#forest .frow').length === {len(scores['units'])}", 20, "every unit's row")
+    check_header(tab, scores)
+    check_forest(tab, scores)
+    check_filter(tab, scores)
+    check_focus(tab, scores)
+    check_drill_down(tab, scores)
+    check_pace(tab, base, quotas)
+    tab.eval("window.scrollTo(0, 0)")
+    tab.screenshot(args.screenshot)
+    check_no_errors_and_no_foreign_requests(tab, base)
+    print(f"scores page checks passed; screenshot {args.screenshot}")
+    phone = args.screenshot.replace(".png", "-phone.png")
+    check_phone(browser, base, phone)
+    print(f"phone layout passed; screenshot {phone}")
+    for page in ("/", "/quality"):
+        t = Tab(browser)
+        t.navigate(base + page)
+        t.wait("!!document.querySelector('header a[href=\"/scores\"]')", 20, f"a link to /scores in the header of {page}")
+    check(json.loads(get(base + "/api/v1/scores")) == scores, "the API changed while the page was checked")
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--wijkpuls", required=True)
-    ap.add_argument("--chromium", default="chromium")
-    ap.add_argument("--screenshot", required=True, help="desktop screenshot; the phone one gets -phone")
-    ap.add_argument("--work-dir", required=True, help="scratch folder (emptied first)")
-    args = ap.parse_args()
-    chromium = shutil.which(args.chromium)
-    if not chromium:
-        print(f"FAIL: {args.chromium} not found (Debian package chromium: scripts/setup.sh --test)")
-        return 1
-    shutil.rmtree(args.work_dir, ignore_errors=True)
-    os.makedirs(args.work_dir)
-    started = time.monotonic()
-    demo = SmallDemo(args.wijkpuls, os.path.join(args.work_dir, "state"), os.path.join(args.work_dir, "demo.log"))
-    browser = None
-    failures = []
-    try:
-        base, records = demo.banner()
-        scores, quotas = settled(base, records)
-        print(f"demo at {base}: {records} records committed after {time.monotonic() - started:.1f} s")
-        browser = Browser(chromium, tempfile.mkdtemp(dir=args.work_dir), os.path.join(args.work_dir, "chromium.log"))
-        tab = Tab(browser)
-        tab.navigate(base + "/scores")
-        tab.wait(f"document.querySelectorAll('#forest .frow').length === {len(scores['units'])}", 20, "every unit's row")
-        check_header(tab, scores)
-        check_forest(tab, scores)
-        check_filter(tab, scores)
-        check_focus(tab, scores)
-        check_drill_down(tab, scores)
-        check_pace(tab, base, quotas)
-        tab.eval("window.scrollTo(0, 0)")
-        tab.screenshot(args.screenshot)
-        check_no_errors_and_no_foreign_requests(tab, base)
-        print(f"scores page checks passed; screenshot {args.screenshot}")
-        phone = args.screenshot.replace(".png", "-phone.png")
-        check_phone(browser, base, phone)
-        print(f"phone layout passed; screenshot {phone}")
-        for page in ("/", "/quality"):
-            t = Tab(browser)
-            t.navigate(base + page)
-            t.wait("!!document.querySelector('header a[href=\"/scores\"]')", 20, f"a link to /scores in the header of {page}")
-        check(json.loads(get(base + "/api/v1/scores")) == scores, "the API changed while the page was checked")
-    except Failure as e:
-        failures.append(str(e))
-    finally:
-        if browser:
-            browser.close()
-        try:
-            demo.stop()
-        except Failure as e:
-            failures.append(str(e))
-    if failures:
-        for f in failures:
-            print(f"FAIL: {f}")
-        for name in ("demo.log", "chromium.log"):
-            path = os.path.join(args.work_dir, name)
-            if os.path.exists(path):
-                with open(path, errors="replace") as f:
-                    print(f"--- last lines of {path}:\n" + "".join(f.readlines()[-20:]))
-        return 1
-    print(f"browser.scores: all checks passed in {time.monotonic() - started:.1f} s")
-    return 0
+    return run("browser.scores", __doc__.split("\n")[0], checks, ("--records", str(RECORDS)))
 
 
 if __name__ == "__main__":

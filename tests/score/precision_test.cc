@@ -253,6 +253,7 @@ TEST(Precision, TheProjectedHalfWidthEqualsTodaysWithoutGrowthAndNeverGrows) {
   const Methodology& m = DefaultMethodology();
   const int k = static_cast<int>(m.indicators.size());
   std::mt19937 rng(11);
+  int flat_compared = 0, growth_compared = 0, doubled_compared = 0;  // none skipped wholesale
   for (int round = 0; round < 40; ++round) {
     std::array<int64_t, kCellCount> population{};
     WijkState state;
@@ -281,6 +282,7 @@ TEST(Precision, TheProjectedHalfWidthEqualsTodaysWithoutGrowthAndNeverGrows) {
       EXPECT_EQ(flat.indices[x].has_value_at_close, now.indices[x].has_value);
       if (now.indices[x].has_value) {
         EXPECT_EQ(flat.indices[x].half_width_at_close, flat.indices[x].half_width);
+        ++flat_compared;
       }
     }
     double previous[3] = {1e300, 1e300, 1e300};
@@ -298,6 +300,7 @@ TEST(Precision, TheProjectedHalfWidthEqualsTodaysWithoutGrowthAndNeverGrows) {
         }
         EXPECT_LE(p.indices[x].half_width_at_close, previous[x] * (1 + 1e-12));
         previous[x] = p.indices[x].half_width_at_close;
+        ++growth_compared;
       }
     }
     // Every answer counted twice over (n doubled, same means): never wider.
@@ -316,9 +319,13 @@ TEST(Precision, TheProjectedHalfWidthEqualsTodaysWithoutGrowthAndNeverGrows) {
           p1.at_close.indices[x].components_used == p2.at_close.indices[x].components_used) {
         ASSERT_TRUE(p2.indices[x].has_value_at_close);
         EXPECT_LE(p2.indices[x].half_width_at_close, p1.indices[x].half_width_at_close * (1 + 1e-12));
+        ++doubled_compared;
       }
     }
   }
+  EXPECT_EQ(flat_compared, 120);     // 40 wijken x 3 indices: every one has a value
+  EXPECT_GT(growth_compared, 500);   // of 40 x 5 x 3
+  EXPECT_EQ(doubled_compared, 120);
 }
 
 }  // namespace

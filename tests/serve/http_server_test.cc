@@ -200,6 +200,26 @@ class Server {
   std::unique_ptr<HttpServer> server_;
 };
 
+// The API's ETag through the server: a weak tag, a list, and the tag in the
+// second of two If-None-Match fields all get 304; another tag gets 200.
+TEST(HttpServer, IfNoneMatchIsReadAsRfc9110SaysAcrossFields) {
+  Server s;
+  httplib::Result first = s.Get("/api/v1/quotas");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 200);
+  const std::string etag = first->get_header_value("ETag");
+  ASSERT_FALSE(etag.empty());
+  auto status = [&](const httplib::Headers& h) {
+    httplib::Result r = s.Get("/api/v1/quotas", h);
+    return r ? r->status : -1;
+  };
+  EXPECT_EQ(status({{"If-None-Match", etag}}), 304);
+  EXPECT_EQ(status({{"If-None-Match", "W/" + etag}}), 304);
+  EXPECT_EQ(status({{"If-None-Match", "\"other\", " + etag}}), 304);
+  EXPECT_EQ(status({{"If-None-Match", "\"other\""}, {"If-None-Match", etag}}), 304);
+  EXPECT_EQ(status({{"If-None-Match", "\"other\""}}), 200);
+}
+
 TEST(HttpServer, ABodyOfAQuarterGigabyteIsRefusedOnItsHeadWithoutBeingRead) {
   Server s;
   RawClient c(s.port());
