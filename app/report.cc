@@ -295,7 +295,10 @@ void PrintScoreRow(const json& u) {
   std::string line = Pad(id, 26) + " " + Pad(Cut(u["unit_name"].get<std::string>(), std::max<size_t>(name_width, 8)),
                                                std::max<size_t>(name_width, 8)) +
                      " " + Pad(std::to_string(u["responses_counted"].get<int64_t>()), 6);
-  for (const json& x : u["indices"]) line += " " + Pad(ScoreCell(x), 18);
+  for (const json& x : u["indices"]) {
+    line += ' ';  // appended, not " " + Pad(…): GCC 12's -Wrestrict misfires on it at -O3
+    line += Pad(ScoreCell(x), 18);
+  }
   while (!line.empty() && line.back() == ' ') line.pop_back();
   std::cout << line << "\n";
 }
@@ -339,7 +342,10 @@ int ScoresCommand(const ReportArgs& a) {
   json doc = json::parse(*body);
   std::string head = Pad("--level --unit", 26) + " " + Pad("name", 24) + " " + Pad("n", 6);
   const json& first = one ? doc : doc["units"][0];
-  for (const json& x : first["indices"]) head += " " + Pad(x["id"].get<std::string>() + " (± 95%)", 18);
+  for (const json& x : first["indices"]) {
+    head += ' ';
+    head += Pad(Cat(x["id"].get<std::string>(), " (± 95%)"), 18);
+  }
   while (!head.empty() && head.back() == ' ') head.pop_back();
   std::cout << head << "\n";
   if (one) {
