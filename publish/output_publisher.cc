@@ -29,7 +29,15 @@ bool Mine(const CommittedState& cs, const std::string& key) {
 }
 }  // namespace
 
-void OutputPublisher::Compute(const CommittedState& cs) {
+void OutputPublisher::MarkInputs(KeyState& k, KeyState::Inputs inputs) {
+  if (k.inputs == inputs && !k.latest.empty()) return;
+  k.inputs = std::move(inputs);
+  k.stale = true;
+}
+
+void OutputPublisher::Compute(std::shared_ptr<const CommittedState> newest) {
+  current_ = std::move(newest);
+  const CommittedState& cs = *current_;
   // Keys that another instance publishes now (a rebalance moved them): not
   // sent from here any more.
   std::erase_if(keys_, [&](const auto& kv) {
@@ -40,6 +48,8 @@ void OutputPublisher::Compute(const CommittedState& cs) {
     return !Mine(cs, kv.first);
   });
   std::erase_if(summaries_, [&](const auto& kv) { return !cs.tasks.count(kv.first.first); });
+  // Set again below for every key this state has; the wave points into its methodology.
+  for (auto& [key, k] : keys_) k.wave = nullptr;
   const Methodology& m = *cs.methodology;
   const DistrictRegister& d = *cs.districts;
   const std::set<std::string> waves = cs.state.Waves();
@@ -47,36 +57,44 @@ void OutputPublisher::Compute(const CommittedState& cs) {
     if (!waves.count(wave.id)) continue;
     const ViewContext ctx = options_.views.ContextFor(m, d, wave);
     const UnixNanos watermark = cs.state.Watermark(wave.id);
-    for (const WijkQuota& q : ComputeAllQuotas(cs.state, wave, ctx)) {
-      // Whose key it is before the snapshot, which projects the wijk's
-      // precision (two estimations): another instance publishes the others.
+    auto inputs_of = [&](const std::vector<int>& wijken) {
+      KeyState::Inputs in{&m, &d, watermark, {}};
+      in.wijken.reserve(wijken.size());
+      for (int w : wijken) {
+        auto at = cs.state.wijken().find(StateKey{wave.id, d.wijken()[w].id});
+        in.wijken.push_back(at == cs.state.wijken().end() ? nullptr : at->second);
+      }
+      return in;
+    };
+    // The quotas themselves are cheap (counts and the pace); the snapshot
+    // projects the wijk's precision, built when due (Send).
+    for (WijkQuota& q : ComputeAllQuotas(cs.state, wave, ctx)) {
       const std::string key = QuotaKey(wave.id, d.wijken()[q.wijk].id);
       if (!Mine(cs, key)) continue;
-      v1::QuotaSnapshot snap = ToQuotaSnapshot(q, wave, watermark, cs.state, ctx);
       KeyState& k = keys_[key];
       k.kind = OutputRecord::Kind::kQuota;
-      std::string bytes = snap.SerializeAsString();
-      if (bytes == k.latest) continue;
-      if (!k.latest.empty()) {
-        v1::QuotaSnapshot before;
-        before.ParseFromString(k.latest);
-        for (int i = 0; i < snap.instruments_size() && i < before.instruments_size(); ++i) {
-          if (snap.instruments(i).status() == v1::COMPLETE && before.instruments(i).status() != v1::COMPLETE) {
-            k.urgent = true;
-          }
+      k.wave = &wave;
+      MarkInputs(k, inputs_of({q.wijk}));
+      for (size_t i = 0; i < q.instruments.size(); ++i) {
+        if (!k.latest.empty() && q.instruments[i].status == QuotaStatus::kComplete &&
+            k.built_statuses[i] != QuotaStatus::kComplete) {
+          k.urgent = true;  // an instrument became COMPLETE: sent at once
         }
       }
-      k.latest = std::move(bytes);
+      k.quota = std::move(q);
     }
-    for (const UnitRef& unit : AllUnits(d, options_.views.city_name)) {
+    for (UnitRef& unit : AllUnits(d, options_.views.city_name)) {
       const std::string key = ScoresKey(wave.id, unit);
       if (!Mine(cs, key)) continue;
       KeyState& k = keys_[key];
       k.kind = OutputRecord::Kind::kScores;
-      std::string bytes = ComputeScores(unit, cs.state, wave, ctx).SerializeAsString();
-      if (bytes != k.latest) k.latest = std::move(bytes);
+      k.wave = &wave;
+      MarkInputs(k, inputs_of(unit.wijken));
+      k.unit = std::move(unit);
     }
   }
+  // A key of a wave this state no longer has keeps its last value.
+  for (auto& [key, k] : keys_) k.stale = k.stale && k.wave != nullptr;
   if (options_.summary_interval.count() <= 0) return;
   const int indicators = static_cast<int>(m.indicators.size());
   for (const auto& [task, state] : cs.tasks) {
@@ -94,14 +112,33 @@ void OutputPublisher::Compute(const CommittedState& cs) {
   }
 }
 
+void OutputPublisher::Build(KeyState& k) {
+  k.stale = false;
+  const CommittedState& cs = *current_;
+  const ViewContext ctx = options_.views.ContextFor(*cs.methodology, *cs.districts, *k.wave);
+  std::string bytes;
+  if (k.kind == OutputRecord::Kind::kQuota) {
+    bytes = ToQuotaSnapshot(k.quota, *k.wave, cs.state.Watermark(k.wave->id), cs.state, ctx).SerializeAsString();
+    for (size_t i = 0; i < k.quota.instruments.size(); ++i) k.built_statuses[i] = k.quota.instruments[i].status;
+  } else {
+    bytes = ComputeScores(k.unit, cs.state, *k.wave, ctx).SerializeAsString();
+  }
+  if (bytes != k.latest) k.latest = std::move(bytes);
+}
+
 void OutputPublisher::Send(bool all_due) {
   const auto now = std::chrono::steady_clock::now();
   int64_t unpublished = 0;
   for (auto& [key, k] : keys_) {
-    if (k.latest == k.delivered) continue;
+    const bool due = all_due || k.urgent || now >= k.not_before;
+    if (k.stale && due) Build(k);
+    if (k.stale || k.latest == k.delivered) {
+      unpublished += k.stale;  // its newest value is not built yet
+      continue;
+    }
     ++unpublished;
     if (!sink_ || k.latest == k.in_flight) continue;
-    if (!all_due && !k.urgent && now < k.not_before) continue;
+    if (!due) continue;
     const uint64_t id = next_id_++;
     absl::Status st = sink_->Send(OutputRecord{k.kind, key, k.latest}, id);
     if (!st.ok()) {
@@ -150,8 +187,8 @@ void OutputPublisher::Loop() {
   while (!stop_.load()) {
     std::shared_ptr<const CommittedState> cs = hub_.WaitNewer(seen_version_, std::chrono::milliseconds(200));
     if (cs && cs->version > seen_version_) {
-      Compute(*cs);
       seen_version_ = cs->version;
+      Compute(std::move(cs));
     }
     if (options_.summary_refresh.count() > 0 && std::chrono::steady_clock::now() >= next_summary_refresh_) {
       next_summary_refresh_ = std::chrono::steady_clock::now() + options_.summary_refresh;
@@ -168,8 +205,8 @@ bool OutputPublisher::Stop(std::chrono::milliseconds timeout) {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
   if (std::shared_ptr<const CommittedState> cs = hub_.Current(); cs && cs->version > seen_version_) {
-    Compute(*cs);
     seen_version_ = cs->version;
+    Compute(std::move(cs));
   }
   if (!sink_) return true;
   const auto deadline = std::chrono::steady_clock::now() + timeout;

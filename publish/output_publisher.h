@@ -2,12 +2,16 @@
 // or files): a QuotaSnapshot per wijk (key "<wave>/<wijk>") when it changed
 // (debounced, and at once when an instrument became COMPLETE), and
 // ProvisionalScores per unit (key "<wave>/<level>/<unit>") at most once per
-// interval when changed, and everything still unpublished on shutdown. Runs on
+// interval when changed, and everything still unpublished on shutdown. A value
+// is computed when it may be sent, from the newest state: not on every
+// committed batch (a snapshot projects the wijk's precision, a unit's scores
+// estimate all its wijken). Runs on
 // its own thread, so publishing never blocks ingestion. At-least-once: a
 // failed delivery is retried with the latest value; after a restart every key
 // is published once.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -16,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "process/state_hub.h"
@@ -70,10 +75,31 @@ class OutputPublisher {
     // consumers see a key change, and they have not seen this value).
     std::chrono::steady_clock::time_point not_before{};
     bool urgent = false;     // publish without waiting (an instrument became COMPLETE)
+    // Quota and scores keys are built when due, not on every state: `stale`
+    // says `latest` is of an older state, whose inputs differ from `inputs`.
+    // What to build it from (the newest state's): the wave, and the wijk's
+    // quota or the unit.
+    bool stale = false;
+    struct Inputs {
+      const Methodology* methodology = nullptr;
+      const DistrictRegister* districts = nullptr;
+      UnixNanos watermark = 0;
+      std::vector<std::shared_ptr<const WijkState>> wijken;  // held, so a pointer is never reused
+      bool operator==(const Inputs&) const = default;
+    } inputs;
+    const Wave* wave = nullptr;
+    WijkQuota quota;
+    UnitRef unit;
+    std::array<QuotaStatus, kInstrumentCount> built_statuses{};  // of `latest` (quota keys)
   };
   static constexpr std::chrono::milliseconds kRetryDelay{1000};
   void Loop();
-  void Compute(const CommittedState& cs);
+  // Takes a new state: marks the keys whose inputs changed, builds at once a
+  // quota whose instrument became COMPLETE.
+  void Compute(std::shared_ptr<const CommittedState> cs);
+  // Serialises a stale key's value from current_ (ToQuotaSnapshot or ComputeScores).
+  void Build(KeyState& k);
+  void MarkInputs(KeyState& k, KeyState::Inputs inputs);
   void Send(bool all_due);
   void HandleDeliveries(const std::vector<Delivery>& ds);
 
@@ -83,6 +109,7 @@ class OutputPublisher {
   std::atomic<bool> stop_{false};
   std::thread thread_;
   uint64_t seen_version_ = 0;
+  std::shared_ptr<const CommittedState> current_;  // the newest state Compute took
   std::map<std::string, KeyState> keys_;  // by Kafka key
   // The summary last encoded per task and wijk: encoded again only when the
   // state (copy-on-write: a new object) or its position changed.
