@@ -30,16 +30,36 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/ops/grafana ${PROJECT_SOURCE_DIR}/ops/pr
         FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
         PATTERN "*.test.yml" EXCLUDE)
 
+# Debian's own files: the copyright, the changelog and the manual page wijkpuls(8), the last two
+# compressed as Debian wants them (gzip -9n: no name or time stamp, so the package is the same
+# when built again). Built with the binary (ALL): cpack does not build.
+set(WIJKPULS_DEB_DIR ${PROJECT_BINARY_DIR}/debian)
+add_custom_command(
+  OUTPUT ${WIJKPULS_DEB_DIR}/changelog.gz ${WIJKPULS_DEB_DIR}/wijkpuls.8.gz
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${WIJKPULS_DEB_DIR}
+  COMMAND sh -c "gzip -9n < ${WIJKPULS_DEPLOY_DIR}/debian/changelog > ${WIJKPULS_DEB_DIR}/changelog.gz"
+  COMMAND sh -c "gzip -9n < ${WIJKPULS_DEPLOY_DIR}/debian/wijkpuls.8 > ${WIJKPULS_DEB_DIR}/wijkpuls.8.gz"
+  DEPENDS ${WIJKPULS_DEPLOY_DIR}/debian/changelog ${WIJKPULS_DEPLOY_DIR}/debian/wijkpuls.8
+  COMMENT "Compressing the Debian changelog and wijkpuls(8)")
+add_custom_target(wijkpuls_debian_docs ALL DEPENDS ${WIJKPULS_DEB_DIR}/changelog.gz ${WIJKPULS_DEB_DIR}/wijkpuls.8.gz)
+install(FILES ${WIJKPULS_DEPLOY_DIR}/debian/copyright ${WIJKPULS_DEB_DIR}/changelog.gz
+        DESTINATION share/doc/wijkpuls
+        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+install(FILES ${WIJKPULS_DEB_DIR}/wijkpuls.8.gz DESTINATION share/man/man8
+        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME wijkpuls)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR "wijkpuls")
 set(CPACK_PACKAGE_CONTACT "wijkpuls maintainers <wijkpuls@example.org>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Fieldwork daemon of a neighbourhood survey (quotas, quality, provisional scores)")
+# Lines of at most 79 characters (lintian: extended-description-line-too-long).
 string(CONCAT CPACK_PACKAGE_DESCRIPTION
-    "wijkpuls takes survey responses from Kafka, validates and deduplicates them, keeps every\n"
-    "wijk's sample-quota state in RocksDB and publishes provisional scores to Kafka, a JSON API\n"
-    "and a web page. Runs as the systemd service wijkpuls (user wijkpuls, state in /var/lib/wijkpuls).")
+    "wijkpuls takes survey responses from Kafka, validates and deduplicates them,\n"
+    "keeps every wijk's sample-quota state in RocksDB and publishes provisional\n"
+    "scores to Kafka, a JSON API and web pages. Runs as the systemd service\n"
+    "wijkpuls (user wijkpuls, state in /var/lib/wijkpuls).")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
@@ -47,9 +67,10 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # The runtime libraries (librdkafka1, libprotobuf32, libssl3, libyaml-cpp0.7, ...) are computed
 # by dpkg-shlibdeps from the binary itself; passwd provides useradd for the postinst, tzdata
-# the methodology's time zone (Europe/Amsterdam), which absl loads from /usr/share/zoneinfo.
+# the methodology's time zone (Europe/Amsterdam), which absl loads from /usr/share/zoneinfo,
+# init-system-helpers deb-systemd-invoke and deb-systemd-helper for the maintainer scripts.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd, tzdata")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd, tzdata, init-system-helpers")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus, kcat")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${WIJKPULS_DEPLOY_DIR}/debian/conffiles ${WIJKPULS_DEPLOY_DIR}/debian/postinst

@@ -15,7 +15,7 @@ packages=(
 # Prometheus integration test, the fuzzer and the package checks.
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(chromium prometheus clang libclang-rt-14-dev ninja-build systemd dpkg-dev
-             file python3 python3-yaml)
+             file python3 python3-yaml lintian man-db)
   # Node.js may come from another source (e.g. NodeSource, which bundles npm).
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi

@@ -11,13 +11,17 @@ contents with `dpkg-deb -I/-f/-c/-e/-x`:
 - contents: /usr/bin/wijkpuls (executable), the systemd unit, the default configuration
   and the register under /etc/wijkpuls, all owned by root, and equal to their sources;
 - the packaged binary runs (`--version`), and `wijkpuls check-config` accepts the packaged
-  configuration (its key path pointed at a temporary key: the real one is made by postinst).
+  configuration (its key path pointed at a temporary key: the real one is made by postinst);
+- Debian's own files: the copyright, the changelog (its version the project's) and the manual
+  page wijkpuls(8), which names every command and option that `wijkpuls --help` lists;
+- lintian finds neither an error nor a warning.
 
 The package stays in --out for the ops.deploy test (a ctest fixture).
 """
 import argparse
 import filecmp
 import glob
+import gzip
 import os
 import re
 import shutil
@@ -98,7 +102,7 @@ def check_control(deb, binary, problems, tmp):
             problems.append(f"control {field} is empty")
     depends = {re.split(r"[\s(]", d.strip())[0] for d in f("Depends").split(",") if d.strip()}
     known = library_packages(binary)
-    known.update({"passwd": {"passwd"}, "tzdata": {"tzdata"}})
+    known.update({"passwd": {"passwd"}, "tzdata": {"tzdata"}, "init-system-helpers": {"init-system-helpers"}})
     for pkg, names in sorted(known.items()):
         if not names & depends:
             problems.append(f"Depends lacks {pkg} (needed by the binary or the scripts): {sorted(depends)}")
@@ -160,6 +164,48 @@ def check_contents(deb, binary, problems, tmp):
     log(f"package contents: {len(entries)} entries; packaged binary {version}; packaged config accepted")
 
 
+def check_debian_docs(deb, binary, problems, tmp):
+    root = os.path.join(tmp, "docs")
+    sh("dpkg-deb", "-x", deb, root)
+    doc = os.path.join(root, "usr/share/doc/wijkpuls")
+    if not filecmp.cmp(os.path.join(doc, "copyright"), os.path.join(SRC, "deploy/debian/copyright"), shallow=False):
+        problems.append("/usr/share/doc/wijkpuls/copyright differs from deploy/debian/copyright")
+    changelog = gzip.open(os.path.join(doc, "changelog.gz"), "rt").read()
+    first = changelog.splitlines()[0]
+    if not first.startswith(f"wijkpuls ({project_version()})"):
+        problems.append(f"the changelog's latest entry is {first!r}, not version {project_version()}")
+    man = gzip.open(os.path.join(root, "usr/share/man/man8/wijkpuls.8.gz"), "rt").read()
+    # Every command and option of the built binary's --help, as roff writes them (\- for -).
+    listed = sh(binary, "--help")
+    commands = re.findall(r"^  ([a-z][a-z-]+)\s{2,}", listed.split("Subcommands:")[1], re.M)
+    if len(commands) < 8:
+        problems.append(f"could not read the commands from --help: {commands}")
+    for command in commands:
+        if f"B {command}".replace("-", "\\-") not in man and f".B wijkpuls {command}".replace("-", "\\-") not in man:
+            problems.append(f"wijkpuls(8) does not describe the command {command}")
+        options = re.findall(r"^\s+(?:-\w,)?(--[a-z][a-z-]*)", sh(binary, command, "--help"), re.M)
+        for option in options:
+            if option != "--help" and option.replace("-", "\\-") not in man:
+                problems.append(f"wijkpuls(8) does not name {command} {option}")
+    r = subprocess.run(["man", "--warnings", "-E", "UTF-8", "-l", os.path.join(root, "usr/share/man/man8/wijkpuls.8.gz")],
+                       capture_output=True, text=True)
+    if r.returncode != 0 or r.stderr.strip():
+        problems.append(f"man reports problems in wijkpuls(8): {r.stderr.strip()[:500]}")
+    log(f"Debian files: copyright, changelog {first!r}, wijkpuls(8) names {len(commands)} commands and their options")
+
+
+def check_lintian(deb, problems):
+    if not shutil.which("lintian"):
+        raise Failure("lintian is not installed (Debian package lintian; scripts/setup.sh --test)")
+    r = subprocess.run(["lintian", "--tag-display-limit", "0", "--fail-on", "error,warning", deb],
+                       capture_output=True, text=True, timeout=600)
+    tags = [line for line in r.stdout.splitlines() if re.match(r"^[EWIXPO]: ", line)]
+    log("lintian: " + ("; ".join(tags) if tags else "no tags"))
+    bad = [t for t in tags if t[0] in "EW"]
+    if r.returncode != 0 or bad:
+        problems.append(f"lintian exited {r.returncode}: " + ("; ".join(bad) or r.stderr.strip()[-500:]))
+
+
 def run():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True, help="the built binary (its libraries decide Depends)")
@@ -178,6 +224,8 @@ def run():
     try:
         check_control(deb, args.binary, problems, tmp)
         check_contents(deb, args.binary, problems, tmp)
+        check_debian_docs(deb, args.binary, problems, tmp)
+        check_lintian(deb, problems)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if problems:
