@@ -37,10 +37,11 @@ set(WIJKPULS_DEB_DIR ${PROJECT_BINARY_DIR}/debian)
 add_custom_command(
   OUTPUT ${WIJKPULS_DEB_DIR}/changelog.gz ${WIJKPULS_DEB_DIR}/wijkpuls.8.gz
   COMMAND ${CMAKE_COMMAND} -E make_directory ${WIJKPULS_DEB_DIR}
-  COMMAND sh -c "gzip -9n < ${WIJKPULS_DEPLOY_DIR}/debian/changelog > ${WIJKPULS_DEB_DIR}/changelog.gz"
-  COMMAND sh -c "gzip -9n < ${WIJKPULS_DEPLOY_DIR}/debian/wijkpuls.8 > ${WIJKPULS_DEB_DIR}/wijkpuls.8.gz"
+  COMMAND sh -c "gzip -9nc \"$0\" > \"$1\"" ${WIJKPULS_DEPLOY_DIR}/debian/changelog ${WIJKPULS_DEB_DIR}/changelog.gz
+  COMMAND sh -c "gzip -9nc \"$0\" > \"$1\"" ${WIJKPULS_DEPLOY_DIR}/debian/wijkpuls.8 ${WIJKPULS_DEB_DIR}/wijkpuls.8.gz
   DEPENDS ${WIJKPULS_DEPLOY_DIR}/debian/changelog ${WIJKPULS_DEPLOY_DIR}/debian/wijkpuls.8
-  COMMENT "Compressing the Debian changelog and wijkpuls(8)")
+  COMMENT "Compressing the Debian changelog and wijkpuls(8)"
+  VERBATIM)
 add_custom_target(wijkpuls_debian_docs ALL DEPENDS ${WIJKPULS_DEB_DIR}/changelog.gz ${WIJKPULS_DEB_DIR}/wijkpuls.8.gz)
 install(FILES ${WIJKPULS_DEPLOY_DIR}/debian/copyright ${WIJKPULS_DEB_DIR}/changelog.gz
         DESTINATION share/doc/wijkpuls
@@ -68,9 +69,10 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # The runtime libraries (librdkafka1, libprotobuf32, libssl3, libyaml-cpp0.7, ...) are computed
 # by dpkg-shlibdeps from the binary itself; passwd provides useradd for the postinst, tzdata
 # the methodology's time zone (Europe/Amsterdam), which absl loads from /usr/share/zoneinfo,
-# init-system-helpers deb-systemd-invoke and deb-systemd-helper for the maintainer scripts.
+# deb-systemd-invoke and deb-systemd-helper (maintainer scripts) are in init-system-helpers,
+# which is Essential in Debian 12: lintian refuses it in Depends.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd, tzdata, init-system-helpers")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd, tzdata")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus, kcat")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${WIJKPULS_DEPLOY_DIR}/debian/conffiles ${WIJKPULS_DEPLOY_DIR}/debian/postinst

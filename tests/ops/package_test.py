@@ -102,7 +102,7 @@ def check_control(deb, binary, problems, tmp):
             problems.append(f"control {field} is empty")
     depends = {re.split(r"[\s(]", d.strip())[0] for d in f("Depends").split(",") if d.strip()}
     known = library_packages(binary)
-    known.update({"passwd": {"passwd"}, "tzdata": {"tzdata"}, "init-system-helpers": {"init-system-helpers"}})
+    known.update({"passwd": {"passwd"}, "tzdata": {"tzdata"}})
     for pkg, names in sorted(known.items()):
         if not names & depends:
             problems.append(f"Depends lacks {pkg} (needed by the binary or the scripts): {sorted(depends)}")
