@@ -48,7 +48,12 @@ uint64_t KafkaDeadLetters::Failures() const {
 
 bool KafkaDeadLetters::Connected() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return producer_->Connected();
+  // The producer's connectivity is read from statistics served by Poll, which
+  // runs only while letters wait; and librdkafka connects only when it has
+  // something to send. With nothing waiting its last word is stale (it said
+  // "down" for good after an outage whose last letters were delivered before
+  // the next statistics: /readyz stayed 503): the consumer speaks for the brokers.
+  return pending_.empty() || producer_->Connected();
 }
 
 void KafkaDeadLetters::Discard() {

@@ -46,7 +46,8 @@ class DeadLetterSink {
   // reports no failed attempt within the wait: only the abandonment shows.
   // Thread-safe.
   virtual uint64_t Failures() const = 0;
-  // Whether the sink's brokers are reachable (for /readyz). Thread-safe.
+  // Whether letters waiting can reach the sink's brokers (for /readyz): true
+  // when none wait. Thread-safe.
   virtual bool Connected() const { return true; }
 };
 

@@ -59,5 +59,37 @@ TEST(KafkaDeadLetters, LettersStillUndeliveredWhenTheirBatchIsAbandonedAreCounte
   EXPECT_EQ(dl.Failures(), 6u);
 }
 
+// After an outage whose letters were all delivered, the sink says it is
+// connected, though nothing polls its producer any more: a stale "down" kept
+// /readyz at 503 for good once the season's last dead letters were out
+// (crash_test.faults in CI, 2026-12-06).
+TEST(KafkaDeadLetters, AfterAnOutageWhoseLettersWereDeliveredTheSinkSaysItIsConnected) {
+  absl::StatusOr<std::unique_ptr<MockCluster>> cluster = MockCluster::Start(1);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  ASSERT_TRUE((*cluster)->CreateTopic(kRejected, 1).ok());
+  KafkaSettings settings;
+  settings.brokers = (*cluster)->bootstrap();
+  absl::StatusOr<std::unique_ptr<KafkaDeadLetters>> sink = KafkaDeadLetters::Make(settings);
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  KafkaDeadLetters& dl = **sink;
+  dl.Send(Letter(0));
+  ASSERT_TRUE(dl.Flush(std::chrono::seconds(30)).ok());
+  EXPECT_TRUE(dl.Connected());
+
+  ASSERT_TRUE((*cluster)->SetBrokersDown(true).ok());
+  dl.Send(Letter(1));
+  // Statistics come every second, served while the letter waits.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (dl.Connected() && std::chrono::steady_clock::now() < deadline) {
+    EXPECT_TRUE(absl::IsUnavailable(dl.Flush(std::chrono::milliseconds(200))));
+  }
+  EXPECT_FALSE(dl.Connected()) << "a letter waits and no broker is up";
+
+  ASSERT_TRUE((*cluster)->SetBrokersDown(false).ok());
+  ASSERT_TRUE(dl.Flush(std::chrono::seconds(60)).ok());
+  EXPECT_EQ(dl.Pending(), 0u);
+  EXPECT_TRUE(dl.Connected()) << "nothing waits: the last statistics served before the delivery are stale";
+}
+
 }  // namespace
 }  // namespace wijkpuls
