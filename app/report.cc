@@ -204,7 +204,7 @@ std::vector<std::string> CellsBehind(const json& w) {
 }
 
 void PrintQuotaTable(const json& doc, const ReportArgs& a) {
-  std::cout << "wave " << doc["wave"].get<std::string>() << ", watermark " << Amsterdam(doc["watermark"])
+  std::cout << "wave " << doc["wave"].get<std::string>() << ", watermark " << Amsterdam(doc.value("watermark", json()))
             << ", fieldwork day " << doc["days_elapsed"] << " of " << doc["fieldwork_days"] << "\n\n";
   std::vector<std::pair<std::string, size_t>> cols = {{"wijk", a.wide ? 34 : 24}};
   if (a.wide) cols.push_back({"gebied", 24});
@@ -267,14 +267,14 @@ void PrintQuotaTable(const json& doc, const ReportArgs& a) {
     std::cout << "\n";
   }
   const json& city = doc["stad"];
-  std::cout << "\n" << city["name"].get<std::string>() << ":";
+  std::cout << "\n" << city["stad_name"].get<std::string>() << ":";
   for (const json& i : city["instruments"]) {
     const std::string inst = i["instrument"].get<std::string>();
     std::cout << " " << (inst == "VEILIGHEIDSMONITOR" ? "VM" : inst == "WIJKONDERZOEK" ? "WO" : inst) << " "
               << i["net"] << "/" << i["target"] << " (" << i["status"].get<std::string>() << "),";
   }
   std::cout << " response rate " << Fixed(100 * city["response_rate"].get<double>(), 1) << "%, cells behind "
-            << city["cells_behind"] << "\n";
+            << city["cells_behind_count"] << "\n";
 }
 
 std::string ScoreCell(const json& s) {

@@ -154,6 +154,7 @@ v1::QuotaSnapshot ToQuotaSnapshot(const WijkQuota& q, const Wave& wave, UnixNano
   out.set_wijk(w.id);
   out.set_wijk_name(w.name);
   out.set_gebied(ctx.districts.gebieden()[w.gebied].id);
+  out.set_gebied_name(ctx.districts.gebieden()[w.gebied].name);
   if (watermark != 0) *out.mutable_watermark() = ToTimestamp(watermark);
   out.set_days_elapsed(q.progress.elapsed);
   out.set_days_remaining(q.progress.remaining);
@@ -196,6 +197,9 @@ v1::QuotaSnapshot ToQuotaSnapshot(const WijkQuota& q, const Wave& wave, UnixNano
   out.set_precision_at_close(PrecisionAtClose(precision));
   out.set_precision_target(ctx.methodology.estimation.precision_target);
   for (const IndexPrecision& p : precision.indices) FillPrecision(p, out.add_precision());
+  for (std::string& label : CellsBehind(q)) out.add_cells_behind(std::move(label));
+  out.set_cells_behind_count(out.cells_behind_size());
+  out.set_risk(QuotaRisk(q));
   return out;
 }
 

@@ -185,4 +185,23 @@ std::string CellBehindLabel(Instrument instrument, int cell) {
                       Label(CellAge(cell)));
 }
 
+std::vector<std::string> CellsBehind(const WijkQuota& q) {
+  std::vector<std::string> out;
+  for (const InstrumentQuota& iq : q.instruments) {
+    for (int c = 0; c < kCellCount; ++c) {
+      if (iq.cells[c].behind) out.push_back(CellBehindLabel(iq.instrument, c));
+    }
+  }
+  return out;
+}
+
+double QuotaRisk(const WijkQuota& q) {
+  double r = 1e9;
+  for (const InstrumentQuota& iq : q.instruments) {
+    if (iq.target <= 0) continue;
+    r = std::min(r, iq.status == QuotaStatus::kComplete ? 2.0 : iq.projected / static_cast<double>(iq.target));
+  }
+  return r == 1e9 ? 2.0 : r;
+}
+
 }  // namespace wijkpuls

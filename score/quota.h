@@ -99,5 +99,11 @@ QuotaTotals SumQuotas(const std::vector<const WijkQuota*>& wijken, const QuotaRu
 
 // "WO: men 15–29" for a cell that is behind.
 std::string CellBehindLabel(Instrument instrument, int cell);
+// The labels of a wijk's cells behind, instrument and cell order.
+std::vector<std::string> CellsBehind(const WijkQuota& q);
+
+// Smaller is riskier: the worst instrument's projected end figure relative to
+// its target; 2 for a complete instrument, and when none has a target.
+double QuotaRisk(const WijkQuota& q);
 
 }  // namespace wijkpuls

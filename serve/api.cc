@@ -73,18 +73,8 @@ json TotalsJson(const QuotaTotals& t) {
               {"response_rate", t.response_rate},
               {"status", std::string(WireName(t.status))},
               {"wijken_by_status", by_status},
-              {"cells_behind", t.cells_behind},
+              {"cells_behind_count", t.cells_behind},
               {"instruments", instruments}};
-}
-
-// Smaller is riskier: the worst instrument's projected end figure relative to target.
-double Risk(const WijkQuota& q) {
-  double r = 1e9;
-  for (const InstrumentQuota& iq : q.instruments) {
-    if (iq.target <= 0) continue;
-    r = std::min(r, iq.status == QuotaStatus::kComplete ? 2.0 : iq.projected / static_cast<double>(iq.target));
-  }
-  return r == 1e9 ? 2.0 : r;
 }
 
 json GroupJson(const QualityGroup& g) {
@@ -111,10 +101,9 @@ json GroupJson(const QualityGroup& g) {
          {"not_applicable", g.not_applicable},
          {"dont_know_rate", g.answers > 0 ? static_cast<double>(g.dont_know) / g.answers : 0.0},
          {"refusal_rate", g.answers > 0 ? static_cast<double>(g.refused) / g.answers : 0.0}};
+  // Absent when no duration was counted (never null: as protobuf JSON leaves out what is unset).
   if (std::optional<Quartiles> q = DurationQuartiles(g.durations)) {
     j["duration_seconds"] = {{"q1", q->q1}, {"median", q->median}, {"q3", q->q3}, {"n", q->count}};
-  } else {
-    j["duration_seconds"] = nullptr;
   }
   return j;
 }
@@ -132,10 +121,20 @@ void AddGroup(QualityGroup& a, const QualityGroup& b) {
   for (const auto& [s, n] : b.durations) a.durations.Add(s, n);
 }
 
+// A list of groups, each naming its mode (as by_interviewer names its interviewer).
 json ByModeJson(const std::array<QualityGroup, kModeCount>& by_mode) {
-  json j = json::object();
-  for (Mode m : kAllModes) j[std::string(WireName(m))] = GroupJson(by_mode[static_cast<int>(m)]);
+  json j = json::array();
+  for (Mode m : kAllModes) {
+    json g{{"mode", std::string(WireName(m))}};
+    g.update(GroupJson(by_mode[static_cast<int>(m)]));
+    j.push_back(std::move(g));
+  }
   return j;
+}
+
+// The event-time watermark of a document: absent until there is one (never null).
+void SetWatermark(json& j, UnixNanos watermark) {
+  if (watermark != 0) j["watermark"] = Rfc3339(watermark);
 }
 
 }  // namespace
@@ -178,19 +177,7 @@ ApiResponse Api::Quotas(const std::string& wave_id) {
     const UnixNanos watermark = cs.state.Watermark(wave->id);
     const std::vector<WijkQuota> quotas = ComputeAllQuotas(cs.state, *wave, ctx);
     json wijken = json::array();
-    for (const WijkQuota& q : quotas) {
-      json w = QuotaToJson(ToQuotaSnapshot(q, *wave, watermark, cs.state, ctx));
-      json behind = json::array();
-      for (const InstrumentQuota& iq : q.instruments) {
-        for (int c = 0; c < kCellCount; ++c) {
-          if (iq.cells[c].behind) behind.push_back(CellBehindLabel(iq.instrument, c));
-        }
-      }
-      w["cells_behind"] = behind;
-      w["gebied_name"] = d.gebieden()[d.wijken()[q.wijk].gebied].name;
-      w["risk"] = Risk(q);
-      wijken.push_back(std::move(w));
-    }
+    for (const WijkQuota& q : quotas) wijken.push_back(QuotaToJson(ToQuotaSnapshot(q, *wave, watermark, cs.state, ctx)));
     json gebieden = json::array();
     for (const Gebied& g : d.gebieden()) {
       std::vector<const WijkQuota*> members;
@@ -201,22 +188,22 @@ ApiResponse Api::Quotas(const std::string& wave_id) {
       }
       json t = TotalsJson(SumQuotas(members, cs.methodology->quota));
       double risk = 2.0;
-      for (const WijkQuota* q : members) risk = std::min(risk, Risk(*q));
+      for (const WijkQuota* q : members) risk = std::min(risk, QuotaRisk(*q));
       t["risk"] = risk;  // the riskiest wijk's
-      t["id"] = g.id;
-      t["name"] = g.name;
+      t["gebied"] = g.id;
+      t["gebied_name"] = g.name;
       t["wijken"] = ids;
       gebieden.push_back(std::move(t));
     }
     std::vector<const WijkQuota*> all;
     for (const WijkQuota& q : quotas) all.push_back(&q);
     json city = TotalsJson(SumQuotas(all, cs.methodology->quota));
-    city["name"] = options_.views.city_name;
+    city["stad"] = std::string(kCityUnit);
+    city["stad_name"] = options_.views.city_name;
     const FieldworkProgress p = ProgressAt(*wave, watermark, *cs.methodology);
     json out{{"wave", wave->id},
              {"window_start", FormatDay(wave->window_first_day)},
              {"window_end", FormatDay(wave->window_last_day)},
-             {"watermark", watermark ? json(Rfc3339(watermark)) : json(nullptr)},
              {"days_elapsed", p.elapsed},
              {"days_remaining", p.remaining},
              {"fieldwork_days", wave->fieldwork_days},
@@ -226,6 +213,7 @@ ApiResponse Api::Quotas(const std::string& wave_id) {
              {"stad", city},
              {"gebieden", gebieden},
              {"wijken", wijken}};
+    SetWatermark(out, watermark);
     return Ok(out);
   });
 }
@@ -240,17 +228,7 @@ ApiResponse Api::Quota(const std::string& wijk, const std::string& wave_id) {
     const UnixNanos watermark = cs.state.Watermark(wave->id);
     const Wijk& w = cs.districts->wijken()[static_cast<size_t>(*idx)];
     WijkQuota q = ComputeWijkQuota(w, *idx, cs.state.Find(StateKey{wave->id, w.id}), *wave, watermark, *cs.methodology);
-    json j = QuotaToJson(ToQuotaSnapshot(q, *wave, watermark, cs.state, ctx));
-    json behind = json::array();
-    for (const InstrumentQuota& iq : q.instruments) {
-      for (int c = 0; c < kCellCount; ++c) {
-        if (iq.cells[c].behind) behind.push_back(CellBehindLabel(iq.instrument, c));
-      }
-    }
-    j["cells_behind"] = behind;
-    j["gebied_name"] = cs.districts->gebieden()[w.gebied].name;
-    j["risk"] = Risk(q);
-    return Ok(j);
+    return Ok(QuotaToJson(ToQuotaSnapshot(q, *wave, watermark, cs.state, ctx)));
   });
 }
 
@@ -263,15 +241,15 @@ ApiResponse Api::Scores(const std::string& wave_id) {
     for (const UnitRef& u : AllUnits(*cs.districts, options_.views.city_name)) {
       units.push_back(ScoresToJson(ComputeScores(u, cs.state, *wave, ctx)));
     }
-    const UnixNanos watermark = cs.state.Watermark(wave->id);
-    return Ok(json{{"wave", wave->id},
-                   {"window_start", FormatDay(wave->window_first_day)},
-                   {"window_end", FormatDay(wave->window_last_day)},
-                   {"watermark", watermark ? json(Rfc3339(watermark)) : json(nullptr)},
-                   {"provisional", ctx.provisional},
-                   {"precision_target", cs.methodology->estimation.precision_target},
-                   {"methodology_hash", cs.methodology->sha256},
-                   {"units", units}});
+    json out{{"wave", wave->id},
+             {"window_start", FormatDay(wave->window_first_day)},
+             {"window_end", FormatDay(wave->window_last_day)},
+             {"provisional", ctx.provisional},
+             {"precision_target", cs.methodology->estimation.precision_target},
+             {"methodology_hash", cs.methodology->sha256},
+             {"units", units}};
+    SetWatermark(out, cs.state.Watermark(wave->id));
+    return Ok(out);
   });
 }
 
@@ -310,16 +288,17 @@ ApiResponse Api::Pace(const std::string& level, const std::string& unit, const s
                                  {"target", p.target},
                                  {"days", std::move(days)}});
     }
-    return Ok(json{{"wave", wave->id},
-                   {"level", u->level},
-                   {"unit", u->unit},
-                   {"unit_name", u->name},
-                   {"watermark", watermark ? json(Rfc3339(watermark)) : json(nullptr)},
-                   {"fieldwork_days", wave->fieldwork_days},
-                   {"first_day", FormatDay(wave->rounds.empty() ? wave->window_first_day : wave->rounds.front().first_day)},
-                   {"last_day", FormatDay(wave->rounds.empty() ? wave->window_last_day : wave->rounds.back().last_day)},
-                   {"provisional", ctx.provisional},
-                   {"instruments", std::move(instruments)}});
+    json out{{"wave", wave->id},
+             {"level", u->level},
+             {"unit", u->unit},
+             {"unit_name", u->name},
+             {"fieldwork_days", wave->fieldwork_days},
+             {"first_day", FormatDay(wave->rounds.empty() ? wave->window_first_day : wave->rounds.front().first_day)},
+             {"last_day", FormatDay(wave->rounds.empty() ? wave->window_last_day : wave->rounds.back().last_day)},
+             {"provisional", ctx.provisional},
+             {"instruments", std::move(instruments)}};
+    SetWatermark(out, watermark);
+    return Ok(out);
   });
 }
 
@@ -351,7 +330,7 @@ ApiResponse Api::Quality(const std::string& wave_id) {
       other_items += t.other_instrument_items;
       json wj = GroupJson(t.total);
       wj["wijk"] = w.id;
-      wj["name"] = w.name;
+      wj["wijk_name"] = w.name;
       wj["gebied"] = d.gebieden()[w.gebied].id;
       wj["gebied_name"] = d.gebieden()[w.gebied].name;
       wj["by_mode"] = ByModeJson(t.by_mode);
@@ -384,7 +363,6 @@ ApiResponse Api::Quality(const std::string& wave_id) {
              {"window_start", FormatDay(wave->window_first_day)},
              {"window_end", FormatDay(wave->window_last_day)},
              {"waves", waves},
-             {"watermark", watermark ? json(Rfc3339(watermark)) : json(nullptr)},
              {"days_elapsed", p.elapsed},
              {"provisional", options_.views.Provisional(*wave)},
              {"total", GroupJson(total)},
@@ -395,6 +373,7 @@ ApiResponse Api::Quality(const std::string& wave_id) {
              {"unknown_items", unknown_items},
              {"other_instrument_items", other_items},
              {"unattributed_rejected", GroupJson(unattributed)["rejected"]}};
+    SetWatermark(out, watermark);
     return Ok(out);
   });
 }

@@ -297,8 +297,8 @@ def check_rows_and_header(tab, quotas):
 
 def check_filters(tab, quotas):
     for g in quotas["gebieden"]:
-        shown = choose(tab, "f-gebied", g["id"])
-        check(sorted(shown) == sorted(g["wijken"]), f"gebied filter {g['id']}: {differ(shown, g['wijken'])}")
+        shown = choose(tab, "f-gebied", g["gebied"])
+        check(sorted(shown) == sorted(g["wijken"]), f"gebied filter {g['gebied']}: {differ(shown, g['wijken'])}")
     check("gebied=" in tab.eval("location.search"), "the gebied filter is not in the URL")
     choose(tab, "f-gebied", "")
     tried = 0
@@ -312,11 +312,11 @@ def check_filters(tab, quotas):
     check(tried >= 2, "the season should end with wijken in at least two statuses")
     # Both filters at once.
     g = max(quotas["gebieden"], key=lambda g: len(g["wijken"]))
-    status = next(s for s in STATUS_WORD if any(w["status"] == s for w in quotas["wijken"] if w["gebied"] == g["id"]))
+    status = next(s for s in STATUS_WORD if any(w["status"] == s for w in quotas["wijken"] if w["gebied"] == g["gebied"]))
     choose(tab, "f-status", status)
-    shown = choose(tab, "f-gebied", g["id"])
-    want = sorted(w["wijk"] for w in quotas["wijken"] if w["gebied"] == g["id"] and w["status"] == status)
-    check(sorted(shown) == want, f"gebied {g['id']} and status {status}: {differ(shown, want)}")
+    shown = choose(tab, "f-gebied", g["gebied"])
+    want = sorted(w["wijk"] for w in quotas["wijken"] if w["gebied"] == g["gebied"] and w["status"] == status)
+    check(sorted(shown) == want, f"gebied {g['gebied']} and status {status}: {differ(shown, want)}")
     choose(tab, "f-gebied", "")
     check(len(choose(tab, "f-status", "")) == 71, "clearing both filters does not show all 71 wijken")
     labelled = tab.eval("[...document.querySelectorAll('#filters select, #filters input')].every(e => e.labels.length > 0)")
@@ -444,13 +444,13 @@ def check_long_names(browser, base):
 def check_link(tab, base, quotas):
     """A link with ?gebied=&status= opens the filtered view."""
     g = max(quotas["gebieden"], key=lambda g: g["wijken_by_status"]["BEHIND"])
-    want = sorted(w["wijk"] for w in quotas["wijken"] if w["gebied"] == g["id"] and w["status"] == "BEHIND")
-    tab.navigate(f"{base}/?gebied={g['id']}&status=BEHIND")
+    want = sorted(w["wijk"] for w in quotas["wijken"] if w["gebied"] == g["gebied"] and w["status"] == "BEHIND")
+    tab.navigate(f"{base}/?gebied={g['gebied']}&status=BEHIND")
     tab.wait(f"document.querySelectorAll('#wijken tbody[data-wijk]').length === 71 && {VISIBLE_WIJKEN}.length === {len(want)}",
-             20, f"the link to gebied {g['id']}, status BEHIND to show {len(want)} wijken")
+             20, f"the link to gebied {g['gebied']}, status BEHIND to show {len(want)} wijken")
     shown = tab.eval(VISIBLE_WIJKEN)
-    check(sorted(shown) == want, f"the link ?gebied={g['id']}&status=BEHIND: {differ(shown, want)}")
-    check(tab.eval("document.getElementById('f-gebied').value") == g["id"], "the gebied select does not show the link's gebied")
+    check(sorted(shown) == want, f"the link ?gebied={g['gebied']}&status=BEHIND: {differ(shown, want)}")
+    check(tab.eval("document.getElementById('f-gebied').value") == g["gebied"], "the gebied select does not show the link's gebied")
     check(tab.eval("document.getElementById('f-status').value") == "BEHIND", "the status select does not show BEHIND")
 
 

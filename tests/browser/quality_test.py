@@ -91,7 +91,7 @@ def check_interviewers(tab, quality):
         close(r["cells"]["flag_rate"], i["flag_rate"], f"{iid} flag rate")
         close(r["cells"]["dk"], i["dont_know_rate"], f"{iid} don't-know rate")
         close(r["cells"]["refusal"], i["refusal_rate"], f"{iid} refusal rate")
-        if i["duration_seconds"]:
+        if "duration_seconds" in i:
             check(r["cells"]["duration"] == mmss(i["duration_seconds"]["median"]),
                   f"{iid}: median duration {r['cells']['duration']!r}, the API {i['duration_seconds']['median']} s")
     first = tab.eval("(document.querySelector('#attention [data-attention]') || {dataset: {}}).dataset.attention || null")
@@ -147,10 +147,11 @@ def check_totals(tab, quality):
         check(got == (a, u, a + u), f"rejected {r}: the page shows {got}, the API {(a, u, a + u)}")
     all_rejected = t["rejected_total"] + sum(un.values())
     check(count(tot["rejected"]) == all_rejected, f"rejected in all: the page shows {tot['rejected']}, the API {all_rejected}")
-    for mode, g in quality["by_mode"].items():
+    for g in quality["by_mode"]:
+        mode = g["mode"]
         m = shown["modes"].get(mode)
         check(m and count(m["counted"]) == g["counted"], f"mode {mode}: counted {m and m['counted']}, the API {g['counted']}")
-        d = g["duration_seconds"]
+        d = g.get("duration_seconds")
         want = f"{mmss(d['median'])} ({mmss(d['q1'])}–{mmss(d['q3'])})" if d else "not timed"
         check(want in m["duration"], f"mode {mode}: duration {m['duration']!r}, the API {want!r}")
     check(shown["items"] == {k: f"{v:,}" for k, v in quality["dropped_answers_by_item"].items()},
@@ -170,12 +171,12 @@ def check_gebied_filter(tab, quality, quotas):
     ids = [w["wijk"] for w in quality["wijken"]]
     check(sorted(tab.eval(VISIBLE_WIJKEN)) == sorted(ids) and len(ids) == 71, "the wijken table does not show all 71 wijken")
     for g in quotas["gebieden"]:
-        want = sorted(w["wijk"] for w in quality["wijken"] if w["gebied"] == g["id"])
-        check(want == sorted(g["wijken"]), f"gebied {g['id']}: /api/v1/quality and /api/v1/quotas disagree on its wijken")
-        shown = sorted(choose(tab, "f-gebied", g["id"]))
-        check(shown == want, f"gebied filter {g['id']}: shows {shown[:6]}…, wants {want[:6]}…")
+        want = sorted(w["wijk"] for w in quality["wijken"] if w["gebied"] == g["gebied"])
+        check(want == sorted(g["wijken"]), f"gebied {g['gebied']}: /api/v1/quality and /api/v1/quotas disagree on its wijken")
+        shown = sorted(choose(tab, "f-gebied", g["gebied"]))
+        check(shown == want, f"gebied filter {g['gebied']}: shows {shown[:6]}…, wants {want[:6]}…")
         label = tab.eval("document.getElementById('f-gebied').selectedOptions[0].textContent")
-        check(g["name"] in label, f"gebied option {label!r} does not name {g['name']!r}")
+        check(g["gebied_name"] in label, f"gebied option {label!r} does not name {g['gebied_name']!r}")
     check("gebied=" in tab.eval("location.search"), "the gebied filter is not in the URL")
     check(len(choose(tab, "f-gebied", "")) == 71, "clearing the gebied filter does not show all 71 wijken")
     labelled = tab.eval("[...document.querySelectorAll('form.filters select, form.filters input')].every(e => e.labels.length > 0)")

@@ -128,8 +128,7 @@ TEST_F(Faults, KilledTwelveTimesMidSeasonTheDaemonEndsInTheReferenceState) {
   // The compacted topics' last values agree with the API (once published).
   const json api = d.Get("/api/v1/quotas");
   std::map<std::string, json> expected;
-  for (json w : api["wijken"]) {
-    for (const char* extra : {"cells_behind", "risk", "gebied_name"}) w.erase(extra);
+  for (const json& w : api["wijken"]) {
     expected[Cat("2024/", w["wijk"].get<std::string>())] = w;
   }
   EXPECT_TRUE(WaitFor(
