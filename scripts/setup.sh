@@ -28,11 +28,22 @@ for p in "${packages[@]}"; do
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "setup: all ${#packages[@]} packages present"
-  exit 0
+else
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-echo "setup: installing ${missing[*]}"
-sudo=""
-[[ $(id -u) -ne 0 ]] && sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -q
-$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# The OpenAPI test's validators (tests/openapi/package-lock.json), from the npm registry,
+# into tests/openapi/node_modules; not again when the lock file has not changed.
+if [[ "${1:-}" == "--test" ]]; then
+  here="$(cd "$(dirname "$0")/.." && pwd)/tests/openapi"
+  if ! cmp -s "$here/package-lock.json" "$here/node_modules/.package-lock.json.installed" 2>/dev/null; then
+    (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$here/package-lock.json" "$here/node_modules/.package-lock.json.installed"
+  fi
+  echo "setup: OpenAPI validators in tests/openapi/node_modules"
+fi

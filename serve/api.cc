@@ -196,8 +196,13 @@ ApiResponse Api::Quotas(const std::string& wave_id) {
       gebieden.push_back(std::move(t));
     }
     std::vector<const WijkQuota*> all;
-    for (const WijkQuota& q : quotas) all.push_back(&q);
+    double city_risk = 2.0;
+    for (const WijkQuota& q : quotas) {
+      all.push_back(&q);
+      city_risk = std::min(city_risk, QuotaRisk(q));
+    }
     json city = TotalsJson(SumQuotas(all, cs.methodology->quota));
+    city["risk"] = city_risk;  // the riskiest wijk's, as for a gebied
     city["stad"] = std::string(kCityUnit);
     city["stad_name"] = options_.views.city_name;
     const FieldworkProgress p = ProgressAt(*wave, watermark, *cs.methodology);

@@ -10,6 +10,7 @@
 #include "model/log.h"
 #include "nlohmann/json.hpp"
 #include "model/text.h"
+#include "serve/openapi.h"
 
 namespace wijkpuls {
 namespace {
@@ -328,6 +329,11 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions&
             if (authorised(req, res))
               Send(req, res, api.Pace(req.matches[1], req.matches[2], Param(req, "wave")));
           });
+  svr.Get("/api/v1/openapi.json", [authorised](const httplib::Request& req, httplib::Response& res) {
+    if (!authorised(req, res)) return;
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(OpenApiDocument(), "application/json");
+  });
   svr.Get("/api/v1/quality",
           [&api, authorised](const httplib::Request& req, httplib::Response& res) {
             if (authorised(req, res)) Send(req, res, api.Quality(Param(req, "wave")));
