@@ -28,7 +28,10 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/metrics
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/ops/grafana ${PROJECT_SOURCE_DIR}/ops/prometheus
         DESTINATION share/wijkpuls
         FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
-        PATTERN "*.test.yml" EXCLUDE)
+        PATTERN "*.test.yml" EXCLUDE
+        PATTERN "*.sh" EXCLUDE)
+# Renders the rules' runbook_url with a deployment's base URL (deploy/README.md).
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/ops/prometheus/runbook-base.sh DESTINATION share/wijkpuls/prometheus)
 
 # Debian's own files: the copyright, the changelog and the manual page wijkpuls(8), the last two
 # compressed as Debian wants them (gzip -9n: no name or time stamp, so the package is the same

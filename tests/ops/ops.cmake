@@ -18,6 +18,10 @@ set(WIJKPULS_PROM_DIR ${PROJECT_SOURCE_DIR}/ops/prometheus)
 
 add_test(NAME ops.promtool_check_rules
   COMMAND ${WIJKPULS_PROMTOOL} check rules ${WIJKPULS_PROM_DIR}/wijkpuls-alerts.yml)
+# The rules as a deployment renders them with its runbook's address (ops/prometheus/runbook-base.sh).
+add_test(NAME ops.promtool_check_rendered_rules
+  COMMAND sh -c "sh \"$0\"/runbook-base.sh https://ops.example.org/wijkpuls/runbook \"$0\"/wijkpuls-alerts.yml > \"$2\" && \"$1\" check rules \"$2\""
+          ${WIJKPULS_PROM_DIR} ${WIJKPULS_PROMTOOL} ${WIJKPULS_TEST_TMP}/rendered-alerts.yml)
 add_test(NAME ops.promtool_check_config
   COMMAND ${WIJKPULS_PROMTOOL} check config ${WIJKPULS_PROM_DIR}/prometheus.yml)
 add_test(NAME ops.promtool_test_rules
@@ -40,7 +44,7 @@ add_test(NAME ops.deploy
   COMMAND ${WIJKPULS_PYTHON3} ${WIJKPULS_OPS_TESTS}/deploy_test.py
           --binary $<TARGET_FILE:wijkpuls> --deb-dir ${PROJECT_BINARY_DIR}/ops-package --tmp ${WIJKPULS_OPS_TMP})
 
-set_tests_properties(ops.promtool_check_rules ops.promtool_check_config ops.promtool_test_rules
+set_tests_properties(ops.promtool_check_rules ops.promtool_check_rendered_rules ops.promtool_check_config ops.promtool_test_rules
                      ops.static ops.systemd
   PROPERTIES LABELS ops TIMEOUT 60)
 # No __pycache__ in the source tree.

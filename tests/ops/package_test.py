@@ -39,6 +39,11 @@ REQUIRED_FILES = {
     "./etc/wijkpuls/wijkpuls.yaml": "config/wijkpuls.yaml",
     "./etc/wijkpuls/methodology.yaml": "config/methodology.yaml",
     "./etc/wijkpuls/districts.csv": "config/districts.csv",
+    # The alert rules' runbook_url points here until a deployment renders another base
+    # (ops/prometheus/runbook-base.sh, packaged beside the rules).
+    "./usr/share/doc/wijkpuls/runbook.md": "ops/runbook.md",
+    "./usr/share/wijkpuls/prometheus/wijkpuls-alerts.yml": "ops/prometheus/wijkpuls-alerts.yml",
+    "./usr/share/wijkpuls/prometheus/runbook-base.sh": "ops/prometheus/runbook-base.sh",
 }
 
 

@@ -7,7 +7,9 @@
   export-for-sharing), unique panel ids, variable definitions equal to their queries,
   multi-value variables only used with `=~`, every metric a panel names is in the catalogue;
 - alert rules: `severity` and `team` labels, `summary`, `description` and a `runbook_url`
-  whose anchor is a section of ops/runbook.md; every runbook alert section is a rule;
+  into the packaged runbook whose anchor is a section of ops/runbook.md; every runbook alert
+  section is a rule; ops/prometheus/runbook-base.sh points every one of them, in the rules
+  file and in the Kubernetes PrometheusRule, at another base URL and refuses a bad one;
   every metric an alert names is in the catalogue; every alert has a promtool test case;
 - docs/metrics.md lists every metric family serve/metrics.cc registers;
 - the Grafana provisioning files parse and point at the dashboards' folder name.
@@ -16,6 +18,7 @@ import glob
 import json
 import os
 import re
+import subprocess
 import sys
 
 import yaml
@@ -26,6 +29,8 @@ import promql  # noqa: E402
 from opslib import Failure, log  # noqa: E402
 
 SRC = opslib.SOURCE_DIR
+# Where the Debian package puts the runbook (deploy/Packaging.cmake): the rules' default base.
+RUNBOOK = "file:///usr/share/doc/wijkpuls/runbook.md"
 
 
 def read(path):
@@ -182,8 +187,8 @@ def check_alerts(problems, documented):
         for key in ("summary", "description", "runbook_url"):
             if not ann.get(key):
                 problems.append(f"{where}: annotation {key} missing")
-        if ann.get("runbook_url") != f"ops/runbook.md#{name.lower()}":
-            problems.append(f"{where}: runbook_url must be ops/runbook.md#{name.lower()}")
+        if ann.get("runbook_url") != f"{RUNBOOK}#{name.lower()}":
+            problems.append(f"{where}: runbook_url must be {RUNBOOK}#{name.lower()}")
         if name not in sections:
             problems.append(f"{where}: ops/runbook.md has no section \"## {name}\"")
         if name not in tested or name not in fired:
@@ -203,6 +208,32 @@ def check_alerts(problems, documented):
     log(f"alerts: {len(names)} checked against the runbook and the tests")
 
 
+def check_runbook_base(problems):
+    """The deploy-time base URL of the rules' runbook_url (ops/prometheus/runbook-base.sh)."""
+    script = os.path.join(SRC, "ops/prometheus/runbook-base.sh")
+    base = "https://ops.example.org/wijkpuls/runbook.html"
+    for path in ("ops/prometheus/wijkpuls-alerts.yml", "deploy/k8s/prometheusrule.yaml"):
+        r = subprocess.run(["sh", script, base, os.path.join(SRC, path)], capture_output=True, text=True)
+        if r.returncode != 0:
+            problems.append(f"runbook-base.sh on {path}: exit {r.returncode}: {r.stderr.strip()}")
+            continue
+        doc = yaml.safe_load(r.stdout)
+        spec = doc.get("spec", doc)  # the PrometheusRule holds the groups under spec
+        urls = {rule["alert"]: rule["annotations"]["runbook_url"] for g in spec["groups"] for rule in g["rules"]
+                if rule.get("alert")}
+        wrong = {a: u for a, u in urls.items() if u != f"{base}#{a.lower()}"}
+        if not urls or wrong:
+            problems.append(f"runbook-base.sh on {path}: {len(wrong)} of {len(urls)} runbook_url not rendered: {wrong}")
+        if r.stdout.replace(base, RUNBOOK) != read(path) + ("" if read(path).endswith("\n") else "\n"):
+            problems.append(f"runbook-base.sh on {path}: changed more than the runbook base")
+    for bad in ("ops.example.org/runbook", "https://x/a b", 'https://x/"', "https://x/#a", "javascript:alert(1)"):
+        r = subprocess.run(["sh", script, bad, os.path.join(SRC, "ops/prometheus/wijkpuls-alerts.yml")],
+                           capture_output=True, text=True)
+        if r.returncode != 2 or r.stdout:
+            problems.append(f"runbook-base.sh took the base URL {bad!r} (exit {r.returncode})")
+    log("runbook base URL: rendered into both rule files, bad ones refused")
+
+
 def run():
     promql.self_check()
     problems = []
@@ -211,6 +242,7 @@ def run():
     check_dashboards(problems, documented)
     check_provisioning(problems)
     check_alerts(problems, documented)
+    check_runbook_base(problems)
     if problems:
         raise Failure(f"{len(problems)} problems:\n  " + "\n  ".join(problems))
 
