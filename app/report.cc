@@ -279,9 +279,15 @@ void PrintQuotaTable(const json& doc, const ReportArgs& a) {
 
 std::string ScoreCell(const json& s) {
   if (!s["has_value"].get<bool>()) return s["status"].get<std::string>() == "SUPPRESSED" ? "suppressed" : "-";
-  // The interval as published (its z is the methodology's, not always 1.96).
-  const double half = s["ci_high"].get<double>() - s["score"].get<double>();
-  std::string v = Fixed(s["score"].get<double>(), 1) + " ±" + Fixed(half, 1);
+  // The interval as published (its z is the methodology's, not always 1.96):
+  // "± h" when it is symmetric, else its ends (a percent indicator's Wilson
+  // interval, methodology section 5).
+  const double score = s["score"].get<double>();
+  const double up = s["ci_high"].get<double>() - score, down = score - s["ci_low"].get<double>();
+  std::string v = std::abs(up - down) < 0.05
+                      ? Fixed(score, 1) + " ±" + Fixed(up, 1)
+                      : Fixed(score, 1) + " [" + Fixed(s["ci_low"].get<double>(), 1) + ", " +
+                            Fixed(s["ci_high"].get<double>(), 1) + "]";
   if (s["status"].get<std::string>() == "LOW_PRECISION") v += " (low)";
   return v;
 }
@@ -367,7 +373,8 @@ int ScoresCommand(const ReportArgs& a) {
   } else {
     for (const json& u : doc["units"]) PrintScoreRow(u);
   }
-  std::cout << "\nscore ± half-width of its 95% interval, in score points (100 = the city in 2014).\n"
+  std::cout << "\nscore ± half-width of its 95% interval, in score points (100 = the city in 2014);\n"
+               "score [low, high]: an interval that is not symmetric (a percentage's Wilson interval).\n"
                "(low): LOW_PRECISION, 30-49 answers; suppressed: fewer than 30 answers, no value is published.\n"
                "Provisional until the wave is closed.\n";
   return kExitOk;

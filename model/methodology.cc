@@ -172,8 +172,18 @@ void ReadIndicators(const Field& root, Methodology& m) {
 void ReadEstimation(const Field& root, Methodology& m) {
   Field f = root.Required("estimation");
   f.AllowOnly({"suppress_below_n", "low_precision_below_n", "z", "score_center", "score_scale",
-               "bands", "precision_target"});
+               "bands", "precision_target", "proportion_interval"});
   EstimationParams& e = m.estimation;
+  if (std::optional<Field> pi = f.Optional("proportion_interval")) {
+    const std::string v = pi->String();
+    if (v == "wilson") {
+      e.proportion_interval = ProportionInterval::kWilson;
+    } else if (v == "wald") {
+      e.proportion_interval = ProportionInterval::kWald;
+    } else {
+      pi->Fail("must be wilson or wald");
+    }
+  }
   e.suppress_below_n = f.Required("suppress_below_n").Int(1, 1'000'000);
   e.low_precision_below_n = f.Required("low_precision_below_n").Int(e.suppress_below_n, 1'000'000);
   e.z = f.Required("z").Double();

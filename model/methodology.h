@@ -102,7 +102,18 @@ struct IndexDef {
   std::vector<int> themes;  // indices into Methodology::themes
 };
 
+// The 95% interval of a percent indicator (methodology section 5).
+enum class ProportionInterval : uint8_t {
+  // Wilson's score interval on the effective sample size n* of the design
+  // (Korn and Graubard's n* = p(1 - p) / SE², at most n; Kish's n_eff at p = 0
+  // or 1): stays honest at p = 0 or 1, where SE is 0.
+  kWilson = 0,
+  // S ± z · SE_S, as for means, themes and indices (the shared spec's §5).
+  kWald = 1,
+};
+
 struct EstimationParams {
+  ProportionInterval proportion_interval = ProportionInterval::kWilson;
   int64_t suppress_below_n = 30;
   int64_t low_precision_below_n = 50;
   double z = 1.96;

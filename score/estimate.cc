@@ -1,5 +1,6 @@
 #include "score/estimate.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace wijkpuls {
@@ -107,6 +108,22 @@ namespace {
 double RoundScore(double score) { return std::round(score * 1e9) / 1e9; }
 }  // namespace
 
+ProportionBounds WilsonBounds(double p, double n_star, double z) {
+  const double z2 = z * z;
+  const double denom = 1 + z2 / n_star;
+  const double centre = (p + z2 / (2 * n_star)) / denom;
+  const double half = z * std::sqrt(p * (1 - p) / n_star + z2 / (4 * n_star * n_star)) / denom;
+  return ProportionBounds{std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
+double DesignEffectiveN(const Estimate& e) {
+  const double p = e.theta / 100;
+  const double se = e.se / 100;
+  const double n = static_cast<double>(e.n);
+  if (p > 0 && p < 1 && se > 0) return std::min(n, p * (1 - p) / (se * se));
+  return std::min(n, e.n_eff);
+}
+
 ScoreValue IndicatorScore(const IndicatorDef& def, const Estimate& e, const EstimationParams& p) {
   ScoreValue s;
   s.id = def.id;
@@ -119,8 +136,19 @@ ScoreValue IndicatorScore(const IndicatorDef& def, const Estimate& e, const Esti
   s.value_se = e.se;
   s.score = RoundScore(p.score_center + p.score_scale * def.dir * (e.theta - def.mu0) / def.sigma0);
   s.score_se = p.score_scale * e.se / def.sigma0;
-  s.ci_low = s.score - p.z * s.score_se;
-  s.ci_high = s.score + p.z * s.score_se;
+  const double n_star = def.type == IndicatorType::kPercent ? DesignEffectiveN(e) : 0;
+  if (p.proportion_interval == ProportionInterval::kWilson && n_star > 0) {
+    // The proportion's bounds, through the same linear map as θ: ordered
+    // again, since dir = -1 reverses them.
+    const ProportionBounds b = WilsonBounds(e.theta / 100, n_star, p.z);
+    const double a = p.score_center + p.score_scale * def.dir * (100 * b.low - def.mu0) / def.sigma0;
+    const double c = p.score_center + p.score_scale * def.dir * (100 * b.high - def.mu0) / def.sigma0;
+    s.ci_low = std::min(a, c);
+    s.ci_high = std::max(a, c);
+  } else {
+    s.ci_low = s.score - p.z * s.score_se;
+    s.ci_high = s.score + p.z * s.score_se;
+  }
   s.band = BandOf(s.score, p);
   return s;
 }

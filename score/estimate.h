@@ -75,6 +75,16 @@ Estimate EstimateIndicator(std::span<const StratumInput> cells, IndicatorType ty
 
 Band BandOf(double score, const EstimationParams& params);
 
+// Wilson's score interval of a proportion p (0..1) on n* observations at z.
+struct ProportionBounds {
+  double low = 0, high = 0;
+};
+ProportionBounds WilsonBounds(double p, double n_star, double z);
+// The design's effective sample size of a percent estimate (Korn and
+// Graubard): p(1 - p) / SE² of the proportion, at most n; when p is 0 or 1 (SE
+// 0) Kish's n_eff of the weights, at most n.
+double DesignEffectiveN(const Estimate& e);
+
 // A score of an indicator, theme or index.
 struct ScoreValue {
   std::string id;

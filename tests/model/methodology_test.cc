@@ -188,6 +188,7 @@ TEST(Methodology, ErrorsNameTheFileAndTheKey) {
       {"precision_target: 4", "precision_target: .nan", "estimation.precision_target: must be a finite number"},
       {"wijk/carnisse: { VI: 90 }", "gebied/charlois: { VI: 90 }", "focus.gebied/charlois: must be wijk/<id>"},
       {"wijk/carnisse: { VI: 90 }", "wijk/carnisse: { XI: 90 }", "focus.wijk/carnisse.XI: not an index id"},
+      {"precision_target: 4", "precision_target: 4\n  proportion_interval: clopper", "estimation.proportion_interval: must be wilson or wald"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<Methodology> m = ParseMethodology(Broken(c.from, c.to), "m.yaml");
@@ -206,6 +207,17 @@ TEST(Methodology, ThePrecisionTargetIsFourScorePointsUnlessSet) {
   m = ParseMethodology(Broken("  precision_target: 4\n", ""), "m.yaml");
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->estimation.precision_target, 4.0);
+}
+
+TEST(Methodology, PercentagesGetWilsonIntervalsUnlessWaldIsAskedFor) {
+  EXPECT_EQ(DefaultMethodology().estimation.proportion_interval, ProportionInterval::kWilson);
+  absl::StatusOr<Methodology> m =
+      ParseMethodology(Broken("precision_target: 4", "precision_target: 4\n  proportion_interval: wald"), "m.yaml");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->estimation.proportion_interval, ProportionInterval::kWald);
+  m = ParseMethodology(Broken("precision_target: 4", "precision_target: 4\n  proportion_interval: wilson"), "m.yaml");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->estimation.proportion_interval, ProportionInterval::kWilson);
 }
 
 TEST(Methodology, FocusWijkenWithTheirTargets) {

@@ -54,15 +54,81 @@ TEST(Estimate, PercentIndicatorByHand) {
 
   // VB_ONVEILIG: dir -1, mu0 28, sigma0 9.
   // S = 100 + 10 * (-1) * (75 - 28) / 9 = 100 - 470/9 = 47.7778
-  // SE_S = 10 * 25.7876 / 9 = 28.6529; CI = 47.7778 -/+ 1.96 * 28.6529.
+  // SE_S = 10 * 25.7876 / 9 = 28.6529; Wald: CI = 47.7778 -/+ 1.96 * 28.6529.
   const IndicatorDef& def = DefaultMethodology().indicators[0];
-  ScoreValue s = IndicatorScore(def, e, Unsuppressed());
+  EstimationParams wald = Unsuppressed();
+  wald.proportion_interval = ProportionInterval::kWald;
+  ScoreValue s = IndicatorScore(def, e, wald);
   EXPECT_NEAR(s.score, 47.77777777777778, 1e-9);
   EXPECT_NEAR(s.score_se, 28.65288212939473, 1e-9);
   EXPECT_NEAR(s.ci_low, 47.77777777777778 - 1.96 * 28.65288212939473, 1e-9);
   EXPECT_NEAR(s.ci_high, 47.77777777777778 + 1.96 * 28.65288212939473, 1e-9);
   EXPECT_EQ(s.band, Band::kMuchWorse);
+
+  // Wilson (the default), methodology section 5: p = 0.75, SE_p = 0.2578759,
+  // n* = min(6, 0.75 * 0.25 / 0.0665) = 2.8195489; z² = 3.8416;
+  // centre = (0.75 + 3.8416 / 5.6390977) / (1 + 3.8416 / 2.8195489) = 0.6057207,
+  // half = 1.96 * sqrt(0.1875 / 2.8195489 + 3.8416 / (4 * 2.8195489²)) / 2.3624800 = 0.3591573;
+  // p in [0.2467633, 0.9648780]; S(96.4878) = 23.9024, S(24.6763) = 103.6930.
+  ScoreValue w = IndicatorScore(def, e, Unsuppressed());
+  EXPECT_EQ(w.score, s.score);
+  EXPECT_EQ(w.score_se, s.score_se);
+  EXPECT_NEAR(DesignEffectiveN(e), 2.819548872180451, 1e-9);
+  EXPECT_NEAR(w.ci_low, 23.902442685870483, 1e-9);
+  EXPECT_NEAR(w.ci_high, 103.69296460060141, 1e-9);
 }
+
+// A proportion of 0 has SE 0: the Wald interval of GE_GEWELD with 31 answers
+// and no victim was exactly [120, 120] (issue #23). Wilson's on n* = n_eff = 31:
+// p_hi = z² / (31 + z²) = 3.8416 / 34.8416 = 0.1102590; S(11.0259) =
+// 100 - 10 * (11.0259 - 6) / 3 = 83.2470. At p = 1 the mirror image.
+TEST(Estimate, APercentageOfZeroOrOneHasAnHonestInterval) {
+  const Methodology& m = DefaultMethodology();
+  const IndicatorDef* def = nullptr;
+  for (const IndicatorDef& d : m.indicators) {
+    if (d.id == "GE_GEWELD") def = &d;
+  }
+  ASSERT_NE(def, nullptr);
+  SufficientStats none, all;
+  none.n = 31;
+  all.n = 31;
+  all.sum = 31;
+  all.sumsq = 31;
+  const StratumInput zero[] = {{1000, none}};
+  const Estimate e0 = EstimateIndicator(zero, IndicatorType::kPercent, m.estimation);
+  ASSERT_TRUE(e0.has_value);
+  EXPECT_EQ(e0.se, 0.0);
+  const ScoreValue s0 = IndicatorScore(*def, e0, m.estimation);
+  EXPECT_NEAR(s0.score, 120.0, 1e-9);
+  EXPECT_NEAR(s0.ci_low, 83.24699975508204, 1e-9);
+  EXPECT_NEAR(s0.ci_high, 120.0, 1e-9);
+  EstimationParams wald = m.estimation;
+  wald.proportion_interval = ProportionInterval::kWald;
+  const ScoreValue w0 = IndicatorScore(*def, e0, wald);
+  EXPECT_EQ(w0.ci_low, w0.ci_high);  // what it was
+
+  // p = 1: S = 100 - 10 * (100 - 6) / 3 = -213.33, the interval's low end;
+  // p_lo = 31 / 34.8416 = 0.8897410 gives its high end.
+  const StratumInput one[] = {{1000, all}};
+  const Estimate e1 = EstimateIndicator(one, IndicatorType::kPercent, m.estimation);
+  const ScoreValue s1 = IndicatorScore(*def, e1, m.estimation);
+  EXPECT_NEAR(s1.ci_low, s1.score, 1e-9);
+  EXPECT_NEAR(s1.ci_high, 100 - 10 * (100 * 31 / 34.8416 - 6) / 3, 1e-9);
+  EXPECT_GT(s1.ci_high, s1.score);
+
+  // A mean indicator keeps S -/+ z SE.
+  const IndicatorDef* mean = nullptr;
+  for (const IndicatorDef& d : m.indicators) {
+    if (d.type == IndicatorType::kMean && !mean) mean = &d;
+  }
+  ASSERT_NE(mean, nullptr);
+  const StratumInput grades[] = {{500, Stats({6, 7, 8, 7, 6})}, {500, Stats({5, 9, 7})}};
+  const Estimate em = EstimateIndicator(grades, IndicatorType::kMean, Unsuppressed());
+  const ScoreValue sm = IndicatorScore(*mean, em, Unsuppressed());
+  EXPECT_NEAR(sm.ci_high - sm.score, sm.score - sm.ci_low, 1e-9);
+  EXPECT_NEAR(sm.ci_high - sm.score, 1.96 * sm.score_se, 1e-9);
+}
+
 
 TEST(Estimate, MeanIndicatorByHand) {
   // Grades: c1 {6, 8}, c2 {5}, c3 {7, 7, 10}.
