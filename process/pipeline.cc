@@ -275,9 +275,13 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   const auto started = Clock_::now();
   const int k = static_cast<int>(methodology_->indicators.size());
   for (const auto& [task, changed] : dirty_) {
-    const FieldworkState& state = state_.tasks.at(task);
+    FieldworkState& state = state_.tasks.at(task);
     for (const auto& [key, quality_change] : changed) {
-      batch_->PutAggregates(task, key, *state.Find(key), k, quality_change);
+      // The batch's own copy (copied on its first change): settled once here,
+      // not merged again by every reader of the published state.
+      WijkState& ws = state.Mutable(key);
+      ws.quality.Settle();
+      batch_->PutAggregates(task, key, ws, k, quality_change);
     }
   }
   for (const auto& [tp, next] : batch_offsets_) batch_->PutOffset(tp.first, tp.second, next);

@@ -24,7 +24,7 @@ void EncodeGroup(const QualityGroup& g, QualityGroupState* out) {
   out->set_dont_know(g.dont_know);
   out->set_refused(g.refused);
   out->set_not_applicable(g.not_applicable);
-  for (const auto& [secs, n] : g.durations) {
+  for (const auto& [secs, n] : g.durations.Sorted()) {
     out->add_durations(secs);
     out->add_durations(n);
   }
@@ -47,7 +47,10 @@ bool DecodeGroup(const QualityGroupState& in, QualityGroup& g) {
   g.dont_know = in.dont_know();
   g.refused = in.refused();
   g.not_applicable = in.not_applicable();
-  for (int j = 0; j < in.durations_size(); j += 2) g.durations.Add(in.durations(j), in.durations(j + 1));
+  std::vector<DurationCounts::value_type> durations;
+  durations.reserve(static_cast<size_t>(in.durations_size() / 2));
+  for (int j = 0; j < in.durations_size(); j += 2) durations.emplace_back(in.durations(j), in.durations(j + 1));
+  g.durations.AddAll(std::move(durations));
   return true;
 }
 

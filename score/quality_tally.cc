@@ -55,25 +55,93 @@ void AddToEntry(Map& map, const Key& key, AddFn add) {
 
 }  // namespace
 
-void DurationCounts::Add(const DurationCounts& other) {
-  if (other.v_.empty()) return;
-  std::vector<value_type> out;
-  out.reserve(v_.size() + other.v_.size());
-  auto a = v_.cbegin();
-  auto b = other.v_.cbegin();
-  while (a != v_.cend() || b != other.v_.cend()) {
-    if (b == other.v_.cend() || (a != v_.cend() && a->first < b->first)) {
-      out.push_back(*a++);
-    } else if (a == v_.cend() || b->first < a->first) {
-      if (b->second != 0) out.push_back(*b);
-      ++b;
+namespace {
+
+// The tail's adds in order of seconds, one entry per second, zeros dropped.
+std::vector<DurationCounts::value_type> SortedAdds(std::vector<DurationCounts::value_type> adds) {
+  std::sort(adds.begin(), adds.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  size_t out = 0;
+  for (size_t i = 0; i < adds.size();) {
+    const int64_t secs = adds[i].first;
+    int64_t n = 0;
+    for (; i < adds.size() && adds[i].first == secs; ++i) n += adds[i].second;
+    if (n != 0) adds[out++] = {secs, n};
+  }
+  adds.resize(out);
+  return adds;
+}
+
+// a + b, both in order of seconds with one entry per second, into `out`.
+void MergeInto(const std::vector<DurationCounts::value_type>& a, const std::vector<DurationCounts::value_type>& b,
+               std::vector<DurationCounts::value_type>& out) {
+  out.clear();
+  out.reserve(a.size() + b.size());
+  auto x = a.cbegin();
+  auto y = b.cbegin();
+  while (x != a.cend() || y != b.cend()) {
+    if (y == b.cend() || (x != a.cend() && x->first < y->first)) {
+      out.push_back(*x++);
+    } else if (x == a.cend() || y->first < x->first) {
+      if (y->second != 0) out.push_back(*y);
+      ++y;
     } else {
-      if (const int64_t n = a->second + b->second; n != 0) out.emplace_back(a->first, n);
-      ++a;
-      ++b;
+      if (const int64_t n = x->second + y->second; n != 0) out.emplace_back(x->first, n);
+      ++x;
+      ++y;
     }
   }
-  v_ = std::move(out);
+}
+
+}  // namespace
+
+void DurationCounts::MergeSorted(const std::vector<value_type>& sorted) {
+  if (sorted.empty()) return;
+  // The merge is written into a buffer of this thread and swapped in: the
+  // array's old buffer is the next merge's, so a merge allocates only to grow.
+  // (Not when the buffer is far larger than this array: a small tally would
+  // keep a large one's memory.)
+  thread_local std::vector<value_type> scratch;
+  MergeInto(v_, sorted, scratch);
+  if (scratch.capacity() <= 2 * scratch.size() + 64) {
+    v_.swap(scratch);
+  } else {
+    v_.assign(scratch.begin(), scratch.end());
+  }
+}
+
+void DurationCounts::Settle() {
+  if (tail_.empty()) return;
+  const std::vector<value_type> adds = SortedAdds(std::move(tail_));
+  tail_.clear();
+  MergeSorted(adds);
+}
+
+void DurationCounts::AddAll(std::vector<value_type> entries) {
+  Settle();
+  MergeSorted(SortedAdds(std::move(entries)));
+}
+
+DurationCounts::View DurationCounts::Sorted() const {
+  View view;
+  if (tail_.empty()) {
+    view.sorted_ = &v_;
+  } else {
+    MergeInto(v_, SortedAdds(tail_), view.merged_);
+  }
+  return view;
+}
+
+bool operator==(const DurationCounts& a, const DurationCounts& b) {
+  const DurationCounts::View x = a.Sorted();
+  const DurationCounts::View y = b.Sorted();
+  return std::equal(x.begin(), x.end(), y.begin(), y.end());
+}
+
+void DurationCounts::Add(const DurationCounts& other) {
+  if (other.v_.empty() && other.tail_.empty()) return;
+  Settle();
+  const View theirs = other.Sorted();
+  MergeSorted(theirs.data());
 }
 
 bool QualityGroup::Empty() const { return *this == QualityGroup{}; }
@@ -105,6 +173,12 @@ void QualityTally::AddCounted(const CountedResponse& r, bool flagged, int sign) 
   other_instrument_items += sign * r.other_instrument_items;
 }
 
+void QualityTally::Settle() {
+  total.durations.Settle();
+  for (QualityGroup& g : by_mode) g.durations.Settle();
+  for (auto& entry : by_interviewer) entry.second.durations.Settle();
+}
+
 void QualityTally::AddRejected(const Attribution& a, RejectReason reason, int sign) {
   const int r = static_cast<int>(reason);
   total.rejected[r] += sign;
@@ -131,7 +205,8 @@ void QualityTally::Add(const QualityTally& change) {
 
 std::optional<Quartiles> DurationQuartiles(const DurationCounts& durations) {
   Quartiles q;
-  for (const auto& [secs, n] : durations) q.count += n;
+  const DurationCounts::View sorted = durations.Sorted();
+  for (const auto& [secs, n] : sorted) q.count += n;
   if (q.count == 0) return std::nullopt;
   // rank(p) = ceil(p * N), at least 1.
   auto rank = [&](int num, int den) { return std::max<int64_t>(1, (q.count * num + den - 1) / den); };
@@ -139,7 +214,7 @@ std::optional<Quartiles> DurationQuartiles(const DurationCounts& durations) {
   int64_t* out[3] = {&q.q1, &q.median, &q.q3};
   int next = 0;
   int64_t seen = 0;
-  for (const auto& [secs, n] : durations) {
+  for (const auto& [secs, n] : sorted) {
     seen += n;
     while (next < 3 && seen >= ranks[next]) *out[next++] = secs;
   }

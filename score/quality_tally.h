@@ -26,34 +26,58 @@ namespace wijkpuls {
 // Seconds -> responses, in order of seconds, with no zero counts. The
 // tallies live in the wijk states that are copied on write once per batch and
 // encoded whole into each commit, so this is one sorted array (one allocation
-// to copy or free), not a tree of nodes.
+// to copy or free), not a tree of nodes. Adds go to a short unsorted tail
+// first, merged into the array when it is full: a sorted insert per response
+// (a binary search and a shift of half the array, for the few thousand
+// distinct seconds of a wijk) was 6.8% of a replay's CPU (bench/history.md,
+// "2026-12-06, evening"). Readers see the merged counts (Sorted()) whether or
+// not the tail was merged, without changing the object: a published state is
+// read by several threads.
 class DurationCounts {
  public:
   using value_type = std::pair<int64_t, int64_t>;
+  // The counts in order of seconds: a view of the array, or a merged copy
+  // when the tail holds adds.
+  class View {
+   public:
+    std::vector<value_type>::const_iterator begin() const { return data().begin(); }
+    std::vector<value_type>::const_iterator end() const { return data().end(); }
+    size_t size() const { return data().size(); }
+    bool empty() const { return data().empty(); }
+
+   private:
+    friend class DurationCounts;
+    const std::vector<value_type>& data() const { return sorted_ != nullptr ? *sorted_ : merged_; }
+    const std::vector<value_type>* sorted_ = nullptr;
+    std::vector<value_type> merged_;
+  };
+
   DurationCounts() = default;
-  DurationCounts(std::initializer_list<value_type> entries) {
-    for (const auto& [secs, n] : entries) Add(secs, n);
-  }
+  DurationCounts(std::initializer_list<value_type> entries) { AddAll(entries); }
   // Adds `n` (negative to remove) responses of `secs`; a count that falls to
   // zero is erased, so a tally equals one rebuilt from the stored responses.
   void Add(int64_t secs, int64_t n) {
-    auto it = std::lower_bound(v_.begin(), v_.end(), secs, [](const value_type& e, int64_t s) { return e.first < s; });
-    if (it == v_.end() || it->first != secs) {
-      if (n != 0) v_.insert(it, {secs, n});
-    } else if ((it->second += n) == 0) {
-      v_.erase(it);
-    }
+    if (n == 0) return;
+    tail_.emplace_back(secs, n);
+    if (tail_.size() >= kTail) Settle();
   }
   // Adds every entry of `other` (one pass over both; counts may be negative).
   void Add(const DurationCounts& other);
-  std::vector<value_type>::const_iterator begin() const { return v_.begin(); }
-  std::vector<value_type>::const_iterator end() const { return v_.end(); }
-  size_t size() const { return v_.size(); }
-  bool empty() const { return v_.empty(); }
-  friend bool operator==(const DurationCounts&, const DurationCounts&) = default;
+  // Adds entries in any order (a second may repeat).
+  void AddAll(std::vector<value_type> entries);
+  // Merges the tail into the array (an optimisation only: readers merge it too).
+  void Settle();
+  View Sorted() const;
+  size_t size() const { return Sorted().size(); }
+  bool empty() const { return tail_.empty() ? v_.empty() : Sorted().empty(); }
+  friend bool operator==(const DurationCounts& a, const DurationCounts& b);
 
  private:
-  std::vector<value_type> v_;
+  static constexpr size_t kTail = 32;
+  // Merges `sorted` (in order of seconds, one entry per second) into v_.
+  void MergeSorted(const std::vector<value_type>& sorted);
+  std::vector<value_type> v_;     // sorted, no zero counts
+  std::vector<value_type> tail_;  // unsorted adds, fewer than kTail
 };
 
 struct QualityGroup {
@@ -91,6 +115,9 @@ struct QualityTally {
   // counts may be negative): adding to T the change from T to T' gives T',
   // erased entries and all, whatever the order changes are added in.
   void Add(const QualityTally& change);
+  // Merges the duration tails (DurationCounts::Settle): before a state is
+  // encoded and published, so its readers need not merge them.
+  void Settle();
   bool Empty() const { return *this == QualityTally{}; }
   friend bool operator==(const QualityTally&, const QualityTally&) = default;
 };

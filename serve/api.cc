@@ -118,7 +118,7 @@ void AddGroup(QualityGroup& a, const QualityGroup& b) {
   a.dont_know += b.dont_know;
   a.refused += b.refused;
   a.not_applicable += b.not_applicable;
-  for (const auto& [s, n] : b.durations) a.durations.Add(s, n);
+  a.durations.Add(b.durations);
 }
 
 // A list of groups, each naming its mode (as by_interviewer names its interviewer).

@@ -201,7 +201,7 @@ void CheckGroup(const QualityGroup& g) {
           "quality counts are >= 0");
   for (int64_t n : g.by_flag) Require(n >= 0, "quality counts by flag are >= 0");
   for (int64_t n : g.rejected) Require(n >= 0, "quality counts by reason are >= 0");
-  for (const auto& [seconds, n] : g.durations) Require(n > 0, "duration counts are > 0");
+  for (const auto& [seconds, n] : g.durations.Sorted()) Require(n > 0, "duration counts are > 0");
 }
 
 // Counts are added and removed with the same sign: they never go below zero.

@@ -57,7 +57,8 @@ TEST(DurationCounts, KeepsSecondsInOrderWhateverTheOrderOfArrivalAndNoZeroCounts
   for (int64_t s : seconds) a.Add(s, 1);
   for (auto it = seconds.rbegin(); it != seconds.rend(); ++it) b.Add(*it, 1);
   EXPECT_EQ(a, b);
-  std::vector<DurationCounts::value_type> entries(a.begin(), a.end());
+  const DurationCounts::View sorted = a.Sorted();
+  std::vector<DurationCounts::value_type> entries(sorted.begin(), sorted.end());
   EXPECT_EQ(entries, (std::vector<DurationCounts::value_type>{
                          {45, 1}, {300, 2}, {899, 1}, {900, 1}, {901, 1}, {1200, 1}, {7200, 1}}));
   a.Add(300, -2);  // falls to zero: erased
@@ -80,9 +81,31 @@ TEST(DurationCounts, EqualsAnOrderedMapOverManyRandomAddsAndRemoves) {
     d.Add(secs, n);
     if ((model[secs] += n) == 0) model.erase(secs);
     ASSERT_EQ(d.size(), model.size()) << "after step " << i;
+    ASSERT_EQ(d.empty(), model.empty()) << "after step " << i;
+    if (i % 97 == 0) {
+      // Read with adds still unmerged (the tail), and a copy taken then.
+      const DurationCounts copy = d;
+      const DurationCounts::View view = copy.Sorted();
+      ASSERT_EQ(std::vector<DurationCounts::value_type>(view.begin(), view.end()),
+                (std::vector<DurationCounts::value_type>(model.begin(), model.end())))
+          << "after step " << i;
+      ASSERT_EQ(copy, d);
+    }
   }
-  std::vector<DurationCounts::value_type> entries(d.begin(), d.end());
+  const DurationCounts::View view = d.Sorted();
+  std::vector<DurationCounts::value_type> entries(view.begin(), view.end());
   EXPECT_EQ(entries, (std::vector<DurationCounts::value_type>(model.begin(), model.end())));
+  // Merging the tail changes nothing a reader sees.
+  DurationCounts settled = d;
+  settled.Settle();
+  EXPECT_EQ(settled, d);
+  // Adds that cancel inside the tail leave nothing behind.
+  DurationCounts cancel;
+  for (int i = 0; i < 5; ++i) cancel.Add(100 + i, 1);
+  for (int i = 0; i < 5; ++i) cancel.Add(100 + i, -1);
+  EXPECT_TRUE(cancel.empty());
+  EXPECT_EQ(cancel, DurationCounts{});
+  EXPECT_EQ(cancel.size(), 0u);
 }
 
 TEST(DurationCounts, AddingAnotherEqualsAddingItsEntriesOneByOne) {
@@ -95,10 +118,10 @@ TEST(DurationCounts, AddingAnotherEqualsAddingItsEntriesOneByOne) {
       b.Add(static_cast<int64_t>(rng() % 60), rng() % 2 == 0 ? 1 : -1);
     }
     one_by_one = a;
-    for (const auto& [secs, n] : b) one_by_one.Add(secs, n);
+    for (const auto& [secs, n] : b.Sorted()) one_by_one.Add(secs, n);
     a.Add(b);
     ASSERT_EQ(a, one_by_one) << "round " << round;
-    for (const auto& [secs, n] : a) ASSERT_NE(n, 0) << "round " << round;
+    for (const auto& [secs, n] : a.Sorted()) ASSERT_NE(n, 0) << "round " << round;
   }
 }
 
