@@ -134,15 +134,18 @@ ScoreValue IndicatorScore(const IndicatorDef& def, const Estimate& e, const Esti
   if (!s.has_value) return s;
   s.value = e.theta;
   s.value_se = e.se;
-  s.score = RoundScore(p.score_center + p.score_scale * def.dir * (e.theta - def.mu0) / def.sigma0);
+  auto score_of = [&](double theta) {
+    return p.score_center + p.score_scale * def.dir * (theta - def.mu0) / def.sigma0;
+  };
+  s.score = RoundScore(score_of(e.theta));
   s.score_se = p.score_scale * e.se / def.sigma0;
   const double n_star = def.type == IndicatorType::kPercent ? DesignEffectiveN(e) : 0;
   if (p.proportion_interval == ProportionInterval::kWilson && n_star > 0) {
     // The proportion's bounds, through the same linear map as θ: ordered
     // again, since dir = -1 reverses them.
     const ProportionBounds b = WilsonBounds(e.theta / 100, n_star, p.z);
-    const double a = p.score_center + p.score_scale * def.dir * (100 * b.low - def.mu0) / def.sigma0;
-    const double c = p.score_center + p.score_scale * def.dir * (100 * b.high - def.mu0) / def.sigma0;
+    const double a = score_of(100 * b.low);
+    const double c = score_of(100 * b.high);
     s.ci_low = std::min(a, c);
     s.ci_high = std::max(a, c);
   } else {

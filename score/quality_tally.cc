@@ -57,8 +57,8 @@ void AddToEntry(Map& map, const Key& key, AddFn add) {
 
 namespace {
 
-// The tail's adds in order of seconds, one entry per second, zeros dropped.
-std::vector<DurationCounts::value_type> SortedAdds(std::vector<DurationCounts::value_type> adds) {
+// Puts adds in order of seconds, one entry per second, zeros dropped (in place).
+void SortAndCombine(std::vector<DurationCounts::value_type>& adds) {
   std::sort(adds.begin(), adds.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   size_t out = 0;
   for (size_t i = 0; i < adds.size();) {
@@ -68,7 +68,6 @@ std::vector<DurationCounts::value_type> SortedAdds(std::vector<DurationCounts::v
     if (n != 0) adds[out++] = {secs, n};
   }
   adds.resize(out);
-  return adds;
 }
 
 // a + b, both in order of seconds with one entry per second, into `out`.
@@ -111,14 +110,15 @@ void DurationCounts::MergeSorted(const std::vector<value_type>& sorted) {
 
 void DurationCounts::Settle() {
   if (tail_.empty()) return;
-  const std::vector<value_type> adds = SortedAdds(std::move(tail_));
-  tail_.clear();
-  MergeSorted(adds);
+  SortAndCombine(tail_);
+  MergeSorted(tail_);
+  tail_.clear();  // keeps its buffer for the next adds
 }
 
 void DurationCounts::AddAll(std::vector<value_type> entries) {
   Settle();
-  MergeSorted(SortedAdds(std::move(entries)));
+  SortAndCombine(entries);
+  MergeSorted(entries);
 }
 
 DurationCounts::View DurationCounts::Sorted() const {
@@ -126,7 +126,9 @@ DurationCounts::View DurationCounts::Sorted() const {
   if (tail_.empty()) {
     view.sorted_ = &v_;
   } else {
-    MergeInto(v_, SortedAdds(tail_), view.merged_);
+    std::vector<value_type> adds = tail_;
+    SortAndCombine(adds);
+    MergeInto(v_, adds, view.merged_);
   }
   return view;
 }

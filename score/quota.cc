@@ -152,6 +152,7 @@ QuotaTotals SumQuotas(const std::vector<const WijkQuota*>& wijken, const QuotaRu
   for (const WijkQuota* w : wijken) {
     t.invited += w->invited;
     ++t.wijken_by_status[static_cast<int>(w->status)];
+    t.risk = std::min(t.risk, QuotaRisk(*w));
     progress = w->progress;  // the same watermark for every wijk of a wave
     for (Instrument ins : kAllInstruments) {
       const InstrumentQuota& a = w->instruments[static_cast<int>(ins)];

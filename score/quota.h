@@ -85,7 +85,8 @@ QuotaStatus StatusOf(int64_t net, int64_t target, int64_t recent, const Fieldwor
                      const QuotaRules& rules);
 
 // Sum of several wijken (a gebied or the city): targets, counts, rates and
-// projections add up; the status is the rule applied to the sums.
+// projections add up; the status is the rule applied to the sums; the risk is
+// the riskiest wijk's.
 struct QuotaTotals {
   int64_t invited = 0;
   int64_t counted = 0;  // accepted + flagged, both instruments
@@ -93,6 +94,7 @@ struct QuotaTotals {
   std::array<InstrumentQuota, kInstrumentCount> instruments{};  // cells unused
   std::array<int, 6> wijken_by_status{};  // index = QuotaStatus value
   int cells_behind = 0;
+  double risk = 2.0;  // the riskiest wijk's QuotaRisk
   QuotaStatus status = QuotaStatus::kEarly;
 };
 QuotaTotals SumQuotas(const std::vector<const WijkQuota*>& wijken, const QuotaRules& rules);

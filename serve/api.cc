@@ -74,6 +74,7 @@ json TotalsJson(const QuotaTotals& t) {
               {"status", std::string(WireName(t.status))},
               {"wijken_by_status", by_status},
               {"cells_behind_count", t.cells_behind},
+              {"risk", t.risk},  // the riskiest wijk's
               {"instruments", instruments}};
 }
 
@@ -106,19 +107,6 @@ json GroupJson(const QualityGroup& g) {
     j["duration_seconds"] = {{"q1", q->q1}, {"median", q->median}, {"q3", q->q3}, {"n", q->count}};
   }
   return j;
-}
-
-// Adds b into a (for totals over wijken).
-void AddGroup(QualityGroup& a, const QualityGroup& b) {
-  a.accepted += b.accepted;
-  a.flagged += b.flagged;
-  for (size_t i = 0; i < a.by_flag.size(); ++i) a.by_flag[i] += b.by_flag[i];
-  for (size_t i = 0; i < a.rejected.size(); ++i) a.rejected[i] += b.rejected[i];
-  a.answers += b.answers;
-  a.dont_know += b.dont_know;
-  a.refused += b.refused;
-  a.not_applicable += b.not_applicable;
-  a.durations.Add(b.durations);
 }
 
 // A list of groups, each naming its mode (as by_interviewer names its interviewer).
@@ -187,22 +175,14 @@ ApiResponse Api::Quotas(const std::string& wave_id) {
         ids.push_back(d.wijken()[static_cast<size_t>(w)].id);
       }
       json t = TotalsJson(SumQuotas(members, cs.methodology->quota));
-      double risk = 2.0;
-      for (const WijkQuota* q : members) risk = std::min(risk, QuotaRisk(*q));
-      t["risk"] = risk;  // the riskiest wijk's
       t["gebied"] = g.id;
       t["gebied_name"] = g.name;
       t["wijken"] = ids;
       gebieden.push_back(std::move(t));
     }
     std::vector<const WijkQuota*> all;
-    double city_risk = 2.0;
-    for (const WijkQuota& q : quotas) {
-      all.push_back(&q);
-      city_risk = std::min(city_risk, QuotaRisk(q));
-    }
+    for (const WijkQuota& q : quotas) all.push_back(&q);
     json city = TotalsJson(SumQuotas(all, cs.methodology->quota));
-    city["risk"] = city_risk;  // the riskiest wijk's, as for a gebied
     city["stad"] = std::string(kCityUnit);
     city["stad_name"] = options_.views.city_name;
     const FieldworkProgress p = ProgressAt(*wave, watermark, *cs.methodology);
@@ -324,10 +304,10 @@ ApiResponse Api::Quality(const std::string& wave_id) {
       const WijkState* s = cs.state.Find(StateKey{wave->id, w.id});
       static const WijkState kEmpty;
       const QualityTally& t = (s ? *s : kEmpty).quality;
-      AddGroup(total, t.total);
-      for (int i = 0; i < kModeCount; ++i) AddGroup(by_mode[static_cast<size_t>(i)], t.by_mode[static_cast<size_t>(i)]);
+      total.Add(t.total);
+      for (int i = 0; i < kModeCount; ++i) by_mode[static_cast<size_t>(i)].Add(t.by_mode[static_cast<size_t>(i)]);
       for (const auto& [id, g] : t.by_interviewer) {
-        AddGroup(by_interviewer[id], g);
+        by_interviewer[id].Add(g);
         interviewer_wijken[id][w.id] = g.accepted + g.flagged;
       }
       for (const auto& [item, n] : t.dropped_by_item) dropped[item] += n;
@@ -355,8 +335,8 @@ ApiResponse Api::Quality(const std::string& wave_id) {
     for (const auto& [item, n] : dropped) dropped_json[m.codebook.items()[item].id] = n;
     // Records that could not be attributed to a wijk of this wave.
     QualityGroup unattributed;
-    if (const WijkState* s = cs.state.Find(StateKey{wave->id, ""})) AddGroup(unattributed, s->quality.total);
-    if (const WijkState* s = cs.state.Find(StateKey{"", ""})) AddGroup(unattributed, s->quality.total);
+    if (const WijkState* s = cs.state.Find(StateKey{wave->id, ""})) unattributed.Add(s->quality.total);
+    if (const WijkState* s = cs.state.Find(StateKey{"", ""})) unattributed.Add(s->quality.total);
     // Records that name no known wave are in every wave's document.
     const UnixNanos watermark = cs.state.Watermark(wave->id);
     const FieldworkProgress p = ProgressAt(*wave, watermark, m);

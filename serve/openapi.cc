@@ -116,20 +116,23 @@ class Generator {
   json& schemas_;
 };
 
-// The names the quality document uses for a model enum (WireName), as a
-// schema of the names and as an object of counts keyed by them.
+// The names the quality document uses for a model enum's values (WireName).
 template <typename E, size_t N>
-void ModelEnum(json& schemas, const std::string& name, const std::array<E, N>& all, bool every_key) {
+json Names(const std::array<E, N>& all) {
   json names = json::array();
-  json counts = json::object();
-  for (E v : all) {
-    names.push_back(std::string(WireName(v)));
-    counts[std::string(WireName(v))] = Ref("Count");
-  }
-  schemas[name] = json{{"type", "string"}, {"enum", names}};
-  json c{{"type", "object"}, {"additionalProperties", false}, {"properties", counts}};
+  for (E v : all) names.push_back(std::string(WireName(v)));
+  return names;
+}
+
+// An object of counts keyed by those names; with every name when `every_key`.
+template <typename E, size_t N>
+json Counts(const std::array<E, N>& all, bool every_key) {
+  const json names = Names(all);
+  json properties = json::object();
+  for (const json& n : names) properties[n.get<std::string>()] = Ref("Count");
+  json c{{"type", "object"}, {"additionalProperties", false}, {"properties", properties}};
   if (every_key) c["required"] = names;
-  schemas[name + "Counts"] = std::move(c);
+  return c;
 }
 
 }  // namespace
@@ -141,10 +144,10 @@ const std::string& OpenApiDocument() {
     Generator g(schemas);
     g.Message(*v1::QuotaSnapshot::descriptor());
     g.Message(*v1::ProvisionalScores::descriptor());
-    ModelEnum(schemas, "Mode", kAllModes, /*every_key=*/true);
+    schemas["Mode"] = json{{"type", "string"}, {"enum", Names(kAllModes)}};
     // Flags: every flag is counted (0 too); rejections: only the reasons seen.
-    ModelEnum(schemas, "Flag", kAllQualityFlags, /*every_key=*/true);
-    ModelEnum(schemas, "Reject", kAllRejectReasons, /*every_key=*/false);
+    schemas["FlagCounts"] = Counts(kAllQualityFlags, /*every_key=*/true);
+    schemas["RejectCounts"] = Counts(kAllRejectReasons, /*every_key=*/false);
     return new std::string(doc.dump(1));
   }();
   return *kDocument;

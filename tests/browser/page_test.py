@@ -543,6 +543,38 @@ def check_token_flow(browser, base):
     browser.on_event = None
 
 
+def in_demo(name, wijkpuls, work_dir, demo_args, body, logs=("demo.log",)):
+    """`wijkpuls demo` in an emptied `work_dir` around `body(base, records)`; on failure the
+    last lines of `logs` (files in work_dir). Returns the exit code. Also tests/openapi."""
+    shutil.rmtree(work_dir, ignore_errors=True)
+    os.makedirs(work_dir)
+    started = time.monotonic()
+    demo = Demo(wijkpuls, os.path.join(work_dir, "state"), os.path.join(work_dir, "demo.log"), demo_args)
+    failures = []
+    try:
+        base, records = demo.banner()
+        print(f"demo at {base}: {records} records, banner after {time.monotonic() - started:.1f} s")
+        body(base, records)
+    except Failure as e:
+        failures.append(str(e))
+    finally:
+        try:
+            demo.stop()
+        except Failure as e:
+            failures.append(str(e))
+    if failures:
+        for f in failures:
+            print(f"FAIL: {f}")
+        for log_name in logs:
+            path = os.path.join(work_dir, log_name)
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    print(f"--- last lines of {path}:\n" + "".join(f.readlines()[-20:]))
+        return 1
+    print(f"{name}: all checks passed in {time.monotonic() - started:.1f} s")
+    return 0
+
+
 def run(name, description, checks, demo_args=()):
     """The frame of every browser test: arguments, the demo, Chromium, and on failure the demo's
     and Chromium's last log lines. `checks(browser, base, records, args)` does the rest."""
@@ -556,37 +588,14 @@ def run(name, description, checks, demo_args=()):
     if not chromium:
         print(f"FAIL: {args.chromium} not found (Debian package chromium: scripts/setup.sh --test)")
         return 1
-    shutil.rmtree(args.work_dir, ignore_errors=True)
-    os.makedirs(args.work_dir)
-    started = time.monotonic()
-    demo = Demo(args.wijkpuls, os.path.join(args.work_dir, "state"), os.path.join(args.work_dir, "demo.log"), demo_args)
-    browser = None
-    failures = []
-    try:
-        base, records = demo.banner()
-        print(f"demo at {base}: {records} records, banner after {time.monotonic() - started:.1f} s")
+
+    def body(base, records):
         browser = Browser(chromium, tempfile.mkdtemp(dir=args.work_dir), os.path.join(args.work_dir, "chromium.log"))
-        checks(browser, base, records, args)
-    except Failure as e:
-        failures.append(str(e))
-    finally:
-        if browser:
-            browser.close()
         try:
-            demo.stop()
-        except Failure as e:
-            failures.append(str(e))
-    if failures:
-        for f in failures:
-            print(f"FAIL: {f}")
-        for log_name in ("demo.log", "chromium.log"):
-            path = os.path.join(args.work_dir, log_name)
-            if os.path.exists(path):
-                with open(path, errors="replace") as f:
-                    print(f"--- last lines of {path}:\n" + "".join(f.readlines()[-20:]))
-        return 1
-    print(f"{name}: all checks passed in {time.monotonic() - started:.1f} s")
-    return 0
+            checks(browser, base, records, args)
+        finally:
+            browser.close()
+    return in_demo(name, args.wijkpuls, args.work_dir, demo_args, body, ("demo.log", "chromium.log"))
 
 
 def checks(browser, base, records, args):

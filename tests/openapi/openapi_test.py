@@ -13,15 +13,13 @@ The validator's packages are installed by scripts/setup.sh --test (npm ci here).
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "browser"))
-from page_test import Demo, Failure, check, committed_records, wait_for  # noqa: E402
+from page_test import check, committed_records, in_demo, wait_for  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -97,14 +95,8 @@ def main():
     if not os.path.isdir(os.path.join(HERE, "node_modules", "ajv")):
         print(f"FAIL: the validator is not installed in {HERE}/node_modules (scripts/setup.sh --test runs npm ci there)")
         return 1
-    shutil.rmtree(args.work_dir, ignore_errors=True)
-    os.makedirs(args.work_dir)
-    started = time.monotonic()
-    demo = Demo(args.wijkpuls, os.path.join(args.work_dir, "state"), os.path.join(args.work_dir, "demo.log"),
-                ("--records", "6000"))
-    failures = []
-    try:
-        base, records = demo.banner()
+
+    def body(base, records):
         wait_for(lambda: committed_records(base) >= records, 120, f"the daemon to commit all {records} records")
         wait_for(lambda: fetch(base, "/readyz")[0] == 200, 60, "the daemon to be ready")
         responses = exercise(base)
@@ -117,25 +109,8 @@ def main():
         v = subprocess.run([args.node, os.path.join(HERE, "validate.mjs"), doc_path, resp_path],
                            cwd=HERE, capture_output=True, text=True, timeout=300)
         print(v.stdout, end="")
-        if v.returncode != 0:
-            failures.append(f"validate.mjs exited {v.returncode}: {v.stderr[-2000:]}")
-    except Failure as e:
-        failures.append(str(e))
-    finally:
-        try:
-            demo.stop()
-        except Failure as e:
-            failures.append(str(e))
-    if failures:
-        for f in failures:
-            print(f"FAIL: {f}")
-        path = os.path.join(args.work_dir, "demo.log")
-        if os.path.exists(path):
-            with open(path, errors="replace") as f:
-                print(f"--- last lines of {path}:\n" + "".join(f.readlines()[-20:]))
-        return 1
-    print(f"api.openapi: all checks passed in {time.monotonic() - started:.1f} s")
-    return 0
+        check(v.returncode == 0, f"validate.mjs exited {v.returncode}: {v.stderr[-2000:]}")
+    return in_demo("api.openapi", args.wijkpuls, args.work_dir, ("--records", "6000"), body)
 
 
 if __name__ == "__main__":
