@@ -2,7 +2,7 @@
 
 
 #include <algorithm>
-#include <random>
+#include <openssl/evp.h>
 
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
@@ -127,11 +127,22 @@ void SetWatermark(json& j, UnixNanos watermark) {
 
 }  // namespace
 
-Api::Api(const StateHub& hub, ApiOptions options)
-    : hub_(hub), options_(std::move(options)), instance_([] {
-        std::random_device rd;
-        return absl::StrFormat("%08x%08x", rd(), rd());
-      }()) {}
+Api::Api(const StateHub& hub, ApiOptions options) : hub_(hub), options_(std::move(options)) {}
+
+std::string ContentETag(std::string_view content_type, std::string_view body) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), content_type.data(), content_type.size()) != 1 ||
+      EVP_DigestUpdate(ctx.get(), "", 1) != 1 || EVP_DigestUpdate(ctx.get(), body.data(), body.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1 || length < 16) {
+    return std::string();  // no tag: the answer is sent whole (never a wrong 304)
+  }
+  std::string tag = "\"";
+  for (int i = 0; i < 16; ++i) absl::StrAppendFormat(&tag, "%02x", digest[i]);
+  return tag + "\"";
+}
 
 ApiResponse Api::Cached(const std::string& key,
                         const std::function<ApiResponse(const CommittedState&)>& make) {
@@ -147,7 +158,7 @@ ApiResponse Api::Cached(const std::string& key,
     if (it != cache_.end()) return it->second;  // carries its etag
   }
   ApiResponse r = make(*cs);
-  r.etag = Cat("\"", instance_, "-", cs->version, "\"");
+  if (r.status == 200) r.etag = ContentETag(r.content_type, r.body);
   for (const auto& [task, position] : cs->reflected) {
     if (task >= 0) r.input_offsets += Cat(r.input_offsets.empty() ? "" : ",", task, "=", position.responses);
   }

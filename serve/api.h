@@ -20,9 +20,10 @@ struct ApiResponse {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
-  // This process's instance and the committed state's version: equal while
-  // nothing changed, and never equal across restarts (the version starts
-  // again at 1, with other contents).
+  // Names the content (a SHA-256 of the media type and the body): equal
+  // exactly when the bytes are, whatever the state's version, the process or
+  // the instance that answers (a commit that changes nothing in a document
+  // leaves its ETag, so a client polling it keeps getting 304).
   std::string etag;
   // The input the figures reflect (header Wijkpuls-Input-Offsets): per
   // responses partition, the next offset counted, "partition=offset" joined
@@ -54,7 +55,6 @@ class Api {
 
   const StateHub& hub_;
   ApiOptions options_;
-  const std::string instance_;  // random, per Api: the ETags' prefix
   std::mutex mu_;
   uint64_t cache_version_ = 0;
   std::map<std::string, ApiResponse> cache_;
@@ -64,5 +64,9 @@ class Api {
 // with commas) matches `etag` by weak comparison: "*", or any entity-tag of
 // the list equal to it with W/ set aside on both.
 bool IfNoneMatchHits(std::string_view if_none_match, std::string_view etag);
+
+// The strong entity-tag of a representation: '"' + 32 hex digits + '"', the
+// first 128 bits of SHA-256(content_type || 0x00 || body).
+std::string ContentETag(std::string_view content_type, std::string_view body);
 
 }  // namespace wijkpuls

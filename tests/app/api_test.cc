@@ -18,25 +18,50 @@ std::shared_ptr<CommittedState> EmptyState(uint64_t version) {
   return cs;
 }
 
-// A restarted daemon numbers its states from 1 again, with other contents: a
-// client's If-None-Match from before the restart must not match.
-TEST(Api, AnETagChangesWithTheStateAndIsNeverReusedByAnotherProcess) {
+// An ETag names the content: a new state version that leaves a document as it
+// was keeps its tag (a page polling it gets 304 after commits that changed
+// other things), a changed document gets another, and another process (a
+// restart, another instance) showing the same bytes gives the same tag.
+TEST(Api, AnETagNamesTheContentNotTheStateVersionOrTheProcess) {
   StateHub hub;
   hub.Publish(EmptyState(1));
   Api first(hub, ApiOptions{});
   const ApiResponse a = first.Quotas("");
   ASSERT_EQ(a.status, 200) << a.body;
-  ASSERT_FALSE(a.etag.empty());
+  EXPECT_EQ(a.etag, ContentETag(a.content_type, a.body));
+  EXPECT_EQ(a.etag.size(), 34u);
   EXPECT_EQ(first.Quotas("").etag, a.etag);  // nothing changed
 
-  hub.Publish(EmptyState(2));
-  EXPECT_NE(first.Quotas("").etag, a.etag);
+  hub.Publish(EmptyState(2));  // another version, the same figures
+  EXPECT_EQ(first.Quotas("").etag, a.etag);
 
-  // The same version in another process (another Api).
+  auto changed = EmptyState(3);  // a counted response in Cool
+  const std::string wave = nlohmann::json::parse(a.body)["wave"];
+  changed->state.Mutable(StateKey{wave, "cool"}).cells[0].accepted = 1;
+  hub.Publish(changed);
+  const ApiResponse b = first.Quotas("");
+  ASSERT_EQ(b.status, 200) << b.body;
+  EXPECT_NE(b.body, a.body);
+  EXPECT_NE(b.etag, a.etag);
+  EXPECT_EQ(b.etag, ContentETag(b.content_type, b.body));
+
+  // The same state in another process (another Api).
   StateHub again;
   again.Publish(EmptyState(1));
   Api second(again, ApiOptions{});
-  EXPECT_NE(second.Quotas("").etag, a.etag);
+  EXPECT_EQ(second.Quotas("").etag, a.etag);
+}
+
+TEST(Api, ContentETagsDifferWhenTheBytesOrTheMediaTypeDo) {
+  const std::string a = ContentETag("application/json", "{\"n\":1}");
+  EXPECT_EQ(a.front(), '"');
+  EXPECT_EQ(a.back(), '"');
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef", 1), 33u);
+  EXPECT_EQ(ContentETag("application/json", "{\"n\":1}"), a);
+  EXPECT_NE(ContentETag("application/json", "{\"n\":2}"), a);
+  EXPECT_NE(ContentETag("text/plain", "{\"n\":1}"), a);
+  // The media type and the body are separated: their boundary cannot move.
+  EXPECT_NE(ContentETag("ab", "c"), ContentETag("a", "bc"));
 }
 
 // A score without a value shows no number at all, and no score shows a field

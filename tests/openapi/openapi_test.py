@@ -40,7 +40,8 @@ def exercise(base):
     def take(path, want_status, headers=None):
         status, ctype, body, hdrs = fetch(base, path, headers)
         check(status == want_status, f"GET {path}: {status}, want {want_status}: {body[:200]}")
-        out.append({"path": path, "status": status, "content_type": ctype, "body": body})
+        out.append({"path": path, "status": status, "content_type": ctype, "body": body,
+                    "headers": {k.lower(): v for k, v in hdrs.items()}})
         return body, hdrs
 
     quotas = json.loads(take("/api/v1/quotas", 200)[0])

@@ -57,6 +57,16 @@ for (const r of responses) {
   if (!op.responses[status]) { fail(`${r.path}: status ${status} is not described (${Object.keys(op.responses)})`); continue; }
   seen.add(`${t} ${status}`);
   const [resp, respParts] = resolve(op.responses[status]);
+  // Every header the description gives this response: present, and as its schema says.
+  for (const [name, h] of Object.entries(resp.headers || {})) {
+    const [header, headerParts] = resolve(h);
+    const value = (r.headers || {})[name.toLowerCase()];
+    if (value === undefined) { fail(`${r.path} ${status}: no ${name} header`); continue; }
+    const hat = pointer([...(headerParts || ["paths", t, "get", "responses", status, "headers", name]), "schema"]);
+    const validateHeader = ajv.getSchema("openapi.json" + hat);
+    if (!validateHeader) { fail(`${r.path}: cannot compile the schema at ${hat}`); continue; }
+    if (!validateHeader(value)) fail(`${r.path} ${status}: header ${name}: ${JSON.stringify(value)} ${validateHeader.errors[0].message}`);
+  }
   const media = (r.content_type || "").split(";")[0].trim();
   if (!resp.content) {
     if (r.body) fail(`${r.path} ${status}: a body where the description has none`);
