@@ -101,6 +101,17 @@ def table(r):
             "| CPU per record, JSON / binary | %.3f | ≤ 1.3 | %s |" % (
                 j["ratio_cpu_json_binary"], verdict(j["ratio_cpu_json_binary"], 1.3, higher_is_better=False)),
         ]
+        if "one_core" in b:
+            out += [
+                "| the same, serve on one core (CPU 1; the cluster on CPU 0) | binary %s records/s, %.1f µs; JSON %s "
+                "records/s, %.1f µs CPU per record | | |" % (
+                    fmt(b["one_core"]["steady_records_per_s"]), b["one_core"]["cpu_us_per_record"],
+                    fmt(s["one_core"]["steady_records_per_s"]), s["one_core"]["cpu_us_per_record"]),
+                "| CPU per record, JSON / binary, on one core (by run on two: %s) | %.3f | ≤ 1.3 | %s |" % (
+                    ", ".join("%.3f" % x for x in j["ratios_cpu_json_binary_by_run"]),
+                    j["ratio_cpu_json_binary_one_core"],
+                    verdict(j["ratio_cpu_json_binary_one_core"], 1.3, higher_is_better=False)),
+            ]
         if j.get("peer"):
             out += [
                 "| bench/peer.py (confluent-kafka + SQLite, same rules) on the JSON topic | %s records/s, %.1f µs CPU "
