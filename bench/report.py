@@ -103,7 +103,7 @@ def table(r):
         ]
         if "one_core" in b:
             out += [
-                "| the same, serve on one core (CPU 1; the cluster on CPU 0) | binary %s records/s, %.1f µs; JSON %s "
+                "| the same, serve on CPU 1 alone (the clusters not pinned) | binary %s records/s, %.1f µs; JSON %s "
                 "records/s, %.1f µs CPU per record | | |" % (
                     fmt(b["one_core"]["steady_records_per_s"]), b["one_core"]["cpu_us_per_record"],
                     fmt(s["one_core"]["steady_records_per_s"]), s["one_core"]["cpu_us_per_record"]),

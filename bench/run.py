@@ -358,9 +358,10 @@ class Harness:
         by `serve`; and the JSON topic by bench/peer.py, a plain confluent-kafka + SQLite
         consumer applying the same counting rules.
 
-        Both clusters stay up and the runs take turns (binary, JSON, and each again on CPU 1
-        alone), so that a slower minute of this machine weighs on both kinds: measured one
-        kind after the other, the ratio swung from 1.18 to 1.52 between runs of one commit."""
+        Both clusters stay up and the runs take turns (binary, JSON, and each again with
+        `serve` on CPU 1 alone), so that a slower minute of this machine weighs on both kinds:
+        measured one kind after the other, one run of d5a8574 read 1.007 on two cores and
+        1.524 on one."""
         n, parts, runs = self.sizes["json_records"], self.sizes["e2e_partitions"], self.args.runs
         out = {}
         kinds = ("binary", "json")
@@ -373,24 +374,22 @@ class Harness:
             for i in range(runs):
                 for k in (kinds if i % 2 == 0 else kinds[::-1]):
                     sv[k].append(self.serve(clusters[k]))
-                    # On CPU 1 alone (the clusters keep CPU 0): on two cores the threads'
-                    # hand-offs between cores cost CPU that swings from run to run.
+                    # `serve` on CPU 1 alone (the clusters are not pinned): on two cores the
+                    # threads' hand-offs between cores cost CPU that swings from run to run.
                     pinned[k].append(self.serve(clusters[k], cpus="1"))
                     log("json run %d: %s: %.1f µs CPU per record; on one core %.1f µs" % (
                         i + 1, k, sv[k][-1].cpu / sv[k][-1].committed * 1e6,
                         pinned[k][-1].cpu / pinned[k][-1].committed * 1e6))
+            def figures(ms, committed):
+                return dict(steady_records_per_s=round(committed / median([m.steady_s for m in ms])),
+                            cpu_us_per_record=round(median([m.cpu for m in ms]) / committed * 1e6, 2),
+                            max_rss_mb=round(max(m.maxrss_mb for m in ms), 1),
+                            threads=threads_per_record(ms, committed), runs=[m.figures() for m in ms])
+
             for k in kinds:
                 committed = sv[k][-1].committed
                 out[k] = dict(records=produced[k], complete=all(m.committed == produced[k] for m in sv[k] + pinned[k]),
-                              steady_records_per_s=round(committed / median([m.steady_s for m in sv[k]])),
-                              cpu_us_per_record=round(median([m.cpu for m in sv[k]]) / committed * 1e6, 2),
-                              max_rss_mb=round(max(m.maxrss_mb for m in sv[k]), 1),
-                              threads=threads_per_record(sv[k], committed), runs=[m.figures() for m in sv[k]],
-                              one_core=dict(
-                                  steady_records_per_s=round(committed / median([m.steady_s for m in pinned[k]])),
-                                  cpu_us_per_record=round(median([m.cpu for m in pinned[k]]) / committed * 1e6, 2),
-                                  threads=threads_per_record(pinned[k], committed),
-                                  runs=[m.figures() for m in pinned[k]]))
+                              **figures(sv[k], committed), one_core=figures(pinned[k], committed))
                 log("json: %s: serve %s records/s steady, %.1f µs CPU per record; on one core %s records/s, %.1f µs" % (
                     k, out[k]["steady_records_per_s"], out[k]["cpu_us_per_record"],
                     out[k]["one_core"]["steady_records_per_s"], out[k]["one_core"]["cpu_us_per_record"]))

@@ -2,10 +2,9 @@
 
 
 #include <algorithm>
-#include <openssl/evp.h>
 
-#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "model/digest.h"
 #include "nlohmann/json.hpp"
 #include "score/quota.h"
 #include "publish/views.h"
@@ -130,18 +129,8 @@ void SetWatermark(json& j, UnixNanos watermark) {
 Api::Api(const StateHub& hub, ApiOptions options) : hub_(hub), options_(std::move(options)) {}
 
 std::string ContentETag(std::string_view content_type, std::string_view body) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), content_type.data(), content_type.size()) != 1 ||
-      EVP_DigestUpdate(ctx.get(), "", 1) != 1 || EVP_DigestUpdate(ctx.get(), body.data(), body.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1 || length < 16) {
-    return std::string();  // no tag: the answer is sent whole (never a wrong 304)
-  }
-  std::string tag = "\"";
-  for (int i = 0; i < 16; ++i) absl::StrAppendFormat(&tag, "%02x", digest[i]);
-  return tag + "\"";
+  const Digest256 d = Sha256(Cat(content_type, std::string_view("\0", 1), body));
+  return Cat("\"", ToHex(d.data(), 16), "\"");
 }
 
 ApiResponse Api::Cached(const std::string& key,

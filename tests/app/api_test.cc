@@ -57,6 +57,9 @@ TEST(Api, ContentETagsDifferWhenTheBytesOrTheMediaTypeDo) {
   EXPECT_EQ(a.front(), '"');
   EXPECT_EQ(a.back(), '"');
   EXPECT_EQ(a.find_first_not_of("0123456789abcdef", 1), 33u);
+  // As documented, so that a client or another tool can compute it: the first
+  // 128 bits of SHA-256("application/json" 0x00 '{"n":1}') (Python's hashlib).
+  EXPECT_EQ(a, "\"f469dbfe675d5130559bc3a052b0968e\"");
   EXPECT_EQ(ContentETag("application/json", "{\"n\":1}"), a);
   EXPECT_NE(ContentETag("application/json", "{\"n\":2}"), a);
   EXPECT_NE(ContentETag("text/plain", "{\"n\":1}"), a);

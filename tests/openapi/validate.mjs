@@ -59,7 +59,7 @@ for (const r of responses) {
   const [resp, respParts] = resolve(op.responses[status]);
   // Every header the description gives this response: present, and as its schema says.
   for (const [name, h] of Object.entries(resp.headers || {})) {
-    const [header, headerParts] = resolve(h);
+    const [, headerParts] = resolve(h);
     const value = (r.headers || {})[name.toLowerCase()];
     if (value === undefined) { fail(`${r.path} ${status}: no ${name} header`); continue; }
     const hat = pointer([...(headerParts || ["paths", t, "get", "responses", status, "headers", name]), "schema"]);
