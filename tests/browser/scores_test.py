@@ -95,6 +95,12 @@ def check_forest(tab, scores):
                 check(r.get("score") is None and not r["point"], f"{where}: a suppressed score is drawn")
                 check("not enough responses" in r["figs"], f"{where}: suppressed shows {r['figs']!r}")
                 check(not re.search(r"(^|\s)0(\.0)?(\s|$)", r["figs"]), f"{where}: suppressed shows a 0: {r['figs']!r}")
+                # The index's own n is 0 when none of its themes is used; the page names the answers that exist.
+                themes = {t["id"] for t in u["themes"] if t["parent"] == index}
+                most = max([i.get("n", 0) for i in u["indicators"] if i["parent"] in themes] + [0])
+                said = f"(at most {most:,} answers per indicator)" if most else "(no answers yet)"
+                check(said in r["figs"] and "n = 0" not in r["figs"],
+                      f"{where}: suppressed with up to {most} answers per indicator shows {r['figs']!r}")
             if u["level"] == "wijk":
                 imprecise = not s["has_value_at_close"] or s["half_width_at_close"] > scores["precision_target"]
                 shown = "imprecise at close" in r["figs"]
