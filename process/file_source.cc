@@ -25,6 +25,11 @@ absl::Status FileSource::CheckInput(const std::string& path) {
   return absl::OkStatus();
 }
 
+FileSource::FileSource(std::string path, AssignmentHandler* handler)
+    : path_(std::move(path)), handler_(handler), record_(std::make_unique<v1::FileRecord>()) {}
+
+FileSource::~FileSource() = default;
+
 absl::StatusOr<std::unique_ptr<FileSource>> FileSource::Open(const std::string& path,
                                                              AssignmentHandler* handler) {
   if (absl::Status st = CheckInput(path); !st.ok()) return st;
@@ -44,6 +49,7 @@ void FileSource::Restart() {
   in_.seekg(0);
   position_ = 0;
   next_.clear();
+  last_next_ = nullptr;
   at_end_ = false;
 }
 
@@ -53,7 +59,7 @@ std::optional<SourceRecord> FileSource::Poll(std::chrono::milliseconds) {
     started_ = true;
     start_ = handler_->OnAssign({});
   }
-  v1::FileRecord fr;
+  v1::FileRecord& fr = *record_;
   while (!at_end_) {
     // Read one varint length, then the record.
     uint32_t size = 0;
@@ -89,30 +95,34 @@ std::optional<SourceRecord> FileSource::Poll(std::chrono::milliseconds) {
       at_end_ = true;
       return std::nullopt;
     }
-    std::string buf(size, '\0');
+    buf_.resize(size);
     position_ += size;
-    if (!in_.read(buf.data(), size) || !fr.ParseFromString(buf)) {
+    if (!in_.read(buf_.data(), size) || !fr.ParseFromString(buf_)) {
       error_ = absl::DataLossError(Cat(path_, ": a record is truncated or malformed"));
       at_end_ = true;
       return std::nullopt;
     }
-    const std::pair<std::string, int32_t> tp{fr.topic(), fr.partition()};
-    const int64_t offset = next_[tp]++;
-    auto st = start_.find(tp);
-    if (st != start_.end() && offset < st->second) continue;  // committed before
-    topic_ = fr.topic();
-    key_ = fr.key();
-    value_ = fr.value();
-    content_type_ = fr.content_type();
+    if (last_next_ == nullptr || fr.partition() != last_partition_ || fr.topic() != last_topic_) {
+      last_topic_ = fr.topic();
+      last_partition_ = fr.partition();
+      const std::pair<std::string, int32_t> tp{fr.topic(), fr.partition()};
+      last_next_ = &next_[tp];
+      auto st = start_.find(tp);
+      last_start_ = st != start_.end() ? st->second : 0;
+    }
+    const int64_t offset = (*last_next_)++;
+    if (offset < last_start_) continue;  // committed before
     SourceRecord r;
-    r.topic = topic_;
+    r.topic = fr.topic();
     r.partition = fr.partition();
     r.offset = offset;
-    r.key = key_;
-    r.value = value_;
-    r.content_type = content_type_;
+    r.key = fr.key();
+    r.value = fr.value();
+    r.content_type = fr.content_type();
     // As produced to Kafka (sim/season_output.cc): the content-type its only header.
-    r.header_bytes = content_type_.empty() ? 0 : static_cast<int64_t>(kContentTypeHeader.size() + content_type_.size());
+    r.header_bytes = fr.content_type().empty()
+                         ? 0
+                         : static_cast<int64_t>(kContentTypeHeader.size() + fr.content_type().size());
     return r;
   }
   return std::nullopt;

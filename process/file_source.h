@@ -14,6 +14,10 @@
 
 namespace wijkpuls {
 
+namespace v1 {
+class FileRecord;
+}
+
 class FileSource : public RecordSource {
  public:
   // Whether `path` can be opened as a record file (it exists, is readable and
@@ -21,6 +25,7 @@ class FileSource : public RecordSource {
   static absl::Status CheckInput(const std::string& path);
   static absl::StatusOr<std::unique_ptr<FileSource>> Open(const std::string& path,
                                                           AssignmentHandler* handler);
+  ~FileSource() override;
   // The largest record read from a source that is not a regular file (a
   // pipe), whose size is not known in advance.
   static constexpr int64_t kMaxRecordBytes = 64 << 20;
@@ -35,7 +40,7 @@ class FileSource : public RecordSource {
   const absl::Status& error() const { return error_; }
 
  private:
-  FileSource(std::string path, AssignmentHandler* handler) : path_(std::move(path)), handler_(handler) {}
+  FileSource(std::string path, AssignmentHandler* handler);
   void Restart();
 
   std::string path_;
@@ -43,7 +48,16 @@ class FileSource : public RecordSource {
   std::ifstream in_;
   OffsetMap start_;                        // skip records before these offsets
   std::map<std::pair<std::string, int32_t>, int64_t> next_;  // next offset per partition in the file
-  std::string topic_, key_, value_, content_type_;
+  // The partition of the record read last (records come in runs of one):
+  // its entry of next_ and its start offset. Null whenever next_ is cleared.
+  int64_t* last_next_ = nullptr;
+  std::string last_topic_;
+  int32_t last_partition_ = 0;
+  int64_t last_start_ = 0;
+  // The record read last, into reused buffers: the SourceRecord Poll returns
+  // views its fields (until the next Poll), and nothing is copied twice.
+  std::string buf_;
+  std::unique_ptr<v1::FileRecord> record_;
   int64_t file_size_ = -1;  // -1: not a regular file
   int64_t position_ = 0;    // bytes read so far
   bool at_end_ = false;

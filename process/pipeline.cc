@@ -234,6 +234,7 @@ void Pipeline::Rollback(const std::string& why) {
   batch_ = store_.NewBatch();
   dirty_.clear();
   batch_offsets_.clear();
+  last_offset_.next = nullptr;
   batch_records_ = 0;
   changes_without_records_ = false;
   pending_results_.clear();
@@ -315,6 +316,7 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   w->offsets = batch_offsets_;
   w->records = static_cast<int>(pending_results_.size());  // (without withdrawals another pipeline reports)
   w->results = std::move(pending_results_);
+  pending_results_.reserve(w->results.size());  // the next batch is about as big
   w->erased = batch_erased_;
   batch_erased_ = 0;
   w->started = started;
@@ -340,6 +342,7 @@ Pipeline::CommitResult Pipeline::Commit(const std::atomic<bool>* stop, Clock_::t
   }
   dirty_.clear();
   batch_offsets_.clear();
+  last_offset_.next = nullptr;
   pending_results_.clear();
   batch_records_ = 0;
   if (durable || !writer_) FinishWrite();
@@ -415,7 +418,7 @@ void Pipeline::FinishWrite(bool rollback) {
   view_->Publish(member_, std::move(w->published), std::move(w->summaries));
   if (source_ != nullptr) source_->Committed(offsets_);
   if (observer_) {
-    for (const PendingResult& p : w->results) observer_->OnRecord(p.topic, p.result);
+    for (const PendingResult& p : w->results) observer_->OnRecord(*p.topic, p.result);
     if (w->erased > 0) observer_->OnErased(w->erased);
     observer_->OnBatchCommitted(w->records, SecondsSince(w->started));
   }
@@ -590,10 +593,25 @@ bool Pipeline::ApplyOne(const SourceRecord& record, PreparedRecord& prepared, co
   // rejected: a withdrawal is rejected on its own content alone).
   const bool echo = several_ && member_ > 0 && result->kind == RecordKind::kWithdrawal;
   if (result->DeadLetter() && !echo) DeadLetter(record, *result);
-  batch_offsets_[{std::string(record.topic), record.partition}] = record.offset + 1;
+  if (last_offset_.next == nullptr || last_offset_.partition != record.partition ||
+      last_offset_.topic != record.topic) {
+    last_offset_.topic.assign(record.topic);
+    last_offset_.partition = record.partition;
+    last_offset_.next = &batch_offsets_[{last_offset_.topic, record.partition}];
+  }
+  *last_offset_.next = record.offset + 1;
   ++batch_records_;
   if (!echo) {
-    pending_results_.push_back(PendingResult{std::string(record.topic), std::move(*result)});
+    const ProcessorOptions& names = processor_.options();
+    PendingResult& p = pending_results_.emplace_back();
+    p.topic = record.topic == names.withdrawals_topic ? &names.withdrawals_topic : &names.responses_topic;
+    p.result.kind = result->kind;
+    p.result.outcome = result->outcome;
+    p.result.withdrawal = result->withdrawal;
+    p.result.reason = result->reason;
+    p.result.flags = result->flags;
+    p.result.erased = result->erased;
+    p.result.unknown_fields = result->unknown_fields;
   } else {
     batch_erased_ += result->erased;
   }

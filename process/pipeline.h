@@ -242,11 +242,23 @@ class Pipeline : public AssignmentHandler {
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   int64_t records_committed_ = 0;
 
+  // What the observer is told of a record once its batch is written: the
+  // outcome, reason, flags and counts it counts, without the record's ids
+  // and detail (no observer reads them; copying them cost a heap allocation
+  // or two per record). `topic` is one of the processor options' names.
   struct PendingResult {
-    std::string topic;
+    const std::string* topic = nullptr;
     RecordResult result;
   };
   std::vector<PendingResult> pending_results_;
+  // The open batch's entry of the partition the last record came from (a
+  // window holds runs of one partition): its next offset, set without a
+  // lookup by name. Null whenever batch_offsets_ is cleared.
+  struct LastOffset {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t* next = nullptr;
+  } last_offset_;
 
   // Read-ahead: windows_[reading_] is filled from the source; then it is
   // handed to a preparer and queued, and the windows are applied in the

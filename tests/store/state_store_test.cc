@@ -118,6 +118,44 @@ TEST(StateStore, ABatchReadsThroughTheBatchBeingWrittenBeforeIt) {
   EXPECT_EQ(fresh->GetRespondent(0, "2024", "cool", who)->state, RespondentState::kClaimed);
 }
 
+// A batch remembers which keys it wrote as bits of their hashes and probes
+// its map only when the bit is set: with 60,000 keys in a 2^18-bit filter
+// many bits are shared. Every key written is found (in the batch and by the
+// batch after it), in its own column family only, and keys never written are
+// not, whatever their bits say.
+TEST(StateStore, EveryKeyOfABigBatchIsFoundThroughItAndTheBatchAfterIt) {
+  TempDir dir;
+  std::unique_ptr<StateStore> s = Open(dir.File("state"));
+  constexpr int kKeys = 30000;
+  auto who = [](int i) {
+    Digest256 d{};
+    d[0] = static_cast<uint8_t>(i);
+    d[1] = static_cast<uint8_t>(i >> 8);
+    d[2] = static_cast<uint8_t>(i >> 16);
+    return d;
+  };
+  std::unique_ptr<StateBatch> first = s->NewBatch();
+  for (int i = 0; i < kKeys; ++i) {
+    first->PutRejected(0, "2024", "cool", Cat("r-", i), RejectReason::kNoConsent, Attribution{}, false);
+    first->PutRespondent(0, "2024", "cool", who(i), RespondentRecord{RespondentState::kClaimed, Cat("r-", i), {}, {}});
+  }
+  std::unique_ptr<StateBatch> next = s->NewBatch(first.get());
+  int found = 0, claimed = 0, strays = 0;
+  for (StateBatch* b : {first.get(), next.get()}) {
+    for (int i = 0; i < kKeys; ++i) {
+      found += (*b->GetResponse(0, "2024", "cool", Cat("r-", i), DefaultMethodology())).has_value();
+      claimed += b->GetRespondent(0, "2024", "cool", who(i))->state == RespondentState::kClaimed;
+      // Not written: another id, another wijk, the wave-wide key.
+      strays += (*b->GetResponse(0, "2024", "cool", Cat("x-", i), DefaultMethodology())).has_value();
+      strays += b->GetRespondent(0, "2024", "bospolder", who(i))->state != RespondentState::kUnseen;
+      strays += b->GetRespondent(0, "2024", "", who(i))->state != RespondentState::kUnseen;
+    }
+  }
+  EXPECT_EQ(found, 2 * kKeys);
+  EXPECT_EQ(claimed, 2 * kKeys);
+  EXPECT_EQ(strays, 0);
+}
+
 // Lookups read ahead on another thread (the pipeline's wp-prepare) answer a
 // batch's reads only while they are current: the batch's own writes and the
 // batch being written come first, and once any batch is written after the
