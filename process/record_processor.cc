@@ -83,14 +83,13 @@ void RecordProcessor::Prepare(const SourceRecord& record, const DistrictRegister
     out.oversized = true;
     return;
   }
-  absl::StatusOr<RawResponse> raw = DecodeResponse(record.value, record.content_type);
-  if (!raw.ok()) {
-    out.decode_error = raw.status();
+  // Into the slot's own buffers: a reused slot allocates nothing for them.
+  if (absl::Status st = DecodeResponse(record.value, record.content_type, out.raw); !st.ok()) {
+    out.decode_error = std::move(st);
     return;
   }
-  out.raw = std::move(*raw);
   const RuleContext ctx{methodology_, districts, now};
-  out.check = CheckFields(out.raw, ctx);
+  CheckFields(out.raw, ctx, out.check);
   const RawResponse& sent = out.raw;
   out.lookups.response = IsValidResponseId(sent.response_id);
   // A record that passes the field checks has all four, and its wave and

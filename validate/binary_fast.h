@@ -26,7 +26,7 @@ struct WireTimestamp {
   int32_t nanos = 0;
 };
 
-// True: `out` (default-constructed on entry) holds the fields as sent and
+// True: `out` (empty on entry: default-constructed or Recycle()d) holds the fields as sent and
 // `started_at`/`submitted_at` the timestamps (not yet range-checked). False:
 // not in the subset; `out` is in an unspecified state.
 bool FastBinaryToRawResponse(std::string_view value, RawResponse& out, WireTimestamp& started_at,

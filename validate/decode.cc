@@ -197,19 +197,28 @@ std::vector<std::string> ResponseFieldsOf(std::string_view value, Format format)
 }  // namespace
 
 absl::StatusOr<RawResponse> DecodeResponse(std::string_view value, std::string_view content_type) {
+  RawResponse raw;
+  if (absl::Status st = DecodeResponse(value, content_type, raw); !st.ok()) return st;
+  return raw;
+}
+
+absl::Status DecodeResponse(std::string_view value, std::string_view content_type, RawResponse& out) {
   const Format format = FormatOf(content_type);
   if (format != Format::kUnsupported) {
-    RawResponse raw;
+    Recycle(out);
     WireTimestamp started, submitted;
-    const bool fast = format == Format::kBinary ? FastBinaryToRawResponse(value, raw, started, submitted)
-                                                : FastJsonToRawResponse(value, raw, started, submitted);
+    const bool fast = format == Format::kBinary ? FastBinaryToRawResponse(value, out, started, submitted)
+                                                : FastJsonToRawResponse(value, out, started, submitted);
     if (fast) {
-      TakeTime(started, "started_at", raw.started_at, raw);
-      TakeTime(submitted, "submitted_at", raw.submitted_at, raw);
-      return raw;
+      TakeTime(started, "started_at", out.started_at, out);
+      TakeTime(submitted, "submitted_at", out.submitted_at, out);
+      return absl::OkStatus();
     }
   }
-  return DecodeResponseWithProtobuf(value, content_type);
+  absl::StatusOr<RawResponse> raw = DecodeResponseWithProtobuf(value, content_type);
+  if (!raw.ok()) return raw.status();
+  out = std::move(*raw);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<RawResponse> DecodeResponseWithProtobuf(std::string_view value,

@@ -17,6 +17,10 @@ inline constexpr std::string_view kContentTypeHeader = "content-type";
 // DECODE_ERROR when the status is not ok; its message says why (never the data).
 // Binary records take a fast path (ingest/binary_fast.h) where they can.
 absl::StatusOr<RawResponse> DecodeResponse(std::string_view value, std::string_view content_type);
+// The same into `out`, which is emptied first keeping its buffers (Recycle):
+// what the pipeline's preparer uses for the slots it reuses. When the status
+// is not ok, `out` holds nothing of the record that can be relied on.
+absl::Status DecodeResponse(std::string_view value, std::string_view content_type, RawResponse& out);
 // The same through protobuf's parser only: the reference the fast path is
 // checked against (tests, fuzzer).
 absl::StatusOr<RawResponse> DecodeResponseWithProtobuf(std::string_view value,

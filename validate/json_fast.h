@@ -24,7 +24,7 @@
 
 namespace wijkpuls {
 
-// True: `out` (default-constructed on entry) holds the fields as sent,
+// True: `out` (empty on entry: default-constructed or Recycle()d) holds the fields as sent,
 // `out.unknown_fields` the top-level keys the schema does not know, and
 // `started_at`/`submitted_at` the timestamps (not yet range-checked). False:
 // not in the subset; `out` is in an unspecified state.

@@ -39,10 +39,9 @@ std::string LocalTime(UnixNanos t, const Methodology& m) {
       m.time_zone_name);
 }
 
-FieldCheck Reject(FieldCheck&& fc, RejectReason reason, std::string detail) {
+void Reject(FieldCheck& fc, RejectReason reason, std::string detail) {
   fc.reason = reason;
   fc.detail = std::move(detail);
-  return std::move(fc);
 }
 
 // Fills what of the record is valid, whatever it is rejected for.
@@ -134,7 +133,8 @@ struct AnswerSort {
 
 AnswerSort SortAnswers(const RawResponse& raw, const Codebook& codebook, CountedResponse& out) {
   AnswerSort s;
-  std::vector<bool> seen(codebook.items().size(), false);
+  thread_local std::vector<bool> seen;  // reused: its buffer is allocated once per thread
+  seen.assign(codebook.items().size(), false);
   for (const RawAnswer& a : raw.answers) {
     std::optional<int> item = codebook.Find(a.item);
     if (!item) {
@@ -186,49 +186,58 @@ std::optional<int64_t> CountedResponse::DurationSeconds() const {
 }
 
 FieldCheck CheckFields(const RawResponse& raw, const RuleContext& ctx) {
-  const Methodology& m = ctx.methodology;
   FieldCheck fc;
+  CheckFields(raw, ctx, fc);
+  return fc;
+}
+
+void CheckFields(const RawResponse& raw, const RuleContext& ctx, FieldCheck& fc) {
+  const Methodology& m = ctx.methodology;
+  CountedResponse response = std::move(fc.response);
+  Recycle(response);
+  fc = FieldCheck{};
+  fc.response = std::move(response);
   fc.attribution = Attribute(raw, ctx);
 
   if (std::vector<std::string_view> missing = MissingFields(raw); !missing.empty()) {
-    return Reject(std::move(fc), RejectReason::kMissingField,
+    return Reject(fc, RejectReason::kMissingField,
                   Cat("missing: ", Join(missing, ", ")));
   }
   if (std::optional<std::string> invalid = InvalidField(raw)) {
-    return Reject(std::move(fc), RejectReason::kInvalidField, *invalid);
+    return Reject(fc, RejectReason::kInvalidField, *invalid);
   }
   const Wave* wave = fc.attribution.wave;
   if (wave == nullptr) {
-    return Reject(std::move(fc), RejectReason::kUnknownWave,
+    return Reject(fc, RejectReason::kUnknownWave,
                   Cat("wave ", Quoted(raw.wave), " is not configured"));
   }
   if (!fc.attribution.wijk) {
-    return Reject(std::move(fc), RejectReason::kUnknownWijk,
+    return Reject(fc, RejectReason::kUnknownWijk,
                   Cat("wijk ", Quoted(raw.wijk), " is not in the district register"));
   }
   if (!raw.consent) {
-    return Reject(std::move(fc), RejectReason::kNoConsent, "consent is not true");
+    return Reject(fc, RejectReason::kNoConsent, "consent is not true");
   }
   const UnixNanos submitted = *raw.submitted_at;
   if (raw.started_at && *raw.started_at > submitted) {
-    return Reject(std::move(fc), RejectReason::kInconsistentTimestamps,
+    return Reject(fc, RejectReason::kInconsistentTimestamps,
                   Cat("started_at ", LocalTime(*raw.started_at, m),
                                " is after submitted_at ", LocalTime(submitted, m)));
   }
   if (submitted > ctx.now + m.future_tolerance_seconds * kNanosPerSecond) {
-    return Reject(std::move(fc), RejectReason::kFutureTimestamp,
+    return Reject(fc, RejectReason::kFutureTimestamp,
                   Cat("submitted_at ", LocalTime(submitted, m),
                                " is more than ", m.future_tolerance_seconds,
                                " s after the processing clock ", LocalTime(ctx.now, m)));
   }
   if (submitted < wave->window_start) {
-    return Reject(std::move(fc), RejectReason::kOutOfWindow,
+    return Reject(fc, RejectReason::kOutOfWindow,
                   Cat("submitted_at ", LocalTime(submitted, m),
                                " is before the window of wave ", wave->id, " (starts ",
                                FormatDay(wave->window_first_day), ")"));
   }
   if (submitted >= wave->grace_end) {
-    return Reject(std::move(fc), RejectReason::kOutOfWindow,
+    return Reject(fc, RejectReason::kOutOfWindow,
                   Cat("submitted_at ", LocalTime(submitted, m),
                                " is after the grace period of wave ", wave->id, " (window ends ",
                                FormatDay(wave->window_last_day), ", ", wave->grace_days,
@@ -253,10 +262,9 @@ FieldCheck CheckFields(const RawResponse& raw, const RuleContext& ctx) {
     std::string detail =
         Cat(sorted.invalid_entries, " of ", sorted.instrument_entries, " answer entries of ",
                      WireName(r.instrument), " are invalid (off-scale or repeated)");
-    fc.response = CountedResponse{};
-    return Reject(std::move(fc), RejectReason::kInvalidAnswers, std::move(detail));
+    Recycle(fc.response);
+    return Reject(fc, RejectReason::kInvalidAnswers, std::move(detail));
   }
-  return fc;
 }
 
 Attribution AttributionOf(const CountedResponse& r, const Wave& wave) {

@@ -53,6 +53,8 @@ struct FieldCheck {
 // MISSING_FIELD, INVALID_FIELD, UNKNOWN_WAVE, UNKNOWN_WIJK, NO_CONSENT,
 // INCONSISTENT_TIMESTAMPS, FUTURE_TIMESTAMP, OUT_OF_WINDOW, INVALID_ANSWERS.
 FieldCheck CheckFields(const RawResponse& raw, const RuleContext& ctx);
+// The same into `out`, reusing the buffers of its response (Recycle).
+void CheckFields(const RawResponse& raw, const RuleContext& ctx, FieldCheck& out);
 
 // Whether the respondent of a response that passed the field checks already
 // has a say in the wave.

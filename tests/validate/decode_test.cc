@@ -7,6 +7,7 @@
 
 #include "nlohmann/json.hpp"
 #include "tests/support/test_support.h"
+#include "sim/simulator.h"
 #include "validate/rules.h"
 #include "wijkpuls/v1/wijkpuls.pb.h"
 
@@ -116,6 +117,67 @@ TEST(Decode, EveryTimestampOutsideTheRangeIsMarked) {
     EXPECT_EQ(fc.reason, RejectReason::kInvalidField) << fc.detail;
     EXPECT_EQ(fc.detail, "started_at and submitted_at are not valid timestamps");
   }
+}
+
+// The pipeline's preparer decodes and checks each record into the slot the
+// record before it used (Recycle keeps the buffers): every record of a
+// season, binary and JSON, broken ones among them, comes out as decoding
+// and checking it afresh does, whatever came before it.
+TEST(Decode, DecodingAndCheckingIntoReusedObjectsEqualsDoingItAfresh) {
+  sim::SimOptions o;
+  o.scale = 0.05;
+  o.json_share = 0.3;
+  const std::vector<sim::SimRecord> season =
+      sim::Generate(testing::DefaultMethodology(), testing::DefaultDistricts(), o);
+  // Every record also follows the largest one and a garbled one.
+  const sim::SimRecord* largest = &season.front();
+  for (const sim::SimRecord& r : season) {
+    if (r.topic == o.responses_topic && r.value.size() > largest->value.size()) largest = &r;
+  }
+  const RuleContext ctx{testing::DefaultMethodology(), testing::DefaultDistricts(), 1'700'000'000'000'000'000};
+  RawResponse reused;
+  FieldCheck check;
+  int compared = 0, rejected = 0, failed = 0;
+  auto same = [&](const sim::SimRecord& r) {
+    absl::StatusOr<RawResponse> fresh = DecodeResponse(r.value, r.content_type);
+    const absl::Status st = DecodeResponse(r.value, r.content_type, reused);
+    EXPECT_EQ(st.ok(), fresh.ok()) << r.key;
+    if (!st.ok() || !fresh.ok()) {
+      ++failed;
+      return;
+    }
+    EXPECT_TRUE(reused == *fresh) << r.key;
+    const FieldCheck want = CheckFields(*fresh, ctx);
+    CheckFields(reused, ctx, check);
+    EXPECT_EQ(check.reason, want.reason) << r.key;
+    EXPECT_EQ(check.detail, want.detail) << r.key;
+    const CountedResponse& a = check.response;
+    const CountedResponse& b = want.response;
+    EXPECT_TRUE(a.response_id == b.response_id && a.wave == b.wave && a.wijk == b.wijk &&
+                a.instrument == b.instrument && a.mode == b.mode && a.age_band == b.age_band && a.sex == b.sex &&
+                a.started_at == b.started_at && a.submitted_at == b.submitted_at &&
+                a.interviewer_id == b.interviewer_id && a.instrument_version == b.instrument_version &&
+                a.answers == b.answers && a.dropped_items == b.dropped_items && a.unknown_items == b.unknown_items &&
+                a.other_instrument_items == b.other_instrument_items)
+        << r.key;
+    EXPECT_EQ(check.attribution.interviewer_id, want.attribution.interviewer_id) << r.key;
+    EXPECT_EQ(check.attribution.wijk, want.attribution.wijk) << r.key;
+    ++compared;
+    rejected += want.reason.has_value();
+  };
+  sim::SimRecord garbled = *largest;
+  garbled.value = std::string("\x0f\xff\x13garbled", 10);
+  garbled.content_type.clear();
+  for (const sim::SimRecord& r : season) {
+    if (r.topic != o.responses_topic) continue;
+    same(*largest);
+    same(r);
+    same(garbled);
+    same(r);
+  }
+  EXPECT_GT(compared, 4000) << compared;
+  EXPECT_GT(rejected, 100) << rejected;  // rejected records are compared too
+  EXPECT_GT(failed, 1400) << failed;     // and records after a decode error
 }
 
 TEST(Decode, WhatIsNotASurveyResponseIsADecodeError) {
