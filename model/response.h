@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "model/digest.h"
@@ -83,47 +85,36 @@ struct CountedResponse {
   std::optional<int64_t> DurationSeconds() const;
 };
 
-// Empty `r` as if default-constructed, but keeping the buffers of its longer
-// strings and its vectors: a record prepared into a reused slot then
-// allocates nothing for them (the pipeline's preparer allocated and freed
-// them per record). Every field not kept is reset by the default
-// construction, so a field added later cannot carry a value over.
-namespace recycle_detail {
-template <typename T>
-T Emptied(T& v) {
-  T out = std::move(v);
-  out.clear();
-  return out;
+// Empties `r` as if default-constructed, but keeping the buffers of the
+// members named: a record prepared into a reused slot then allocates nothing
+// for them (the pipeline's preparer allocated and freed them per record).
+// Every other member is reset by the default construction, so a member added
+// later cannot carry a value over. A kept member is emptied by its clear(),
+// or by its own Recycle.
+template <typename T, typename... M>
+void RecycleKeeping(T& r, M T::*... kept) {
+  auto emptied = [](auto& v) {
+    auto out = std::move(v);
+    if constexpr (requires { out.clear(); }) {
+      out.clear();
+    } else {
+      Recycle(out);
+    }
+    return out;
+  };
+  auto saved = std::make_tuple(emptied(r.*kept)...);
+  r = T{};
+  std::apply([&](auto&... v) { ((r.*kept = std::move(v)), ...); }, saved);
 }
-}  // namespace recycle_detail
 
 inline void Recycle(RawResponse& r) {
-  using recycle_detail::Emptied;
-  std::string response_id = Emptied(r.response_id), respondent_ref = Emptied(r.respondent_ref),
-              wijk = Emptied(r.wijk), interviewer_id = Emptied(r.interviewer_id),
-              instrument_version = Emptied(r.instrument_version);
-  std::vector<RawAnswer> answers = Emptied(r.answers);
-  r = RawResponse{};
-  r.response_id = std::move(response_id);
-  r.respondent_ref = std::move(respondent_ref);
-  r.wijk = std::move(wijk);
-  r.interviewer_id = std::move(interviewer_id);
-  r.instrument_version = std::move(instrument_version);
-  r.answers = std::move(answers);
+  RecycleKeeping(r, &RawResponse::response_id, &RawResponse::respondent_ref, &RawResponse::wijk,
+                 &RawResponse::interviewer_id, &RawResponse::instrument_version, &RawResponse::answers);
 }
 
 inline void Recycle(CountedResponse& r) {
-  using recycle_detail::Emptied;
-  std::string response_id = Emptied(r.response_id), interviewer_id = Emptied(r.interviewer_id),
-              instrument_version = Emptied(r.instrument_version);
-  std::vector<ItemAnswer> answers = Emptied(r.answers);
-  std::vector<uint16_t> dropped_items = Emptied(r.dropped_items);
-  r = CountedResponse{};
-  r.response_id = std::move(response_id);
-  r.interviewer_id = std::move(interviewer_id);
-  r.instrument_version = std::move(instrument_version);
-  r.answers = std::move(answers);
-  r.dropped_items = std::move(dropped_items);
+  RecycleKeeping(r, &CountedResponse::response_id, &CountedResponse::interviewer_id,
+                 &CountedResponse::instrument_version, &CountedResponse::answers, &CountedResponse::dropped_items);
 }
 
 }  // namespace wijkpuls

@@ -55,7 +55,7 @@ class FileSource : public RecordSource {
   int32_t last_partition_ = 0;
   int64_t last_start_ = 0;
   // The record read last, into reused buffers: the SourceRecord Poll returns
-  // views its fields (until the next Poll), and nothing is copied twice.
+  // views of its fields (until the next Poll), and nothing is copied twice.
   std::string buf_;
   std::unique_ptr<v1::FileRecord> record_;
   int64_t file_size_ = -1;  // -1: not a regular file

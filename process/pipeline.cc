@@ -603,15 +603,9 @@ bool Pipeline::ApplyOne(const SourceRecord& record, PreparedRecord& prepared, co
   ++batch_records_;
   if (!echo) {
     const ProcessorOptions& names = processor_.options();
-    PendingResult& p = pending_results_.emplace_back();
-    p.topic = record.topic == names.withdrawals_topic ? &names.withdrawals_topic : &names.responses_topic;
-    p.result.kind = result->kind;
-    p.result.outcome = result->outcome;
-    p.result.withdrawal = result->withdrawal;
-    p.result.reason = result->reason;
-    p.result.flags = result->flags;
-    p.result.erased = result->erased;
-    p.result.unknown_fields = result->unknown_fields;
+    pending_results_.push_back(PendingResult{
+        record.topic == names.withdrawals_topic ? &names.withdrawals_topic : &names.responses_topic,
+        std::move(*result)});
   } else {
     batch_erased_ += result->erased;
   }

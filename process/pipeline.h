@@ -242,10 +242,9 @@ class Pipeline : public AssignmentHandler {
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   int64_t records_committed_ = 0;
 
-  // What the observer is told of a record once its batch is written: the
-  // outcome, reason, flags and counts it counts, without the record's ids
-  // and detail (no observer reads them; copying them cost a heap allocation
-  // or two per record). `topic` is one of the processor options' names.
+  // What the observer is told of a record once its batch is written.
+  // `topic` is one of the processor options' names (a copy of the record's
+  // topic per record was a heap allocation).
   struct PendingResult {
     const std::string* topic = nullptr;
     RecordResult result;

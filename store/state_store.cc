@@ -271,6 +271,37 @@ void RocksReadAhead::AddRespondent(int32_t task, std::string_view wave, std::str
   KeyOf(task, wave, wijk, IdOf(respondent), &keys[1].Next());
 }
 
+// The hash of a key by the hasher of the maps keyed by views (the batch's
+// and the read-ahead's): computed once per lookup and passed to each.
+inline size_t KeyHash(std::string_view key) {
+  return absl::flat_hash_map<std::string_view, std::string_view>::hasher{}(key);
+}
+
+// Which keys a batch wrote, as one bit per key hash and column family: most
+// lookups are of keys the batch never wrote, and a clear bit answers them
+// without probing its map (a batch writes about one key per record, and each
+// probe of its map is a cache miss or two). 2^18 bits (32 KB): for a batch of
+// 5,000 records, 1 - e^(-5000/2^18), about 2%, of the lookups of an absent
+// key still probe the map (computed, not measured).
+class KeyFilter {
+ public:
+  void Add(size_t hash, Cf cf) {
+    const size_t b = Bit(hash, cf);
+    words_[b >> 6] |= uint64_t{1} << (b & 63);
+  }
+  bool MayHave(size_t hash, Cf cf) const {
+    const size_t b = Bit(hash, cf);
+    return (words_[b >> 6] >> (b & 63)) & 1;
+  }
+
+ private:
+  static constexpr int kLogBits = 18;
+  static size_t Bit(size_t hash, Cf cf) {
+    return static_cast<size_t>(((hash + static_cast<size_t>(cf)) * 0x9E3779B97F4A7C15ull) >> (64 - kLogBits));
+  }
+  std::vector<uint64_t> words_ = std::vector<uint64_t>(size_t{1} << (kLogBits - 6));
+};
+
 // A batch is its final value per key, per column family: reads through the
 // batch see its own writes (a record's dedup lookups must see the records
 // before it in the same batch), and a key written twice is written once.
@@ -284,32 +315,6 @@ void RocksReadAhead::AddRespondent(int32_t task, std::string_view wave, std::str
 // inserting a batch's keys into the memtable in random order cost another
 // third, because every insert searched the memtable's skip list from the top;
 // in key order each insert starts from where the previous one ended.
-// The hash of a key by the hasher of the maps keyed by views (the batch's
-// and the read-ahead's): computed once per lookup and passed to each.
-inline size_t KeyHash(std::string_view key) {
-  return absl::flat_hash_map<std::string_view, std::string_view>::hasher{}(key);
-}
-
-// Which keys a batch wrote, as one bit per key hash and column family: most
-// lookups are of keys the batch never wrote, and a clear bit answers them
-// without probing its map (a batch writes about 10,000 keys, and each probe
-// of its map is a cache miss or two). 2^18 bits (32 KB): about 4% of the
-// lookups of an absent key still probe the map.
-class KeyFilter {
- public:
-  void Add(size_t hash, Cf cf) { words_[Bit(hash, cf) >> 6] |= uint64_t{1} << (Bit(hash, cf) & 63); }
-  bool MayHave(size_t hash, Cf cf) const {
-    return (words_[Bit(hash, cf) >> 6] >> (Bit(hash, cf) & 63)) & 1;
-  }
-
- private:
-  static constexpr int kLogBits = 18;
-  static size_t Bit(size_t hash, Cf cf) {
-    return static_cast<size_t>(((hash + static_cast<size_t>(cf)) * 0x9E3779B97F4A7C15ull) >> (64 - kLogBits));
-  }
-  std::vector<uint64_t> words_ = std::vector<uint64_t>(size_t{1} << (kLogBits - 6));
-};
-
 struct BatchImpl {
   StoreImpl* store = nullptr;
   // A batch handed to StateStore::Commit on another thread and not yet

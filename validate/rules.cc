@@ -193,10 +193,7 @@ FieldCheck CheckFields(const RawResponse& raw, const RuleContext& ctx) {
 
 void CheckFields(const RawResponse& raw, const RuleContext& ctx, FieldCheck& fc) {
   const Methodology& m = ctx.methodology;
-  CountedResponse response = std::move(fc.response);
-  Recycle(response);
-  fc = FieldCheck{};
-  fc.response = std::move(response);
+  RecycleKeeping(fc, &FieldCheck::response);
   fc.attribution = Attribute(raw, ctx);
 
   if (std::vector<std::string_view> missing = MissingFields(raw); !missing.empty()) {
