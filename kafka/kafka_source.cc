@@ -17,6 +17,13 @@
 #include "model/text.h"
 
 namespace wijkpuls {
+namespace {
+
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+
+}  // namespace
 
 struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb {
   KafkaSettings settings;
@@ -31,11 +38,23 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
   bool withdrawals_assigned = false;
   std::chrono::steady_clock::time_point next_withdrawal_poll{};
   std::chrono::steady_clock::time_point next_withdrawal_assign{};
-  std::unique_ptr<RdKafka::Message> current;  // owns the buffer of the last record
+  // Records are taken through librdkafka's C API (the C++ consume() is the
+  // same poll, plus a heap-allocated wrapper per record).
+  std::unique_ptr<rd_kafka_message_t, MessageDeleter> current;  // owns the buffer of the last record
   std::string current_topic;                  // backs SourceRecord::topic
   std::string current_content_type;           // backs SourceRecord::content_type
   std::set<TopicPartition> assigned;          // of both topics
   std::set<TopicPartition> at_end;
+  // The partition of the last record handed on, which passed every check
+  // below (assigned, not truncated, its start checked, not at its end):
+  // the next record of the same partition is handed on without looking
+  // these up again (records come in runs of one partition). Forgotten
+  // whenever any of them changes.
+  struct LastPartition {
+    const rd_kafka_topic_t* topic = nullptr;
+    int32_t partition = -1;
+  } last;
+  void ForgetLast() { last = LastPartition{}; }
   std::atomic<bool> disconnected{false};
   bool closed = false;
   // The group has given this consumer an assignment (or taken one away) at
@@ -131,6 +150,7 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
       spdlog::warn("{}; reading on from {} (kafka.accept_truncated_input)", what, offset);
       return true;
     }
+    ForgetLast();
     truncated[tp] = Cat(what, "; the partition is not read (counting it would count a part of the wave): "
                               "restore the state directory, or set kafka.accept_truncated_input");
     spdlog::error("{}", truncated[tp]);
@@ -150,6 +170,7 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
     for (RdKafka::TopicPartition* p : partitions) {
       auto it = stored.find({p->topic(), p->partition()});
       p->set_offset(it == stored.end() ? RdKafka::Topic::OFFSET_BEGINNING : it->second);
+      ForgetLast();
       const TopicPartition tp{p->topic(), p->partition()};
       assigned.insert(tp);
       at_end.erase(tp);
@@ -162,6 +183,7 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
 
   void Forget(const std::vector<RdKafka::TopicPartition*>& partitions) {
     for (RdKafka::TopicPartition* p : partitions) {
+      ForgetLast();
       const TopicPartition tp{p->topic(), p->partition()};
       assigned.erase(tp);
       at_end.erase(tp);
@@ -252,8 +274,8 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
     PauseTruncated();
   }
 
-  // The record in `m` (owned by `current` from here), or nullopt.
-  std::optional<SourceRecord> Take(RdKafka::Message* m);
+  // The record in `m` (owned by `current` from here; null: none came), or nullopt.
+  std::optional<SourceRecord> Take(rd_kafka_message_t* m);
 
   void event_cb(RdKafka::Event& event) override {
     if (muted) return;
@@ -364,41 +386,44 @@ std::optional<SourceRecord> KafkaSource::Poll(std::chrono::milliseconds timeout)
   const auto now = std::chrono::steady_clock::now();
   if (in.withdrawals_assigned && now >= in.next_withdrawal_poll) {
     for (int events = 0; events < 1024; ++events) {  // (bounded: errors are events too)
-      RdKafka::Message* m = in.withdrawals->consume(0);
-      const bool nothing = m->err() == RdKafka::ERR__TIMED_OUT;
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(in.withdrawals->c_ptr(), 0);
+      if (m == nullptr) break;
       if (std::optional<SourceRecord> r = in.Take(m)) return r;
-      if (nothing) break;
     }
     in.next_withdrawal_poll = now + std::chrono::milliseconds(20);
   }
-  return in.Take(in.consumer->consume(static_cast<int>(timeout.count())));
+  return in.Take(rd_kafka_consumer_poll(in.consumer->c_ptr(), static_cast<int>(timeout.count())));
 }
 
-std::optional<SourceRecord> KafkaSource::Impl::Take(RdKafka::Message* message) {
+std::optional<SourceRecord> KafkaSource::Impl::Take(rd_kafka_message_t* message) {
   current.reset(message);
-  RdKafka::Message* m = current.get();
-  switch (m->err()) {
-    case RdKafka::ERR_NO_ERROR: {
+  const rd_kafka_message_t* m = message;
+  if (m == nullptr) return std::nullopt;  // nothing within the timeout
+  switch (m->err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR: {
       disconnected = false;
-      TopicPartition tp{m->topic_name(), m->partition()};
-      if (!truncated.empty() && truncated.count(tp)) return std::nullopt;  // fetched before the pause
-      if (!assigned.count(tp)) return std::nullopt;  // fetched before a revoke
-      if (auto e = expect_from.find(tp); e != expect_from.end()) {
-        const int64_t expected = e->second;
-        expect_from.erase(e);
-        if (!CheckStart(tp, expected, m->offset())) return std::nullopt;
+      if (m->rkt != last.topic || m->partition != last.partition) {
+        TopicPartition tp{rd_kafka_topic_name(m->rkt), m->partition};
+        if (!truncated.empty() && truncated.count(tp)) return std::nullopt;  // fetched before the pause
+        if (!assigned.count(tp)) return std::nullopt;  // fetched before a revoke
+        if (auto e = expect_from.find(tp); e != expect_from.end()) {
+          const int64_t expected = e->second;
+          expect_from.erase(e);
+          if (!CheckStart(tp, expected, m->offset)) return std::nullopt;
+        }
+        at_end.erase(tp);
+        current_topic = std::move(tp.topic);
+        last = LastPartition{m->rkt, m->partition};
       }
-      at_end.erase(tp);
       SourceRecord r;
-      current_topic = m->topic_name();
       r.topic = current_topic;
-      r.partition = m->partition();
-      r.offset = m->offset();
-      if (m->key_pointer()) r.key = std::string_view(static_cast<const char*>(m->key_pointer()), m->key_len());
-      r.value = std::string_view(static_cast<const char*>(m->payload()), m->len());
+      r.partition = m->partition;
+      r.offset = m->offset;
+      if (m->key != nullptr) r.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+      r.value = std::string_view(static_cast<const char*>(m->payload), m->len);
       current_content_type.clear();
       rd_kafka_headers_t* headers = nullptr;
-      if (rd_kafka_message_headers(m->c_ptr(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         // Views into the message (no copies): the size of every header, and
         // the text of the last content-type.
         const char* name = nullptr;
@@ -415,14 +440,15 @@ std::optional<SourceRecord> KafkaSource::Impl::Take(RdKafka::Message* message) {
       r.content_type = current_content_type;
       return r;
     }
-    case RdKafka::ERR__PARTITION_EOF:
+    case RD_KAFKA_RESP_ERR__PARTITION_EOF:
       disconnected = false;
-      at_end.insert(TopicPartition{m->topic_name(), m->partition()});
+      ForgetLast();
+      at_end.insert(TopicPartition{rd_kafka_topic_name(m->rkt), m->partition});
       return std::nullopt;
-    case RdKafka::ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
       return std::nullopt;
     default:
-      spdlog::warn("kafka consumer: {}", m->errstr());
+      spdlog::warn("kafka consumer: {}", rd_kafka_message_errstr(m));
       return std::nullopt;
   }
 }
@@ -430,6 +456,7 @@ std::optional<SourceRecord> KafkaSource::Impl::Take(RdKafka::Message* message) {
 void KafkaSource::Rewind(const OffsetMap& offsets) {
   Impl& in = *impl_;
   in.current.reset();
+  in.ForgetLast();
   in.at_end.clear();
   auto start_of = [&](const TopicPartition& tp) {
     auto it = offsets.find({tp.topic, tp.partition});

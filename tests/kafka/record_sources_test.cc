@@ -325,6 +325,69 @@ TEST(KafkaSource, APartitionWhoseLogWasCutBeforeThisStateReadItIsNotRead) {
   (*accepting)->Close();
 }
 
+// The source checks a record's partition (assigned, not cut, where its first
+// record must be, not at its end) once per run of records of one partition,
+// not per record: whatever ends a run must be seen. A partition read to its
+// end is no longer at its end once another record of it is read, and a
+// rewind reads its partition again from the offset asked for.
+TEST(KafkaSource, TheEndOfAPartitionAndARewindAreSeenBetweenRecordsOfOnePartition) {
+  absl::StatusOr<std::unique_ptr<MockCluster>> cluster = MockCluster::Start(1);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  KafkaSettings settings = GroupSettings(**cluster, "runs-test");
+  ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.responses, 1).ok());
+  ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.withdrawals, 1).ok());
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  ASSERT_EQ(conf->set("bootstrap.servers", settings.brokers, err), RdKafka::Conf::CONF_OK) << err;
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
+  ASSERT_TRUE(producer) << err;
+  auto produce = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      std::string v = "r";
+      ASSERT_EQ(producer->produce(settings.topics.responses, 0, RdKafka::Producer::RK_MSG_COPY, v.data(), v.size(),
+                                  nullptr, 0, 0, nullptr, nullptr),
+                RdKafka::ERR_NO_ERROR);
+    }
+    ASSERT_EQ(producer->flush(10000), RdKafka::ERR_NO_ERROR);
+  };
+  produce(3);
+
+  FromTheBeginning handler;
+  absl::StatusOr<std::unique_ptr<KafkaSource>> source = KafkaSource::Make(settings, &handler);
+  ASSERT_TRUE(source.ok()) << source.status();
+  std::vector<int64_t> offsets;
+  auto read_until_end = [&] {
+    return testing::WaitFor([&] {
+      if (std::optional<SourceRecord> r = (*source)->Poll(std::chrono::milliseconds(50))) {
+        offsets.push_back(r->offset);
+        EXPECT_EQ(r->topic, settings.topics.responses);
+      }
+      return (*source)->AtEnd();
+    }, std::chrono::seconds(30));
+  };
+  ASSERT_TRUE(read_until_end());
+  EXPECT_EQ(offsets, (std::vector<int64_t>{0, 1, 2}));
+
+  // Two more: the first of them ends "at its end".
+  produce(2);
+  std::optional<SourceRecord> r;
+  ASSERT_TRUE(testing::WaitFor([&] { return (r = (*source)->Poll(std::chrono::milliseconds(50))).has_value(); },
+                               std::chrono::seconds(30)));
+  EXPECT_EQ(r->offset, 3);
+  EXPECT_FALSE((*source)->AtEnd()) << "a partition a record was just read from is not at its end";
+  offsets = {3};
+  ASSERT_TRUE(read_until_end());
+  EXPECT_EQ(offsets, (std::vector<int64_t>{3, 4}));
+
+  // A rewind to offset 1 (what a rolled-back batch does): read again from there.
+  (*source)->Rewind(OffsetMap{{{settings.topics.responses, 0}, 1}});
+  EXPECT_FALSE((*source)->AtEnd());
+  offsets.clear();
+  ASSERT_TRUE(read_until_end());
+  EXPECT_EQ(offsets, (std::vector<int64_t>{1, 2, 3, 4}));
+  (*source)->Close();
+}
+
 // A replay counts what the same record produced to Kafka counts: the
 // content-type is its one header (sim::ProduceToKafka).
 TEST(FileSource, ARecordCountsItsContentTypeAsTheHeaderItIsProducedWith) {
