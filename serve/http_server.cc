@@ -2,11 +2,11 @@
 
 #include <httplib.h>
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include <chrono>
 #include <mutex>
 
+#include "model/digest.h"
 #include "model/log.h"
 #include "nlohmann/json.hpp"
 #include "model/text.h"
@@ -139,9 +139,7 @@ bool IsLoopback(std::string_view host) {
 
 }  // namespace
 
-BearerToken::BearerToken(std::string_view secret) : set_(!secret.empty()) {
-  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest_.data());
-}
+BearerToken::BearerToken(std::string_view secret) : set_(!secret.empty()), digest_(Sha256(secret)) {}
 
 bool BearerToken::Matches(std::string_view authorization) const {
   if (!set_) return true;
@@ -152,8 +150,9 @@ bool BearerToken::Matches(std::string_view authorization) const {
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
   if (token.empty()) return false;
-  std::array<uint8_t, 32> presented{};
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), presented.data());
+  // Digests compared in constant time: how long a refusal takes tells
+  // nothing of how much of the token was right.
+  const Digest256 presented = Sha256(token);
   return CRYPTO_memcmp(presented.data(), digest_.data(), digest_.size()) == 0;
 }
 

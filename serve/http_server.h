@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "model/digest.h"
 #include "process/health.h"
 #include "serve/api.h"
 #include "serve/http_connections.h"
@@ -57,7 +58,7 @@ class BearerToken {
 
  private:
   bool set_ = false;
-  std::array<uint8_t, 32> digest_{};
+  Digest256 digest_{};  // of the secret
 };
 
 // The Host names a listener answers to when none are configured: on a
