@@ -167,10 +167,10 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
   // Sets each partition's start: the stored offset, or the beginning (this
   // state never read it, whatever the group committed).
   void Position(std::vector<RdKafka::TopicPartition*>& partitions, const OffsetMap& stored) {
+    ForgetLast();
     for (RdKafka::TopicPartition* p : partitions) {
       auto it = stored.find({p->topic(), p->partition()});
       p->set_offset(it == stored.end() ? RdKafka::Topic::OFFSET_BEGINNING : it->second);
-      ForgetLast();
       const TopicPartition tp{p->topic(), p->partition()};
       assigned.insert(tp);
       at_end.erase(tp);
@@ -182,8 +182,8 @@ struct KafkaSource::Impl : public RdKafka::RebalanceCb, public RdKafka::EventCb 
   }
 
   void Forget(const std::vector<RdKafka::TopicPartition*>& partitions) {
+    ForgetLast();
     for (RdKafka::TopicPartition* p : partitions) {
-      ForgetLast();
       const TopicPartition tp{p->topic(), p->partition()};
       assigned.erase(tp);
       at_end.erase(tp);

@@ -79,6 +79,7 @@ struct CountedResponse {
   int32_t unknown_items = 0;           // entries whose item id is not in the codebook
   int32_t other_instrument_items = 0;  // entries of an item of the other instrument
   FlagSet flags;
+  friend bool operator==(const CountedResponse&, const CountedResponse&) = default;
 
   int Cell() const { return CellIndex(age_band, sex); }
   // Seconds from started_at to submitted_at, when started_at is known.

@@ -36,6 +36,7 @@ struct Attribution {
   std::optional<Mode> mode;
   std::string interviewer_id;  // set for PHONE/FACE_TO_FACE when well-formed
   std::optional<UnixNanos> submitted_at;
+  friend bool operator==(const Attribution&, const Attribution&) = default;
   bool HasCell() const { return wave && wijk && instrument && age_band && sex; }
 };
 

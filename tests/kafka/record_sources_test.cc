@@ -26,6 +26,25 @@ class FromTheBeginning : public AssignmentHandler {
   OffsetMap OnAssign(const std::vector<TopicPartition>&) override { return {}; }
 };
 
+// A producer to `brokers` that sends what it is given at once (linger.ms 0:
+// the test of a cut log needs its records in separate batches); null on
+// error, with the reason in `err`.
+std::unique_ptr<RdKafka::Producer> TestProducer(const std::string& brokers, std::string& err) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  if (conf->set("bootstrap.servers", brokers, err) != RdKafka::Conf::CONF_OK ||
+      conf->set("linger.ms", "0", err) != RdKafka::Conf::CONF_OK) {
+    return nullptr;
+  }
+  return std::unique_ptr<RdKafka::Producer>(RdKafka::Producer::create(conf.get(), err));
+}
+
+// Queues a copy of `value` for `topic`/`partition`, without key or headers.
+RdKafka::ErrorCode Produce(RdKafka::Producer& producer, const std::string& topic, int32_t partition,
+                           std::string_view value) {
+  return producer.produce(topic, partition, RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()),
+                          value.size(), nullptr, 0, 0, nullptr, nullptr);
+}
+
 // A consumer group on `cluster` with the tests' short session (a member
 // that left is dropped quickly), dynamic membership.
 KafkaSettings GroupSettings(const MockCluster& cluster, const std::string& group) {
@@ -86,9 +105,7 @@ TEST(KafkaSource, ARecordCarriesItsKeyValueContentTypeAndTheBytesOfItsHeaders) {
   ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.withdrawals, 1).ok());
 
   std::string err;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  ASSERT_EQ(conf->set("bootstrap.servers", settings.brokers, err), RdKafka::Conf::CONF_OK) << err;
-  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
+  std::unique_ptr<RdKafka::Producer> producer = TestProducer(settings.brokers, err);
   ASSERT_TRUE(producer) << err;
   const std::string key(300 * 1024, 'k');
   const std::string value = "{}";
@@ -127,18 +144,10 @@ TEST(KafkaSource, MembersDivideTheResponsesAndEachReadsEveryWithdrawal) {
   ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.responses, 4).ok());
   ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.withdrawals, 2).ok());
   std::string err;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  ASSERT_EQ(conf->set("bootstrap.servers", settings.brokers, err), RdKafka::Conf::CONF_OK) << err;
-  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
+  std::unique_ptr<RdKafka::Producer> producer = TestProducer(settings.brokers, err);
   ASSERT_TRUE(producer) << err;
-  auto produce = [&](const std::string& topic, int p) {
-    std::string value = "x";
-    ASSERT_EQ(producer->produce(topic, p, RdKafka::Producer::RK_MSG_COPY, value.data(), value.size(), nullptr, 0, 0,
-                                nullptr, nullptr),
-              RdKafka::ERR_NO_ERROR);
-  };
-  for (int p = 0; p < 4; ++p) produce(settings.topics.responses, p);
-  for (int p = 0; p < 2; ++p) produce(settings.topics.withdrawals, p);
+  for (int p = 0; p < 4; ++p) ASSERT_EQ(Produce(*producer, settings.topics.responses, p, "x"), RdKafka::ERR_NO_ERROR);
+  for (int p = 0; p < 2; ++p) ASSERT_EQ(Produce(*producer, settings.topics.withdrawals, p, "x"), RdKafka::ERR_NO_ERROR);
   ASSERT_EQ(producer->flush(10000), RdKafka::ERR_NO_ERROR);
 
   FromTheBeginning handler;
@@ -267,24 +276,14 @@ TEST(KafkaSource, APartitionWhoseLogWasCutBeforeThisStateReadItIsNotRead) {
   ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.responses, 2).ok());
   ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.withdrawals, 1).ok());
   std::string err;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  ASSERT_EQ(conf->set("bootstrap.servers", settings.brokers, err), RdKafka::Conf::CONF_OK) << err;
-  ASSERT_EQ(conf->set("linger.ms", "0", err), RdKafka::Conf::CONF_OK) << err;
-  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
+  std::unique_ptr<RdKafka::Producer> producer = TestProducer(settings.brokers, err);
   ASSERT_TRUE(producer) << err;
   const std::string big(100 * 1024, 'x');
   for (int i = 0; i < 70; ++i) {
-    ASSERT_EQ(producer->produce(settings.topics.responses, 0, RdKafka::Producer::RK_MSG_COPY,
-                                const_cast<char*>(big.data()), big.size(), nullptr, 0, 0, nullptr, nullptr),
-              RdKafka::ERR_NO_ERROR);
+    ASSERT_EQ(Produce(*producer, settings.topics.responses, 0, big), RdKafka::ERR_NO_ERROR);
     ASSERT_EQ(producer->flush(10000), RdKafka::ERR_NO_ERROR);
   }
-  for (int i = 0; i < 3; ++i) {
-    std::string small = "y";
-    ASSERT_EQ(producer->produce(settings.topics.responses, 1, RdKafka::Producer::RK_MSG_COPY, small.data(),
-                                small.size(), nullptr, 0, 0, nullptr, nullptr),
-              RdKafka::ERR_NO_ERROR);
-  }
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Produce(*producer, settings.topics.responses, 1, "y"), RdKafka::ERR_NO_ERROR);
   ASSERT_EQ(producer->flush(10000), RdKafka::ERR_NO_ERROR);
   int64_t low = -1, high = -1;
   ASSERT_EQ(producer->query_watermark_offsets(settings.topics.responses, 0, &low, &high, 10000), RdKafka::ERR_NO_ERROR);
@@ -337,17 +336,10 @@ TEST(KafkaSource, TheEndOfAPartitionAndARewindAreSeenBetweenRecordsOfOnePartitio
   ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.responses, 1).ok());
   ASSERT_TRUE((*cluster)->CreateTopic(settings.topics.withdrawals, 1).ok());
   std::string err;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  ASSERT_EQ(conf->set("bootstrap.servers", settings.brokers, err), RdKafka::Conf::CONF_OK) << err;
-  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
+  std::unique_ptr<RdKafka::Producer> producer = TestProducer(settings.brokers, err);
   ASSERT_TRUE(producer) << err;
   auto produce = [&](int n) {
-    for (int i = 0; i < n; ++i) {
-      std::string v = "r";
-      ASSERT_EQ(producer->produce(settings.topics.responses, 0, RdKafka::Producer::RK_MSG_COPY, v.data(), v.size(),
-                                  nullptr, 0, 0, nullptr, nullptr),
-                RdKafka::ERR_NO_ERROR);
-    }
+    for (int i = 0; i < n; ++i) ASSERT_EQ(Produce(*producer, settings.topics.responses, 0, "r"), RdKafka::ERR_NO_ERROR);
     ASSERT_EQ(producer->flush(10000), RdKafka::ERR_NO_ERROR);
   };
   produce(3);
